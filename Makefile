@@ -1,0 +1,51 @@
+# mqlab: two commands do all the set-up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test setup rabbitmq lint bench clean
+
+demo: setup rabbitmq ## the class comparison of sync, thread and broker, then charts
+	$(BIN)/mqlab compare
+	$(BIN)/mqlab chart --latest
+
+test: setup rabbitmq ## the test suite, against real processes and a real RabbitMQ
+	$(BIN)/pytest
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
+		{ echo "mqlab needs Python 3.10 or newer (found $$($(PYTHON) --version))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+# A broker for broker mode and its tests: the one already running on 5672 if there is one;
+# otherwise mqlab starts a private node with rabbitmq-server, installed here when missing
+# (Debian/Ubuntu, as root). Crash tests always need rabbitmq-server: they kill only a node
+# of mqlab's own, never the running one.
+rabbitmq:
+	@if command -v rabbitmq-server >/dev/null 2>&1 || [ -x /usr/sbin/rabbitmq-server ]; then \
+		echo "rabbitmq-server: $$(command -v rabbitmq-server || echo /usr/sbin/rabbitmq-server)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing rabbitmq-server (Debian package)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rabbitmq-server >/dev/null; \
+	else \
+		echo "rabbitmq-server is not installed and this is not a root Debian shell:"; \
+		echo "  install it (sudo apt-get install rabbitmq-server), or run 'docker compose up -d',"; \
+		echo "  or point MQLAB_AMQP_URL at a RabbitMQ you have."; \
+	fi
+	@$(BIN)/mqlab broker status
+
+lint: setup
+	$(BIN)/ruff check mqlab scenarios tests
+	$(BIN)/mypy
+
+bench: setup rabbitmq
+	$(BIN)/mqlab bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,375 @@
+"""The command line: parse, call the core, print. Nothing here measures anything.
+
+Every command builds a frozen config from its options and hands it to a core
+function that returns a result object; `mqlab.render` prints it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from mqlab import rabbit
+from mqlab.amqp import EXCHANGE, QUEUE, AmqpSettings
+from mqlab.config import Mode, RunConfig, Safety, ServeConfig, WorkerConfig, Workload
+from mqlab.mail import SmtpTarget
+from mqlab.scan import ScanSettings
+
+app = typer.Typer(
+    name="mqlab",
+    help=(
+        "mqlab: measure why message brokers exist. A signup must send a slow welcome mail "
+        "(virus scan, then SMTP); mqlab runs it three ways on real parts and measures what the "
+        "user waits, how fast mail goes out, and what a crash loses.\n\n"
+        "Start with: mqlab compare"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+broker_app = typer.Typer(help="Start, stop or inspect a RabbitMQ node for live demos.",
+                         no_args_is_help=True)
+app.add_typer(broker_app, name="broker")
+
+class ScanKindChoice(str, Enum):
+    sleep = "sleep"
+    cpu = "cpu"
+
+
+class LangChoice(str, Enum):
+    en = "en"
+    ko = "ko"
+
+
+class FailKindChoice(str, Enum):
+    transient = "transient"
+    permanent = "permanent"
+
+
+# --- options shared by several commands --------------------------------------------------------
+
+
+ModeArg = Annotated[Mode, typer.Argument(
+    help="sync: the handler sends before answering (the user waits). thread: an in-process "
+         "thread pool sends (fast answer, lost on crash). broker: a RabbitMQ work queue and "
+         "worker processes (fast answer, nothing lost).")]
+Requests = Annotated[int, typer.Option("--requests", "-n", min=1, max=1_000_000,
+                                       help="How many signups to send.")]
+Rate = Annotated[float, typer.Option("--rate", "-r", min=0,
+                                     help="Signups per second, on a fixed schedule (open loop). "
+                                          "0 sends them all at once: a traffic spike.")]
+ScanMs = Annotated[float, typer.Option("--scan-ms", min=0, max=600_000,
+                                       help="How long the virus scan of each attachment takes.")]
+ScanJitter = Annotated[float, typer.Option("--scan-jitter-ms", min=0,
+                                           help="Random +/- variation of the scan time (seeded).")]
+ScanKind = Annotated[ScanKindChoice, typer.Option("--scan-kind",
+                                       help="sleep: the scan waits like a call to an external "
+                                            "scanner. cpu: it burns CPU in Python (holds the GIL).")]
+Workers = Annotated[int, typer.Option("--workers", "-w", min=1, max=256,
+                                      help="thread: size of the in-process pool. broker: number "
+                                           "of worker processes.")]
+ServerThreads = Annotated[int, typer.Option("--server-threads", min=1, max=1024,
+                                            help="HTTP handler threads of the app server.")]
+Infected = Annotated[int, typer.Option("--infected", min=0,
+                                       help="How many signups carry the EICAR test virus.")]
+Seed = Annotated[int, typer.Option("--seed", help="Seed for the scan-time jitter.")]
+DrainTimeout = Annotated[float, typer.Option("--drain-timeout", min=0,
+                                             help="Seconds to wait, after the last request, for "
+                                                  "queued mails to arrive before counting them "
+                                                  "lost.")]
+Out = Annotated[Path, typer.Option("--out", "-o", file_okay=False,
+                                   help="Folder for the result JSON.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the summary as JSON, not a table.")]
+Lang = Annotated[LangChoice, typer.Option("--lang", help="Language of tables and charts.")]
+AmqpUrl = Annotated[Optional[str], typer.Option(  # noqa: UP045 (typer reads the annotation)
+    "--amqp-url", envvar=rabbit.ENV_VAR, show_envvar=True,
+    help=f"RabbitMQ to use [default: {rabbit.DEFAULT_URL}, else a private node mqlab starts].")]
+Prefetch = Annotated[int, typer.Option("--prefetch", min=1, max=10_000,
+                                       help="Unacked jobs a worker may hold (1 = fair dispatch).")]
+Host = Annotated[str, typer.Option("--host", help="Address to listen on.")]
+SmtpHost = Annotated[str, typer.Option("--smtp-host", help="SMTP server that receives the mail.")]
+SmtpPort = Annotated[int, typer.Option("--smtp-port", min=1, max=65535, help="Its port.")]
+Exchange = Annotated[str, typer.Option("--exchange", help="RabbitMQ exchange for signup jobs.")]
+Queue = Annotated[str, typer.Option("--queue", help="RabbitMQ queue the workers consume.")]
+NoConfirm = Annotated[bool, typer.Option("--no-confirm",
+                                         help="Lesson: answer 202 without waiting for the "
+                                              "broker's publisher confirm.")]
+Transient = Annotated[bool, typer.Option("--transient",
+                                         help="Lesson: non-durable queue, non-persistent "
+                                              "messages (lost when the broker restarts).")]
+AutoAck = Annotated[bool, typer.Option("--auto-ack",
+                                       help="Lesson: the broker forgets a job as soon as it "
+                                            "hands it out (lost when a worker dies).")]
+
+def _scan(ms: float, jitter_ms: float, kind: ScanKindChoice, seed: int) -> ScanSettings:
+    return ScanSettings(ms, jitter_ms, "cpu" if kind is ScanKindChoice.cpu else "sleep", seed)
+
+
+def _workload(requests: int, rate: float, scan_ms: float, scan_jitter_ms: float,
+              scan_kind: ScanKindChoice,
+              workers: int, server_threads: int, infected: int, seed: int,
+              drain_timeout: float) -> Workload:
+    if infected > requests:
+        raise typer.BadParameter(f"--infected ({infected}) is more than --requests ({requests})")
+    return Workload(requests=requests, rate=rate, scan_ms=scan_ms, scan_jitter_ms=scan_jitter_ms,
+                    scan_kind=scan_kind.value, workers=workers,
+                    server_threads=server_threads, infected=infected, seed=seed,
+                    drain_timeout=drain_timeout)
+
+
+def _amqp(url: str | None, exchange: str, queue: str, prefetch: int = 1, no_confirm: bool = False,
+          transient: bool = False, auto_ack: bool = False) -> AmqpSettings:
+    return AmqpSettings(url=rabbit.resolve_url(url), exchange=exchange, queue=queue,
+                        prefetch=prefetch, confirm=not no_confirm, durable=not transient,
+                        auto_ack=auto_ack)
+
+
+def _logging(verbose: bool = True) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+# --- measuring ---------------------------------------------------------------------------------
+
+@app.command()
+def run(
+    mode: ModeArg,
+    requests: Requests = 200,
+    rate: Rate = 50.0,
+    scan_ms: ScanMs = 200.0,
+    scan_jitter_ms: ScanJitter = 0.0,
+    scan_kind: ScanKind = ScanKindChoice.sleep,
+    workers: Workers = 4,
+    server_threads: ServerThreads = 8,
+    infected: Infected = 0,
+    seed: Seed = 1,
+    drain_timeout: DrainTimeout = 60.0,
+    amqp_url: AmqpUrl = None,
+    prefetch: Prefetch = 1,
+    out: Out = Path("results"),
+    as_json: AsJson = False,
+    lang: Lang = LangChoice.en,
+) -> None:
+    """Run one mode on real processes and measure it: response time, throughput, delivery."""
+    from mqlab import render, results, runner
+
+    config = RunConfig(
+        mode=mode,
+        workload=_workload(requests, rate, scan_ms, scan_jitter_ms, scan_kind, workers,
+                           server_threads, infected, seed, drain_timeout),
+        amqp_url=amqp_url, prefetch=prefetch, safety=Safety(),
+    )
+    with render.progress(f"{mode.value}", requests, quiet=as_json) as report:
+        result = runner.run(config, progress=report)
+    data = result.to_dict()
+    path = results.write(data, out, mode.value)
+    if as_json:
+        print(json.dumps({"mode": result.mode, "summary": data["summary"], "file": str(path)},
+                         indent=2))
+        return
+    render.print_runs([data], lang.value)
+    render.print_saved(path, lang.value)
+
+
+# --- live demo pieces --------------------------------------------------------------------------
+
+@app.command()
+def serve(
+    mode: ModeArg,
+    host: Host = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535,
+                                      help="HTTP port for POST /signup.")] = 8000,
+    server_threads: ServerThreads = 8,
+    workers: Workers = 4,
+    smtp_host: SmtpHost = "127.0.0.1",
+    smtp_port: SmtpPort = 2525,
+    scan_ms: ScanMs = 200.0,
+    scan_jitter_ms: ScanJitter = 0.0,
+    scan_kind: ScanKind = ScanKindChoice.sleep,
+    seed: Seed = 1,
+    amqp_url: AmqpUrl = None,
+    exchange: Exchange = EXCHANGE,
+    queue: Queue = QUEUE,
+    no_confirm: NoConfirm = False,
+    transient: Transient = False,
+) -> None:
+    """Start the signup app (HTTP). Try: curl -d '{"email":"a@b.test","name":"A"}' localhost:8000/signup"""
+    from mqlab import app as webapp
+
+    _logging()
+    config = ServeConfig(
+        mode=mode, host=host, port=port, server_threads=server_threads, workers=workers,
+        scan=_scan(scan_ms, scan_jitter_ms, scan_kind, seed),
+        smtp=SmtpTarget(smtp_host, smtp_port),
+        amqp=_amqp(amqp_url, exchange, queue, no_confirm=no_confirm, transient=transient),
+    )
+    webapp.serve(config)
+
+
+@app.command()
+def worker(
+    smtp_host: SmtpHost = "127.0.0.1",
+    smtp_port: SmtpPort = 2525,
+    scan_ms: ScanMs = 200.0,
+    scan_jitter_ms: ScanJitter = 0.0,
+    scan_kind: ScanKind = ScanKindChoice.sleep,
+    seed: Seed = 1,
+    amqp_url: AmqpUrl = None,
+    exchange: Exchange = EXCHANGE,
+    queue: Queue = QUEUE,
+    prefetch: Prefetch = 1,
+    transient: Transient = False,
+    auto_ack: AutoAck = False,
+) -> None:
+    """Start one broker worker: take signup jobs from the queue, scan, send, ack. Start several."""
+    from mqlab import worker as worker_process
+
+    _logging()
+    config = WorkerConfig(
+        scan=_scan(scan_ms, scan_jitter_ms, scan_kind, seed),
+        smtp=SmtpTarget(smtp_host, smtp_port),
+        amqp=_amqp(amqp_url, exchange, queue, prefetch=prefetch, transient=transient,
+                   auto_ack=auto_ack),
+    )
+    logging.getLogger("mqlab").info("worker consuming %s on %s", queue, rabbit.mask_url(config.amqp.url))
+    worker_process.run(config)
+
+
+@app.command()
+def sink(
+    host: Host = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535,
+                                      help="SMTP port to listen on.")] = 2525,
+    ledger: Annotated[Path, typer.Option("--ledger", dir_okay=False,
+                                         help="SQLite file that records every mail.")] = Path(
+        "mqlab-sink.db"),
+    delay_ms: Annotated[float, typer.Option("--smtp-ms", min=0,
+                                            help="Extra time the server takes per mail.")] = 0.0,
+    fail_rate: Annotated[float, typer.Option("--smtp-fail-rate", min=0, max=1,
+                                             help="Share of mails refused on purpose.")] = 0.0,
+    fail_kind: Annotated[FailKindChoice, typer.Option(
+        "--smtp-fail-kind", help="transient (451, retry later) or permanent (554).")
+    ] = FailKindChoice.transient,
+    seed: Seed = 1,
+) -> None:
+    """Start the SMTP sink: a real mail server that records every mail it receives."""
+    from mqlab import procs
+    from mqlab import sink as smtp_sink
+
+    procs.check_port_free(host, port)
+    _logging()
+    config = smtp_sink.SinkConfig(host=host, port=port, ledger=ledger, delay_ms=delay_ms,
+                                  fail_rate=fail_rate,
+                                  fail_kind="permanent" if fail_kind is FailKindChoice.permanent
+                                  else "transient",
+                                  seed=seed)
+    logging.getLogger("mqlab").info("SMTP sink on %s:%d, ledger %s", host, port, ledger)
+    smtp_sink.serve_forever(config)
+
+
+@app.command()
+def compare(
+    requests: Requests = 200,
+    rate: Rate = 50.0,
+    scan_ms: ScanMs = 200.0,
+    scan_jitter_ms: ScanJitter = 0.0,
+    scan_kind: ScanKind = ScanKindChoice.sleep,
+    workers: Workers = 4,
+    server_threads: ServerThreads = 8,
+    infected: Infected = 0,
+    seed: Seed = 1,
+    drain_timeout: DrainTimeout = 60.0,
+    amqp_url: AmqpUrl = None,
+    out: Out = Path("results"),
+    as_json: AsJson = False,
+    lang: Lang = LangChoice.en,
+) -> None:
+    """Run sync, thread and broker on the same workload and show them side by side."""
+    from mqlab import render, results, runner
+
+    workload = _workload(requests, rate, scan_ms, scan_jitter_ms, scan_kind, workers,
+                         server_threads, infected, seed, drain_timeout)
+    result = runner.compare(workload, amqp_url,
+                            progress_for=lambda mode: render.progress(mode, requests, as_json))
+    data = result.to_dict()
+    path = results.write(data, out, "compare")
+    if as_json:
+        print(json.dumps({"file": str(path),
+                          "summaries": {r["mode"]: r["summary"] for r in data["runs"]}}, indent=2))
+        return
+    render.print_runs(data["runs"], lang.value)
+    render.print_saved(path, lang.value)
+
+
+# --- charts --------------------------------------------------------------------------------------
+
+@app.command()
+def chart(
+    files: Annotated[Optional[list[Path]], typer.Argument(  # noqa: UP045
+        help="Result JSON files (run, compare, crash-test or sweep).", show_default=False)] = None,
+    latest: Annotated[bool, typer.Option("--latest",
+                                         help="Chart the newest result in --results.")] = False,
+    results_dir: Annotated[Path, typer.Option("--results", file_okay=False,
+                                              help="Where --latest looks.")] = Path("results"),
+    out: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+        "--out", "-o", file_okay=False,
+        help="Folder for the PNG and SVG files [default: beside each result].")] = None,
+    lang: Lang = LangChoice.en,
+) -> None:
+    """Draw slide-ready charts (16:9 PNG and SVG) from result files."""
+    from mqlab import chart as charts
+    from mqlab import render
+    from mqlab.errors import BadInput
+
+    paths = list(files or [])
+    if latest:
+        found = sorted(results_dir.glob("*.json"))
+        if not found:
+            raise BadInput(f"no result files in {results_dir}/: run 'mqlab compare' first")
+        paths.append(found[-1])
+    if not paths:
+        raise BadInput("name at least one result file, or use --latest")
+    try:
+        written = charts.draw(paths, out, lang.value)
+    except ValueError as e:
+        raise BadInput(str(e)) from None
+    render.print_written(written, lang.value)
+
+
+# --- the broker, by hand -----------------------------------------------------------------------
+
+@broker_app.command("up")
+def broker_up(
+    port: Annotated[int, typer.Option("--port", min=1, max=65535,
+                                      help="AMQP port for the private node.")] = 5673,
+) -> None:
+    """Start a private RabbitMQ node of mqlab's own (it keeps running until 'mqlab broker down')."""
+    from mqlab import render
+
+    handle = rabbit.broker_up(port)
+    render.print_broker_up(rabbit.mask_url(handle.url), handle.version)
+
+
+@broker_app.command("down")
+def broker_down() -> None:
+    """Stop the node 'mqlab broker up' started. Never touches a broker mqlab did not start."""
+    from mqlab import render
+
+    render.print_broker_down(rabbit.broker_down())
+
+
+@broker_app.command("status")
+def broker_status(
+    amqp_url: AmqpUrl = None,
+    queue: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045
+        "--queue", help="Queues to show (default: mqlab's own).")] = None,
+) -> None:
+    """Show which broker mqlab would use (password masked), its version and mqlab's queues."""
+    from mqlab import render
+
+    render.print_broker_status(rabbit.broker_status(amqp_url, list(queue or [QUEUE])))

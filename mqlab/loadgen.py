@@ -1,0 +1,129 @@
+"""The open-loop load generator: signups on a fixed schedule, whatever the server does.
+
+Request i is *intended* at start + i / rate. It is sent then even if earlier
+requests are still waiting (open loop), and its response time is measured from
+the intended time, not from when it was actually sent, so a stalled server
+cannot hide its tail (coordinated omission). How late the generator itself ran
+is recorded too (`sent - intended`): when that is large, the lab says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import aiohttp
+
+from mqlab.scan import EICAR
+
+
+@dataclass(frozen=True)
+class Request:
+    job_id: str
+    email: str
+    body: bytes
+
+
+@dataclass
+class Sample:
+    """One request. Times are wall clock (seconds since the epoch), comparable with the sink's."""
+
+    job_id: str
+    intended: float
+    sent: float | None = None
+    status: int | None = None
+    response_ms: float | None = None  # answer - intended
+    error: str | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    samples: list[Sample]
+    started: float  # wall clock of intended time 0
+
+
+def signups(count: int, tag: str, infected: int = 0, attachment_bytes: int = 1024) -> list[Request]:
+    """`count` signups with unique job ids and recipients; the first `infected` carry EICAR."""
+    clean = base64.b64encode(os.urandom(attachment_bytes)).decode("ascii")
+    dirty = base64.b64encode(EICAR).decode("ascii")
+    out = []
+    for i in range(count):
+        job_id = f"{tag}-{i:06d}"
+        email = f"user{i:06d}.{tag}@example.test"
+        body = {"email": email, "name": f"Student {i}", "attachment": dirty if i < infected else clean}
+        out.append(Request(job_id, email, json.dumps(body).encode()))
+    return out
+
+
+def run_load(
+    url: str,
+    requests: Sequence[Request],
+    rate: float,
+    timeout_s: float = 30.0,
+    on_answer: Callable[[Sample], None] | None = None,
+    before_send: Callable[[int], None] | None = None,
+) -> LoadResult:
+    """Send every request to `url` on the open-loop schedule; blocks until all are answered.
+
+    `rate` is requests per second; 0 sends them all at once (a spike). `before_send(i)`
+    runs in the generator's loop just before request i goes out (crash tests kill there).
+    """
+    return asyncio.run(_run(url, requests, rate, timeout_s, on_answer, before_send))
+
+
+async def _run(
+    url: str,
+    requests: Sequence[Request],
+    rate: float,
+    timeout_s: float,
+    on_answer: Callable[[Sample], None] | None,
+    before_send: Callable[[int], None] | None,
+) -> LoadResult:
+    timeout = aiohttp.ClientTimeout(total=timeout_s)
+    connector = aiohttp.TCPConnector(limit=0, force_close=False)
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+        mono0 = time.perf_counter() + 0.05  # a moment to get the loop going
+        wall0 = time.time() + (mono0 - time.perf_counter())
+        tasks = []
+        for i, req in enumerate(requests):
+            offset = i / rate if rate > 0 else 0.0
+            delay = mono0 + offset - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if before_send is not None:
+                before_send(i)
+            sample = Sample(req.job_id, intended=wall0 + offset)
+            tasks.append(asyncio.create_task(_send(session, url, req, sample, mono0 + offset, on_answer)))
+        samples = list(await asyncio.gather(*tasks))
+    return LoadResult(samples, wall0)
+
+
+async def _send(
+    session: aiohttp.ClientSession,
+    url: str,
+    req: Request,
+    sample: Sample,
+    intended_mono: float,
+    on_answer: Callable[[Sample], None] | None,
+) -> Sample:
+    sample.sent = sample.intended + (time.perf_counter() - intended_mono)
+    headers = {"Content-Type": "application/json", "X-Job-Id": req.job_id}
+    try:
+        async with session.post(url, data=req.body, headers=headers) as response:
+            await response.read()
+            sample.status = response.status
+    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
+        sample.error = type(e).__name__  # the user saw an error (or nothing at all)
+    sample.response_ms = (time.perf_counter() - intended_mono) * 1000
+    if on_answer is not None:
+        on_answer(sample)
+    return sample

@@ -1,0 +1,35 @@
+"""The slow job itself: scan the attachment, then send the welcome mail.
+
+Every mode runs this same function; the modes differ only in *where* it runs
+(in the HTTP handler, in a thread pool, in a worker process) and in what a
+crash does to it. That difference is the lesson, in `scenarios/`.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from mqlab import mail
+from mqlab.mail import SmtpTarget
+from mqlab.scan import Scanner
+from mqlab.signup import Job
+
+
+class Outcome(str, Enum):
+    SENT = "sent"
+    QUARANTINED = "quarantined"
+
+
+class MailJob:
+    def __init__(self, scanner: Scanner, smtp: SmtpTarget) -> None:
+        self.scanner = scanner
+        self.smtp = smtp
+
+    def run(self, job: Job) -> Outcome:
+        """Scan, then mail. Raises mail.MailError when the SMTP server does not take the mail."""
+        if self.scanner.is_infected(job.attachment):
+            # Never mail an infected attachment; tell security instead.
+            mail.send(mail.quarantine_message(job), self.smtp)
+            return Outcome.QUARANTINED
+        mail.send(mail.welcome_message(job), self.smtp)
+        return Outcome.SENT

@@ -1,0 +1,158 @@
+"""From raw samples and the sink's ledger to the numbers on the slide.
+
+Definitions (the README repeats them):
+- accepted: answered 2xx. failed: answered with an error (not 2xx, not a 422 quarantine) or
+  not at all: the user knew. quarantined: jobs whose attachment was infected (no welcome mail).
+- delivered: accepted jobs with a welcome mail in the ledger. lost: accepted jobs with neither a
+  welcome mail nor a quarantine notice. duplicates: welcome mails of a job beyond its first.
+- throughput: delivered mails / seconds from the first request sent to the last mail delivered.
+- response: answer - *intended* send time. e2e: first arrival in the sink - intended send time.
+Percentiles come from all samples at once (numpy), never from averaged percentiles.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from mqlab.ledger import Arrival
+from mqlab.loadgen import Sample
+from mqlab.results import Percentiles, Summary
+
+QUARANTINE_STATUS = 422
+
+
+def percentiles(values: Iterable[float]) -> Percentiles:
+    arr = np.fromiter(values, dtype=float)
+    if arr.size == 0:
+        return Percentiles(None, None, None, None)
+    p50, p95, p99 = np.percentile(arr, [50, 95, 99])
+    return Percentiles(float(p50), float(p95), float(p99), float(arr.max()))
+
+
+@dataclass(frozen=True)
+class Accounting:
+    """Every job id followed from the HTTP answer to the ledger."""
+
+    accepted: set[str]
+    failed: set[str]
+    welcome: Counter[str]  # job id -> number of welcome mails
+    quarantined: set[str]
+    first_arrival: dict[str, float]  # job id -> first welcome mail's arrival
+
+    @property
+    def delivered(self) -> set[str]:
+        return {j for j in self.accepted if self.welcome[j] > 0}
+
+    @property
+    def lost(self) -> set[str]:
+        return {j for j in self.accepted if self.welcome[j] == 0 and j not in self.quarantined}
+
+    @property
+    def duplicates(self) -> int:
+        return sum(n - 1 for j, n in self.welcome.items() if n > 1)
+
+
+def account(samples: Sequence[Sample], arrivals: Sequence[Arrival]) -> Accounting:
+    ours = {s.job_id for s in samples}
+    welcome: Counter[str] = Counter()
+    quarantined: set[str] = set()
+    first: dict[str, float] = {}
+    for a in arrivals:
+        if a.job_id not in ours:
+            continue  # not from this run (a shared sink, a stray message)
+        if a.kind == "quarantine":
+            quarantined.add(a.job_id)
+        elif a.kind == "welcome":
+            welcome[a.job_id] += 1
+            first.setdefault(a.job_id, a.arrived)
+    accepted = {s.job_id for s in samples if s.accepted}
+    failed = {s.job_id for s in samples if not s.accepted and s.status != QUARANTINE_STATUS}
+    return Accounting(accepted, failed, welcome, quarantined, first)
+
+
+def summarize(samples: Sequence[Sample], arrivals: Sequence[Arrival]) -> Summary:
+    acc = account(samples, arrivals)
+    delivered = acc.delivered
+    by_id = {s.job_id: s for s in samples}
+    sent_times = [s.sent for s in samples if s.sent is not None]
+    start = min(sent_times) if sent_times else 0.0
+    last = max((acc.first_arrival[j] for j in delivered), default=None)
+    # The last mail delivered, counting duplicates too: the work was done.
+    span = (last - start) if last is not None else None
+    throughput = len(delivered) / span if span and span > 0 else None
+    answered = [s.response_ms for s in samples if s.status is not None and s.response_ms is not None]
+    late = [(s.sent - s.intended) * 1000 for s in samples if s.sent is not None]
+    e2e = [(acc.first_arrival[j] - by_id[j].intended) * 1000 for j in delivered]
+    end = max([last or start, *(s.intended + (s.response_ms or 0) / 1000 for s in samples)],
+              default=start)
+    return Summary(
+        requests=len(samples),
+        accepted=len(acc.accepted),
+        failed=len(acc.failed),
+        delivered=len(delivered),
+        lost=len(acc.lost),
+        duplicates=acc.duplicates,
+        quarantined=len(acc.quarantined),
+        throughput_per_s=throughput,
+        duration_s=max(0.0, end - start),
+        response_ms=percentiles(answered),
+        e2e_ms=percentiles(e2e),
+        generator_late_ms=percentiles(late),
+    )
+
+
+@dataclass(frozen=True)
+class DepthSample:
+    at: float  # wall clock
+    depth: int | None
+
+
+def timeline(
+    samples: Sequence[Sample],
+    arrivals: Sequence[Arrival],
+    depths: Sequence[DepthSample],
+    start: float,
+    width_s: float | None = None,
+) -> list[dict[str, float | int | None]]:
+    """Per interval: accepted answers, welcome mails delivered, backlog at its end, queue depth."""
+    ours = {s.job_id for s in samples}
+    answers = sorted(s.intended + (s.response_ms or 0) / 1000 for s in samples if s.accepted)
+    first_done: dict[str, float] = {}
+    for a in arrivals:
+        if a.job_id in ours:
+            first_done.setdefault(a.job_id, a.arrived)
+    done = sorted(first_done.values())  # a duplicate does not shrink the backlog twice
+    welcome = sorted(a.arrived for a in arrivals if a.job_id in ours and a.kind == "welcome")
+    end = max([start, *answers, *done])
+    if width_s is None:
+        width_s = interval_width(end - start)
+    rows: list[dict[str, float | int | None]] = []
+    n = int((end - start) / width_s) + 1
+    bounds = [start + i * width_s for i in range(n + 1)]
+    acc_cum = np.searchsorted(answers, bounds, side="right")
+    done_cum = np.searchsorted(done, bounds, side="right")
+    wel_cum = np.searchsorted(welcome, bounds, side="right")
+    depth_at = [d for d in depths if d.depth is not None]
+    for i in range(n):
+        lo, hi = bounds[i], bounds[i + 1]
+        in_interval = [d.depth for d in depth_at if lo <= d.at < hi]
+        rows.append({
+            "t": round(lo - start, 3),
+            "accepted": int(acc_cum[i + 1] - acc_cum[i]),
+            "delivered": int(wel_cum[i + 1] - wel_cum[i]),
+            "backlog": max(0, int(acc_cum[i + 1] - done_cum[i + 1])),
+            "queue_depth": in_interval[-1] if in_interval else None,
+        })
+    return rows
+
+
+def interval_width(duration_s: float) -> float:
+    """About 40-80 intervals whatever the run's length, on round widths."""
+    for width in (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0):
+        if duration_s / width <= 80:
+            return width
+    return 30.0

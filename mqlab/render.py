@@ -1,0 +1,139 @@
+"""Everything the terminal shows: tables and progress bars. The only module that imports rich.
+
+Formatting reads result documents (the JSON dicts), so a table can be printed
+again from yesterday's file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from mqlab.i18n import text, workload_line
+
+console = Console()
+err_console = Console(stderr=True)
+
+Report = Callable[[str, int, int], None]
+
+
+@contextlib.contextmanager
+def progress(label: str, total: int, quiet: bool = False) -> Iterator[Report]:
+    """A progress bar for a long run; yields the callback the runner reports to."""
+    if quiet or (not err_console.is_terminal and "pytest" in sys.modules):
+        yield lambda phase, done, total: None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task(f"{label}: starting", total=total or None)
+
+        def report(phase: str, done: int, of: int) -> None:
+            bar.update(task, description=f"{label}: {phase}", completed=done,
+                       total=of or None)
+
+        yield report
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def run_rows(lang: str) -> list[tuple[str, Callable[[dict[str, Any]], str]]]:
+    """(label, cell) for each row of the side-by-side table; one column per mode."""
+    def s(key: str) -> Callable[[dict[str, Any]], str]:
+        return lambda r: str(r["summary"][key])
+
+    def p(group: str, key: str) -> Callable[[dict[str, Any]], str]:
+        return lambda r: _ms(r["summary"][group][key])
+
+    return [
+        (text("col.requests", lang), s("requests")),
+        (text("col.accepted", lang), s("accepted")),
+        (text("col.failed", lang), s("failed")),
+        (text("col.delivered", lang), s("delivered")),
+        (text("col.lost", lang), s("lost")),
+        (text("col.duplicates", lang), s("duplicates")),
+        (text("col.quarantined", lang), s("quarantined")),
+        (text("col.throughput", lang), lambda r: _rate(r["summary"]["throughput_per_s"])),
+        (text("col.response_p50", lang), p("response_ms", "p50")),
+        (text("col.response_p95", lang), p("response_ms", "p95")),
+        (text("col.response_p99", lang), p("response_ms", "p99")),
+        (text("col.response_max", lang), p("response_ms", "max")),
+        (text("col.e2e_p50", lang), p("e2e_ms", "p50")),
+        (text("col.e2e_p95", lang), p("e2e_ms", "p95")),
+        (text("col.e2e_p99", lang), p("e2e_ms", "p99")),
+    ]
+
+
+def runs_table(runs: Sequence[dict[str, Any]], lang: str = "en") -> Table:
+    first = runs[0]["config"]
+    table = Table(caption=workload_line(first, [r["mode"] for r in runs], lang),
+                  caption_justify="left")
+    table.add_column("", style="bold")
+    for r in runs:
+        table.add_column(text(f"mode.{r['mode']}", lang), justify="right")
+    for label, cell in run_rows(lang):
+        table.add_row(label, *(_highlight(label, cell(r), lang) for r in runs))
+    return table
+
+
+def _highlight(label: str, value: str, lang: str) -> str:
+    if label == text("col.lost", lang) and value not in ("0", "-"):
+        return f"[bold red]{value}[/]"
+    return value
+
+
+def print_runs(runs: Sequence[dict[str, Any]], lang: str = "en") -> None:
+    console.print(runs_table(runs, lang))
+    for r in runs:
+        name = text("mode." + r["mode"], lang)
+        for warning in r.get("warnings", []):
+            console.print(f"[yellow]{name}: {warning}[/]")
+
+
+def print_saved(path: Path, lang: str = "en") -> None:
+    console.print(f"{text('saved', lang)}: {path}")
+
+
+def print_written(paths: Sequence[Path], lang: str = "en") -> None:
+    for path in paths:
+        console.print(f"{text('saved', lang)}: {path}")
+
+
+def print_broker_up(url: str, version: str | None) -> None:
+    console.print(f"RabbitMQ {version or '?'} is up at {url}")
+    console.print("  use it with: export MQLAB_AMQP_URL=... (or --amqp-url); stop it with: "
+                  "mqlab broker down")
+
+
+def print_broker_down(stopped: bool) -> None:
+    console.print("stopped mqlab's private RabbitMQ node" if stopped
+                  else "no private node of mqlab's is running (nothing stopped)")
+
+
+def print_broker_status(status: dict[str, Any]) -> None:
+    table = Table(title="RabbitMQ", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    reachable = "[green]yes[/]" if status.get("reachable") else "[red]no[/]"
+    table.add_row("url", str(status.get("url")))
+    table.add_row("reachable", reachable)
+    table.add_row("version", str(status.get("version") or "-"))
+    table.add_row("started by mqlab", "yes" if status.get("started_by_mqlab") else "no")
+    for name, depth in (status.get("queues") or {}).items():
+        table.add_row(f"queue {name}", "-" if depth is None else f"{depth} messages")
+    console.print(table)

@@ -1,0 +1,127 @@
+"""Result objects and their JSON files: the contract for tables, charts and scripts.
+
+Format history (`format_version`):
+  1 - first version: kinds "run", "compare", "crash-test", "sweep".
+Every file carries `format_version` and `kind`; `load()` refuses what it does not know.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from mqlab.errors import BadInput
+
+FORMAT_VERSION = 1
+KINDS = ("run", "compare", "crash-test", "sweep")
+
+
+@dataclass(frozen=True)
+class Percentiles:
+    p50: float | None
+    p95: float | None
+    p99: float | None
+    max: float | None
+
+
+@dataclass(frozen=True)
+class Summary:
+    requests: int
+    accepted: int
+    failed: int
+    delivered: int
+    lost: int
+    duplicates: int
+    quarantined: int
+    throughput_per_s: float | None
+    duration_s: float
+    response_ms: Percentiles
+    e2e_ms: Percentiles
+    generator_late_ms: Percentiles
+
+    def __post_init__(self) -> None:
+        counts = (self.accepted, self.failed, self.delivered, self.lost, self.duplicates,
+                  self.quarantined)
+        if min(counts) < 0:
+            raise ValueError(f"negative count in summary: {counts}")
+        if self.accepted + self.failed > self.requests:
+            raise ValueError("more answers than requests")
+        if self.delivered + self.lost > self.accepted:
+            raise ValueError("more delivered or lost jobs than accepted ones")
+
+
+@dataclass
+class RunResult:
+    mode: str
+    config: dict[str, Any]
+    environment: dict[str, Any]
+    summary: Summary
+    samples: list[dict[str, Any]]
+    timeline: list[dict[str, Any]]
+    events: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    created: str = field(default_factory=lambda: utc_now())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "kind": "run",
+            "mode": self.mode,
+            "created": self.created,
+            "config": self.config,
+            "environment": self.environment,
+            "summary": asdict(self.summary),
+            "warnings": self.warnings,
+            "samples": self.samples,
+            "timeline": self.timeline,
+            "events": self.events,
+        }
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def file_stem(kind: str, created: str) -> str:
+    """`20261125T073412Z-sync`: sorts by time, names what it holds."""
+    return created.replace("-", "").replace(":", "") + "-" + kind
+
+
+def write(data: dict[str, Any], out_dir: Path, name: str) -> Path:
+    """Write a result document as `out_dir/<UTC time>-<name>.json`; never overwrites."""
+    check(data)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = file_stem(name, data["created"])
+    path = out_dir / f"{stem}.json"
+    n = 1
+    while path.exists():
+        n += 1
+        path = out_dir / f"{stem}-{n}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def check(data: dict[str, Any]) -> None:
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        raise BadInput(f"unsupported result format_version {version!r} (this mqlab reads {FORMAT_VERSION})")
+    if data.get("kind") not in KINDS:
+        raise BadInput(f"unknown result kind {data.get('kind')!r} (expected one of {', '.join(KINDS)})")
+
+
+def load(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BadInput(f"no such result file: {path}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise BadInput(f"{path} is not a readable mqlab result: {e}") from None
+    if not isinstance(data, dict):
+        raise BadInput(f"{path} is not a readable mqlab result: not a JSON object")
+    check(data)
+    return data

@@ -1,0 +1,81 @@
+"""The SMTP sink: a real aiosmtpd server that records every mail in the ledger.
+
+It can also misbehave on purpose (`fail_rate`, `delay_ms`) so a class can see
+what retries and dead-letter queues are for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from email import message_from_bytes
+from email.policy import default as default_policy
+from pathlib import Path
+from typing import Any, Literal
+
+from aiosmtpd.controller import Controller
+
+from mqlab.ledger import Arrival, Ledger
+from mqlab.mail import JOB_HEADER, KIND_HEADER
+
+FailKind = Literal["transient", "permanent"]
+
+
+@dataclass(frozen=True)
+class SinkConfig:
+    host: str = "127.0.0.1"
+    port: int = 2525
+    ledger: Path = Path("mqlab-sink.db")
+    delay_ms: float = 0.0
+    fail_rate: float = 0.0
+    fail_kind: FailKind = "transient"
+    seed: int = 0
+
+
+class LedgerHandler:
+    """aiosmtpd handler: commit the mail to the ledger, then answer 250."""
+
+    def __init__(self, config: SinkConfig, ledger: Ledger) -> None:
+        self.config = config
+        self.ledger = ledger
+        self._rng = random.Random(config.seed)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.config.delay_ms > 0:
+            await asyncio.sleep(self.config.delay_ms / 1000)  # a slow mail server
+        if self.config.fail_rate > 0 and self._rng.random() < self.config.fail_rate:
+            if self.config.fail_kind == "transient":
+                return "451 4.3.0 Injected transient failure, try again later"
+            return "554 5.0.0 Injected permanent failure"
+        msg = message_from_bytes(envelope.content, policy=default_policy)
+        job_id = str(msg.get(JOB_HEADER, "") or "")
+        kind = str(msg.get(KIND_HEADER, "") or "unknown")
+        recipient = envelope.rcpt_tos[0] if envelope.rcpt_tos else ""
+        self.ledger.record(Arrival(job_id, kind, recipient, time.time()))
+        return "250 OK: recorded"
+
+
+def start(config: SinkConfig) -> Controller:
+    """Start the sink in a background thread; returns the running controller."""
+    ledger = Ledger(config.ledger)
+    controller = Controller(LedgerHandler(config, ledger), hostname=config.host, port=config.port)
+    controller.start()
+    return controller
+
+
+def serve_forever(config: SinkConfig) -> None:
+    """Run the sink until SIGINT or SIGTERM."""
+    controller = start(config)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()

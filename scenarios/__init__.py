@@ -1,0 +1,7 @@
+"""The three ways of sending the welcome mail, side by side.
+
+Read them in order and diff them: `sync.py` -> `thread.py` -> `broker.py`.
+Each has the same shape: a class whose `handle(job)` runs on the HTTP handler
+thread and returns what the user sees. The slow job itself (`MailJob.run`:
+virus scan, then SMTP) is the same in all three; only where it runs changes.
+"""
