@@ -1,0 +1,309 @@
+"""Every word a student reads, in English and Korean, in one place.
+
+The course is taught in Korean, so charts and terminal tables must say the same
+things in both languages with the course's own vocabulary (동기 처리, 내부 비동기,
+메시지 브로커, 유실, 적체, ...). Keeping the words here, away from rich and
+matplotlib, lets a translator fix a label without reading drawing code, and lets
+a test prove that no key exists in one language only.
+
+Strings may hold `str.format` fields (`{n}`, `{fault}`); the caller fills them.
+Unknown languages and unknown keys raise `ValueError` with one readable line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+LANGS = ("en", "ko")
+
+# Column labels of the terminal tables, in the order a table shows them.
+COLUMNS = (
+    "col.mode",
+    "col.requests",
+    "col.accepted",
+    "col.failed",
+    "col.delivered",
+    "col.lost",
+    "col.duplicates",
+    "col.quarantined",
+    "col.throughput",
+    "col.response_p50",
+    "col.response_p95",
+    "col.response_p99",
+    "col.response_max",
+    "col.e2e_p50",
+    "col.e2e_p95",
+    "col.e2e_p99",
+    "col.fault",
+    "col.trial",
+    "col.safety",
+    "col.skipped",
+    "col.note",
+)
+
+_EN: dict[str, str] = {
+    # the three ways of sending the welcome mail
+    "mode.sync": "synchronous",
+    "mode.thread": "in-process async (threads)",
+    "mode.broker": "message broker",
+    # faults of the crash test and what was switched off to show them
+    "fault.app-kill": "app process killed",
+    "fault.worker-kill": "worker killed",
+    "fault.broker-restart": "broker restarted",
+    "safety.default": "default",
+    "safety.no-confirm": "no publisher confirms",
+    "safety.transient": "transient queue",
+    "safety.auto-ack": "auto-ack",
+    "safety.idempotent": "idempotent worker",
+    "target.app": "app",
+    "target.worker": "worker",
+    "target.broker": "broker",
+    "event.kill": "{target} killed",
+    "event.restart": "{target} restarted",
+    "scan_kind.sleep": "sleep",
+    "scan_kind.cpu": "CPU-bound",
+    # terminal table columns
+    "col.mode": "mode",
+    "col.requests": "requests",
+    "col.accepted": "accepted",
+    "col.failed": "failed",
+    "col.delivered": "delivered",
+    "col.lost": "lost",
+    "col.duplicates": "duplicates",
+    "col.quarantined": "quarantined",
+    "col.throughput": "throughput (mails/s)",
+    "col.response_p50": "response p50 (ms)",
+    "col.response_p95": "response p95 (ms)",
+    "col.response_p99": "response p99 (ms)",
+    "col.response_max": "response max (ms)",
+    "col.e2e_p50": "e2e p50 (ms)",
+    "col.e2e_p95": "e2e p95 (ms)",
+    "col.e2e_p99": "e2e p99 (ms)",
+    "col.fault": "fault",
+    "col.trial": "trial",
+    "col.safety": "safety",
+    "col.skipped": "skipped",
+    "col.note": "note",
+    "saved": "saved",
+    # workload subtitle: "200 requests · 50/s · scan 200 ms (sleep) · 4 workers"
+    "sub.requests": "{n} requests",
+    "sub.requests.one": "{n} request",
+    "sub.rate": "{rate}/s",
+    "sub.all_at_once": "all at once",
+    "sub.scan": "scan {ms} ms",
+    "sub.scan_jitter": "scan {ms} ± {jitter} ms",
+    "sub.workers": "{n} workers",
+    "sub.workers.one": "{n} worker",
+    "sub.threads": "{n} server threads",
+    "sub.threads.one": "{n} server thread",
+    "sub.trials": "{n} trials each",
+    "sub.trials.one": "{n} trial each",
+    # charts
+    "chart.na": "n/a",
+    "chart.ideal": "ideal = W ÷ scan time",
+    "chart.ideal_value": "ideal {value}",
+    "chart.latency.title": "Response time: does the user wait?",
+    "chart.latency.ylabel": "response time (ms)",
+    "chart.latency.waits": "user waits",
+    "chart.latency.at_once": "answered at once",
+    "chart.throughput.title": "Until the mail arrives, and mails per second",
+    "chart.throughput.e2e": "sign-up → mail delivered (ms)",
+    "chart.throughput.rate": "throughput (mails/s)",
+    "chart.timeline.title": "Timeline: how the spike is absorbed",
+    "chart.timeline.accepted": "accepted per interval",
+    "chart.timeline.delivered": "delivered per interval",
+    "chart.timeline.backlog": "backlog (accepted, not yet delivered)",
+    "chart.timeline.queue": "measured queue depth",
+    "chart.timeline.peak": "peak backlog {value}",
+    "chart.timeline.xlabel": "seconds since start",
+    "chart.timeline.ylabel": "jobs",
+    "chart.timeline.trial": "trial {n}",
+    "chart.crash_timeline.title": "Timeline under fault: {fault}",
+    "chart.crash.title": "Crash test: {fault}",
+    "chart.crash.ylabel": "mails",
+    "chart.crash.ylabel_sum": "mails (sum of {n} trials)",
+    "chart.sweep.title": "Scaling out: throughput vs workers",
+    "chart.sweep.xlabel": "workers (W)",
+}
+
+_KO: dict[str, str] = {
+    "mode.sync": "동기 처리",
+    "mode.thread": "내부 비동기 (스레드)",
+    "mode.broker": "메시지 브로커",
+    "fault.app-kill": "앱 프로세스 강제 종료",
+    "fault.worker-kill": "워커 강제 종료",
+    "fault.broker-restart": "브로커 재시작",
+    "safety.default": "기본 설정",
+    "safety.no-confirm": "발행 확인(confirm) 없음",
+    "safety.transient": "비영속(transient) 큐",
+    "safety.auto-ack": "자동 ACK",
+    "safety.idempotent": "멱등 처리 워커",
+    "target.app": "앱 서버",
+    "target.worker": "워커",
+    "target.broker": "브로커",
+    "event.kill": "{target} 강제 종료",
+    "event.restart": "{target} 재시작",
+    "scan_kind.sleep": "sleep 대기",
+    "scan_kind.cpu": "CPU 연산",
+    "col.mode": "방식",
+    "col.requests": "요청",
+    "col.accepted": "접수",
+    "col.failed": "실패",
+    "col.delivered": "발송 완료",
+    "col.lost": "유실",
+    "col.duplicates": "중복",
+    "col.quarantined": "격리",
+    "col.throughput": "처리량 (메일/초)",
+    "col.response_p50": "응답 p50 (ms)",
+    "col.response_p95": "응답 p95 (ms)",
+    "col.response_p99": "응답 p99 (ms)",
+    "col.response_max": "응답 최대 (ms)",
+    "col.e2e_p50": "종단 간 p50 (ms)",
+    "col.e2e_p95": "종단 간 p95 (ms)",
+    "col.e2e_p99": "종단 간 p99 (ms)",
+    "col.fault": "장애",
+    "col.trial": "시행",
+    "col.safety": "안전 설정",
+    "col.skipped": "건너뜀",
+    "col.note": "비고",
+    "saved": "저장한 파일",
+    "sub.requests": "요청 {n}건",
+    "sub.requests.one": "요청 {n}건",
+    "sub.rate": "초당 {rate}건",
+    "sub.all_at_once": "한꺼번에 전송",
+    "sub.scan": "바이러스 검사 {ms} ms",
+    "sub.scan_jitter": "바이러스 검사 {ms} ± {jitter} ms",
+    "sub.workers": "워커 {n}개",
+    "sub.workers.one": "워커 {n}개",
+    "sub.threads": "서버 스레드 {n}개",
+    "sub.threads.one": "서버 스레드 {n}개",
+    "sub.trials": "조건마다 {n}회 시행",
+    "sub.trials.one": "조건마다 {n}회 시행",
+    "chart.na": "없음",
+    "chart.ideal": "이론치 = W ÷ 검사 시간",
+    "chart.ideal_value": "이론치 {value}",
+    "chart.latency.title": "응답 시간: 사용자가 기다리는가?",
+    "chart.latency.ylabel": "응답 시간 (ms)",
+    "chart.latency.waits": "사용자 대기",
+    "chart.latency.at_once": "즉시 응답",
+    "chart.throughput.title": "메일 도착까지 걸린 시간과 처리량",
+    "chart.throughput.e2e": "가입 → 메일 도착 (ms)",
+    "chart.throughput.rate": "처리량 (메일/초)",
+    "chart.timeline.title": "타임라인: 몰린 요청(스파이크)을 흡수하는 과정",
+    "chart.timeline.accepted": "구간별 접수",
+    "chart.timeline.delivered": "구간별 발송 완료",
+    "chart.timeline.backlog": "적체 (접수됐지만 아직 미발송)",
+    "chart.timeline.queue": "측정된 큐 길이",
+    "chart.timeline.peak": "최대 적체 {value}건",
+    "chart.timeline.xlabel": "시작 후 경과 시간 (초)",
+    "chart.timeline.ylabel": "작업 수",
+    "chart.timeline.trial": "{n}회차",
+    "chart.crash_timeline.title": "장애 중 타임라인: {fault}",
+    "chart.crash.title": "장애 실험: {fault}",
+    "chart.crash.ylabel": "메일 수",
+    "chart.crash.ylabel_sum": "메일 수 ({n}회 시행 합계)",
+    "chart.sweep.title": "수평 확장: 워커 수에 따른 처리량",
+    "chart.sweep.xlabel": "워커 수 (W)",
+}
+
+TEXTS: dict[str, dict[str, str]] = {"en": _EN, "ko": _KO}
+
+
+def check_lang(lang: str) -> str:
+    """Return `lang` if we speak it; otherwise one readable ValueError line."""
+    if lang not in LANGS:
+        raise ValueError(f"unknown language {lang!r} (expected one of {', '.join(LANGS)})")
+    return lang
+
+
+def text(key: str, lang: str = "en") -> str:
+    """The label for `key` in `lang`, e.g. text("col.lost", "ko") == "유실"."""
+    table = TEXTS[check_lang(lang)]
+    if key not in table:
+        raise ValueError(f"no {lang} text for key {key!r}")
+    return table[key]
+
+
+def _label(prefix: str, name: str, lang: str) -> str:
+    """Label of a data value (mode, fault, ...); a name we do not know is shown as is."""
+    table = TEXTS[check_lang(lang)]
+    return table.get(f"{prefix}.{name}", name)
+
+
+def mode_label(mode: str, lang: str = "en") -> str:
+    """Mode label: "broker" -> "message broker" / "메시지 브로커"."""
+    return _label("mode", mode, lang)
+
+
+def fault_label(fault: str, lang: str = "en") -> str:
+    """Fault label: "worker-kill" -> "worker killed" / "워커 강제 종료"."""
+    return _label("fault", fault, lang)
+
+
+def safety_label(safety: str, lang: str = "en") -> str:
+    """Safety label: "auto-ack" -> "auto-ack" / "자동 ACK"."""
+    return _label("safety", safety, lang)
+
+
+def target_label(target: str, lang: str = "en") -> str:
+    """Target label: "broker" -> "broker" / "브로커" (the process a fault hit)."""
+    return _label("target", target, lang)
+
+
+def scan_kind_label(kind: str, lang: str = "en") -> str:
+    """Scan-kind label: "cpu" -> "CPU-bound" / "CPU 연산"."""
+    return _label("scan_kind", kind, lang)
+
+
+def event_label(kind: str, target: str, lang: str = "en") -> str:
+    """("kill", "worker") -> "worker killed" / "워커 강제 종료"."""
+    table = TEXTS[check_lang(lang)]
+    pattern = table.get(f"event.{kind}", "{target} " + kind)
+    return pattern.format(target=target_label(target, lang))
+
+
+def counted(key: str, n: int, lang: str = "en") -> str:
+    """`text(key)` with `{n}` filled, in the singular form when n == 1."""
+    singular = f"{key}.one"
+    chosen = singular if n == 1 and singular in TEXTS[check_lang(lang)] else key
+    return text(chosen, lang).format(n=n)
+
+
+def workload_line(
+    config: Mapping[str, Any], modes: Iterable[str], lang: str, *, workers: bool = True
+) -> str:
+    """"200 requests · 50/s · scan 200 ms (sleep) · 4 workers": what was measured."""
+    parts: list[str] = []
+    if isinstance(config.get("requests"), int):
+        parts.append(counted("sub.requests", config["requests"], lang))
+    rate = config.get("rate")
+    if isinstance(rate, (int, float)):
+        parts.append(text("sub.rate", lang).format(rate=_number(rate))
+                     if rate > 0 else text("sub.all_at_once", lang))
+    parts += _scan_part(config, lang)
+    shown = set(modes)
+    if workers and shown - {"sync"} and isinstance(config.get("workers"), int):
+        parts.append(counted("sub.workers", config["workers"], lang))
+    if "sync" in shown and isinstance(config.get("server_threads"), int):
+        parts.append(counted("sub.threads", config["server_threads"], lang))
+    return " · ".join(parts)
+
+
+def _scan_part(config: Mapping[str, Any], lang: str) -> list[str]:
+    scan, jitter = config.get("scan_ms"), config.get("scan_jitter_ms")
+    kind = config.get("scan_kind")
+    if not isinstance(scan, (int, float)):
+        return []
+    if isinstance(jitter, (int, float)) and jitter > 0:
+        out = text("sub.scan_jitter", lang).format(ms=_number(scan), jitter=_number(jitter))
+    else:
+        out = text("sub.scan", lang).format(ms=_number(scan))
+    if isinstance(kind, str):
+        out += f" ({scan_kind_label(kind, lang)})"
+    return [out]
+
+
+def _number(value: float) -> str:
+    """50 -> "50", 12.5 -> "12.5": workload numbers as a person writes them."""
+    return f"{value:g}"

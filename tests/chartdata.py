@@ -1,0 +1,132 @@
+"""Known result documents (format_version 1) for the chart tests.
+
+Every mode gets clearly different numbers, so a test can tell from the bars
+alone whether the chart put them in the right order and at the right height.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+Doc = dict[str, Any]
+
+CONFIG: Doc = {
+    "mode": "compare", "requests": 200, "rate": 50, "scan_ms": 200, "scan_jitter_ms": 0,
+    "scan_kind": "sleep", "workers": 4, "server_threads": 8, "drain_timeout": 30, "seed": 1,
+}
+ENVIRONMENT: Doc = {
+    "python": "3.11.0", "platform": "Linux", "cpu_count": 8,
+    "packages": {"matplotlib": "3.11"}, "broker_version": "4.1.0",
+}
+
+# response/e2e percentiles per mode: sync waits (hundreds of ms), the others answer at once.
+RESPONSE = {
+    "sync": {"p50": 210.0, "p95": 260.0, "p99": 300.0, "max": 350.0},
+    "thread": {"p50": 2.0, "p95": 3.0, "p99": 5.0, "max": 9.0},
+    "broker": {"p50": 4.0, "p95": 6.0, "p99": 9.0, "max": 15.0},
+}
+E2E = {
+    "sync": {"p50": 215.0, "p95": 270.0, "p99": 310.0, "max": 360.0},
+    "thread": {"p50": 900.0, "p95": 1700.0, "p99": 1900.0, "max": 2000.0},
+    "broker": {"p50": 950.0, "p95": 1800.0, "p99": 2100.0, "max": 2300.0},
+}
+THROUGHPUT = {"sync": 37.5, "thread": 19.2, "broker": 18.6}
+
+
+def timeline(mode: str, seconds: int = 12) -> list[Doc]:
+    """A spike of 200 jobs in the first 4 s, drained at 20 jobs/s (sync: no backlog)."""
+    rows, backlog = [], 0
+    for t in range(seconds):
+        accepted = 50 if t < 4 else 0
+        delivered = accepted if mode == "sync" else min(20, backlog + accepted)
+        backlog += accepted - delivered
+        depth = None if mode == "sync" else backlog
+        rows.append({"t": float(t), "accepted": accepted, "delivered": delivered,
+                     "backlog": backlog, "queue_depth": depth})
+    return rows
+
+
+def run(mode: str) -> Doc:
+    summary = {
+        "requests": 200, "accepted": 200, "failed": 0, "delivered": 200, "lost": 0,
+        "duplicates": 0, "quarantined": 0, "throughput_per_s": THROUGHPUT[mode],
+        "duration_s": 10.0, "response_ms": dict(RESPONSE[mode]), "e2e_ms": dict(E2E[mode]),
+    }
+    events = [{"t": 5.0, "kind": "kill", "target": "worker"},
+              {"t": 6.0, "kind": "restart", "target": "worker"}] if mode == "broker" else []
+    return {
+        "format_version": 1, "kind": "run", "mode": mode, "created": "2026-11-25T07:34:12Z",
+        "config": {**CONFIG, "mode": mode}, "environment": ENVIRONMENT, "summary": summary,
+        "samples": [{"id": 1, "intended": 0.0, "sent": 0.0, "status": 200,
+                     "response_ms": RESPONSE[mode]["p50"], "delivered": True}],
+        "timeline": timeline(mode), "events": events,
+    }
+
+
+def compare(order: tuple[str, ...] = ("broker", "sync", "thread")) -> Doc:
+    """A compare file whose runs are deliberately not in sync, thread, broker order."""
+    return {"format_version": 1, "kind": "compare", "created": "2026-11-25T07:34:12Z",
+            "config": dict(CONFIG), "environment": ENVIRONMENT,
+            "runs": [run(mode) for mode in order]}
+
+
+def crash_row(mode: str, fault: str, safety: str, trial: int, accepted: int, delivered: int,
+              lost: int, duplicates: int, skipped: bool = False, note: str = "") -> Doc:
+    return {
+        "mode": mode, "fault": fault, "trial": trial, "accepted": accepted, "failed": 0,
+        "delivered": delivered, "lost": lost, "duplicates": duplicates, "quarantined": 0,
+        "skipped": skipped, "note": note, "safety": safety, "throughput_per_s": 10.0,
+        "response_ms": dict(RESPONSE[mode]), "timeline": [] if skipped else timeline(mode),
+    }
+
+
+def crash_test() -> Doc:
+    """worker-kill: thread loses 37 (twice), broker loses none; sync skipped for app-kill."""
+    rows = [
+        crash_row("broker", "worker-kill", "default", 1, 100, 100, 0, 2),
+        crash_row("thread", "worker-kill", "default", 1, 100, 63, 37, 0),
+        crash_row("broker", "worker-kill", "auto-ack", 1, 100, 90, 10, 0),
+        crash_row("thread", "worker-kill", "default", 2, 100, 63, 37, 0),
+        crash_row("broker", "worker-kill", "default", 2, 100, 100, 0, 3),
+        crash_row("broker", "worker-kill", "auto-ack", 2, 100, 92, 8, 0),
+        crash_row("sync", "app-kill", "default", 1, 0, 0, 0, 0, skipped=True,
+                  note="sync has no queue to lose: the user saw the error"),
+        crash_row("broker", "app-kill", "default", 1, 100, 100, 0, 0),
+    ]
+    events = [{"mode": "broker", "fault": "worker-kill", "trial": 1, "t": 3.0,
+               "kind": "kill", "target": "worker"},
+              {"mode": "broker", "fault": "worker-kill", "trial": 1, "t": 5.0,
+               "kind": "restart", "target": "worker"},
+              {"mode": "thread", "fault": "worker-kill", "trial": 1, "t": 3.0,
+               "kind": "kill", "target": "app"}]
+    return {"format_version": 1, "kind": "crash-test", "created": "2026-11-25T07:34:12Z",
+            "config": dict(CONFIG), "environment": ENVIRONMENT, "rows": rows, "events": events}
+
+
+SWEEP_WORKERS = (1, 2, 4, 8)
+
+
+def sweep() -> Doc:
+    """sleep scans scale for both; cpu scans scale for broker processes, not threads (GIL)."""
+    points = []
+    for w in SWEEP_WORKERS:
+        ideal = w * 1000 / 200
+        points += [
+            {"mode": "thread", "scan_kind": "sleep", "workers": w,
+             "throughput_per_s": ideal * 0.95, "ideal_per_s": ideal},
+            {"mode": "thread", "scan_kind": "cpu", "workers": w,
+             "throughput_per_s": 4.8, "ideal_per_s": ideal},
+            {"mode": "broker", "scan_kind": "cpu", "workers": w,
+             "throughput_per_s": ideal * 0.9, "ideal_per_s": ideal},
+        ]
+    config = {k: v for k, v in CONFIG.items() if k not in ("workers", "scan_kind")}
+    return {"format_version": 1, "kind": "sweep", "created": "2026-11-25T07:34:12Z",
+            "config": config, "environment": ENVIRONMENT, "points": points}
+
+
+def with_changes(doc: Doc, **changes: Any) -> Doc:
+    """A deep copy of `doc` with top-level keys replaced."""
+    out = copy.deepcopy(doc)
+    out.update(changes)
+    return out

@@ -1,0 +1,274 @@
+"""Charts from known result files: files, sizes, bar order and heights, Korean glyphs."""
+
+from __future__ import annotations
+
+import ast
+import json
+import struct
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from matplotlib import font_manager
+from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
+from matplotlib.colors import to_rgb
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from mqlab import chart, i18n
+
+try:
+    from . import chartdata
+except ImportError:  # tests/ collected as a plain directory
+    import chartdata  # type: ignore[no-redef]
+
+DOCS = {"run-broker": chartdata.run("broker"), "compare": chartdata.compare(),
+        "crash": chartdata.crash_test(), "sweep": chartdata.sweep()}
+CHARTS = {
+    "run-broker": ["latency", "throughput", "timeline"],
+    "compare": ["latency", "throughput", "timeline"],
+    "crash": ["crash-app-kill", "crash-worker-kill", "crash-timeline-app-kill",
+              "crash-timeline-worker-kill"],
+    "sweep": ["sweep"],
+}
+
+
+@pytest.fixture(scope="module")
+def drawn(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Every document drawn once: English beside the files, Korean into out/."""
+    base = tmp_path_factory.mktemp("charts")
+    paths = []
+    for stem, doc in DOCS.items():
+        path = base / f"{stem}.json"
+        path.write_text(json.dumps(doc), encoding="utf-8")
+        paths.append(path)
+    en = chart.draw(paths)
+    ko = chart.draw(paths, base / "out", lang="ko")
+    return {"base": base, "en": en, "ko": ko}
+
+
+def figures(doc: dict[str, Any], lang: str = "en") -> dict[str, Figure]:
+    return dict(chart.charts_for(doc, lang))
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", head[16:24])
+    return width, height
+
+
+def heights(ax: Axes) -> list[float]:
+    return [round(p.get_height(), 6) for p in ax.patches]  # type: ignore[attr-defined]
+
+
+def colours(ax: Axes) -> list[tuple[float, float, float]]:
+    return [to_rgb(p.get_facecolor()) for p in ax.patches]
+
+
+def xdata(line: Line2D) -> list[float]:
+    return [float(x) for x in np.asarray(line.get_xdata())]
+
+
+def mode_rgb(mode: str) -> tuple[float, float, float]:
+    return to_rgb(chart.MODE_COLOURS[mode])
+
+
+# ---------------------------------------------------------------- files
+
+
+def test_draw_writes_png_and_svg_for_every_chart(drawn: dict[str, Any]) -> None:
+    base: Path = drawn["base"]
+    expected_en = {base / f"{stem}-{name}.{ext}" for stem, names in CHARTS.items()
+                   for name in names for ext in ("png", "svg")}
+    expected_ko = {base / "out" / f"{stem}-{name}-ko.{ext}" for stem, names in CHARTS.items()
+                   for name in names for ext in ("png", "svg")}
+    assert set(drawn["en"]) == expected_en
+    assert set(drawn["ko"]) == expected_ko
+    assert all(path.is_file() for path in expected_en | expected_ko)
+
+
+def test_png_is_at_least_1920_wide_and_16_by_9(drawn: dict[str, Any]) -> None:
+    for path in drawn["en"] + drawn["ko"]:
+        if path.suffix == ".png":
+            width, height = png_size(path)
+            assert width >= 1920, path
+            assert width * 9 == height * 16, path
+
+
+def test_svg_is_an_svg_document(drawn: dict[str, Any]) -> None:
+    for path in drawn["ko"]:
+        if path.suffix == ".svg":
+            text = path.read_text(encoding="utf-8")
+            assert "<svg" in text and text.rstrip().endswith("</svg>")
+
+
+# ---------------------------------------------------------------- chart contents
+
+
+def test_latency_bars_are_in_mode_order_with_the_measured_heights() -> None:
+    fig = figures(chartdata.compare(order=("broker", "sync", "thread")))["latency"]
+    ax = fig.axes[0]
+    expected = [chartdata.RESPONSE[m][p] for m in chart.MODES for p in chart.PERCENTILES]
+    assert heights(ax) == expected
+    assert [c for c in colours(ax)] == [mode_rgb(m) for m in chart.MODES for _ in range(3)]
+    assert ax.get_yscale() == "log"  # 300 ms against 2 ms
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert "user waits" in labels[0] and "answered at once" in labels[2]
+
+
+def test_latency_stays_linear_when_values_are_close() -> None:
+    ax = figures(chartdata.run("broker"))["latency"].axes[0]
+    assert ax.get_yscale() == "linear"
+    assert heights(ax) == [4.0, 6.0, 9.0]
+
+
+def test_throughput_bars_and_ideal_lines() -> None:
+    left, right = figures(chartdata.compare())["throughput"].axes
+    assert heights(left) == [chartdata.E2E[m][p] for m in chart.MODES for p in chart.PERCENTILES]
+    assert heights(right) == [chartdata.THROUGHPUT[m] for m in chart.MODES]
+    ideals = [seg[0][1] for coll in right.collections if isinstance(coll, LineCollection)
+              for seg in coll.get_segments()]
+    assert ideals == [40.0, 20.0, 20.0]  # 8 server threads, then 4 workers, ÷ 200 ms
+
+
+def test_ideal_is_w_over_scan_time() -> None:
+    config = {"scan_ms": 200, "workers": 4, "server_threads": 8}
+    assert chart.ideal_per_s("sync", config) == 40.0
+    assert chart.ideal_per_s("broker", config) == 20.0
+    assert chart.ideal_per_s("thread", {**config, "scan_ms": 0}) is None
+
+
+def test_timeline_has_one_panel_per_mode_and_marks_events() -> None:
+    fig = figures(chartdata.compare())["timeline"]
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title(loc="left") for ax in axes] == [i18n.mode_label(m) for m in chart.MODES]
+    vertical = [x[0] for x in map(xdata, axes[2].lines) if len(x) == 2 and x[0] == x[1]]
+    assert vertical == [5.0, 6.0]
+    assert any("worker killed" in t.get_text() for t in axes[2].texts)
+    assert axes[0].get_ylim() == axes[2].get_ylim()
+
+
+def test_crash_bars_per_mode_and_safety_summed_over_trials() -> None:
+    ax = figures(chartdata.crash_test())["crash-worker-kill"].axes[0]
+    by_metric = {c.get_label(): [round(b.get_height()) for b in c] for c in ax.containers}
+    assert list(by_metric) == list(chart.CRASH_METRICS)
+    # groups: thread, broker (default), broker (auto-ack); two trials each
+    assert by_metric == {"accepted": [200, 200, 200], "delivered": [126, 200, 182],
+                         "lost": [74, 0, 18], "duplicates": [0, 5, 0]}
+    lost = next(c for c in ax.containers if c.get_label() == "lost")
+    assert all(to_rgb(b.get_facecolor()) == (0.0, 0.0, 0.0) for b in lost)
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels[0].startswith("in-process async") and labels[2].endswith("auto-ack")
+
+
+def test_skipped_crash_rows_are_shown_as_skipped_with_the_note() -> None:
+    figs = figures(chartdata.crash_test())
+    ax = figs["crash-app-kill"].axes[0]
+    assert len(ax.patches) == 4  # only broker's four bars; sync drew none
+    assert any(t.get_text().startswith("skipped") and "no queue to lose" in t.get_text()
+               for t in ax.texts)
+    panel = figs["crash-timeline-app-kill"].axes[0]
+    assert any("no queue to lose" in t.get_text() for t in panel.texts)
+
+
+def test_sweep_lines_per_mode_and_scan_kind_with_ideal() -> None:
+    ax = figures(chartdata.sweep())["sweep"].axes[0]
+    lines = {str(line.get_label()): list(line.get_ydata()) for line in ax.lines}  # type: ignore[arg-type]
+    assert lines["in-process async (threads) · CPU-bound"] == [4.8] * 4
+    assert lines["message broker · CPU-bound"] == [w * 5 * 0.9 for w in chartdata.SWEEP_WORKERS]
+    assert lines[i18n.text("chart.ideal")] == [w * 5.0 for w in chartdata.SWEEP_WORKERS]
+
+
+# ---------------------------------------------------------------- slide rules
+
+
+def all_figures(lang: str) -> Iterator[tuple[str, Figure]]:
+    for doc in DOCS.values():
+        yield from chart.charts_for(doc, lang)
+
+
+def test_fonts_are_big_enough_for_a_projector() -> None:
+    px = chart.DPI / 72
+    for name, fig in all_figures("en"):
+        assert fig.get_size_inches()[0] * chart.DPI >= 1920, name
+        assert float(fig.texts[0].get_fontsize()) * px >= 28, name  # the title
+        for ax in fig.axes:
+            for tick in ax.xaxis.get_major_ticks() + ax.yaxis.get_major_ticks():
+                assert float(tick.label1.get_fontsize()) * px >= 18, name
+
+
+def test_a_mode_keeps_its_colour_on_every_chart() -> None:
+    figs = figures(chartdata.compare())
+    bars = [to_rgb(p.get_facecolor()) for p in figs["throughput"].axes[1].patches]
+    assert bars == [mode_rgb(m) for m in chart.MODES]
+    neutral = {to_rgb("black"), to_rgb(chart.INK)}
+    lines = [{to_rgb(line.get_color()) for line in ax.lines} - neutral
+             for ax in figs["timeline"].axes]
+    assert lines == [{colour} for colour in bars]
+    crash = figures(chartdata.crash_test())["crash-worker-kill"].axes[0]
+    delivered = next(c for c in crash.containers if c.get_label() == "delivered")
+    assert [to_rgb(b.get_facecolor()) for b in delivered] == [mode_rgb("thread"),
+                                                                mode_rgb("broker"),
+                                                                mode_rgb("broker")]
+
+
+def test_korean_charts_use_a_hangul_font_and_miss_no_glyph() -> None:
+    family = chart._hangul_family()
+    found = font_manager.findfont(font_manager.FontProperties(family=family),
+                                  fallback_to_default=False)
+    assert "nanum" in Path(found).name.lower() or family != "NanumGothic"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for name, fig in all_figures("ko"):
+            fig.canvas.draw()
+            assert fig.texts[0].get_fontfamily()[0] == family, name
+    assert not [w for w in caught if "Glyph" in str(w.message)]
+
+
+# ---------------------------------------------------------------- refusals
+
+
+@pytest.mark.parametrize("change", [{"format_version": 2}, {"format_version": None},
+                                    {"format_version": True}, {"kind": "benchmark"}])
+def test_unknown_format_version_or_kind_raises_one_line(change: dict[str, Any]) -> None:
+    with pytest.raises(ValueError) as info:
+        chart.charts_for(chartdata.with_changes(chartdata.run("sync"), **change), "en")
+    assert "\n" not in str(info.value)
+
+
+def test_draw_refuses_a_future_file_and_broken_json(tmp_path: Path) -> None:
+    future = tmp_path / "future.json"
+    future.write_text(json.dumps(chartdata.with_changes(chartdata.run("sync"), format_version=2)))
+    with pytest.raises(ValueError, match="format_version 2"):
+        chart.draw([future])
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    with pytest.raises(ValueError, match=r"broken\.json"):
+        chart.draw([broken])
+    assert not list(tmp_path.glob("*.png"))
+
+
+def test_malformed_and_unknown_language_are_value_errors() -> None:
+    with pytest.raises(ValueError, match="malformed compare"):
+        chart.charts_for({"format_version": 1, "kind": "compare", "config": {},
+                          "runs": [{"mode": "sync"}]}, "en")
+    with pytest.raises(ValueError, match="unknown language"):
+        chart.charts_for(chartdata.run("sync"), "fr")
+
+
+def test_only_the_chart_module_imports_matplotlib() -> None:
+    package = Path(chart.__file__).parent
+    for path in package.glob("*.py"):
+        if path.name == "chart.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                 for alias in node.names]
+        names += [node.module for node in ast.walk(tree)
+                  if isinstance(node, ast.ImportFrom) and node.module]
+        assert not [n for n in names if n.split(".")[0] == "matplotlib"], path.name
