@@ -10,6 +10,7 @@ import json
 import logging
 from enum import Enum
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Annotated, Optional
 
 import typer
@@ -84,6 +85,10 @@ DrainTimeout = Annotated[float, typer.Option("--drain-timeout", min=0,
                                                   "lost.")]
 Out = Annotated[Path, typer.Option("--out", "-o", file_okay=False,
                                    help="Folder for the result JSON.")]
+Keep = Annotated[Optional[Path], typer.Option(  # noqa: UP045
+    "--keep", file_okay=False,
+    help="Keep each run's SMTP ledger (SQLite) and process logs in this folder, to count "
+         "for yourself.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the summary as JSON, not a table.")]
 Lang = Annotated[LangChoice, typer.Option("--lang", help="Language of tables and charts.")]
 AmqpUrl = Annotated[Optional[str], typer.Option(  # noqa: UP045 (typer reads the annotation)
@@ -152,6 +157,7 @@ def run(
     amqp_url: AmqpUrl = None,
     prefetch: Prefetch = 1,
     out: Out = Path("results"),
+    keep: Keep = None,
     as_json: AsJson = False,
     lang: Lang = LangChoice.en,
 ) -> None:
@@ -165,7 +171,7 @@ def run(
         amqp_url=amqp_url, prefetch=prefetch, safety=Safety(),
     )
     with render.progress(f"{mode.value}", requests, quiet=as_json) as report:
-        result = runner.run(config, progress=report)
+        result = runner.run(config, progress=report, keep=keep)
     data = result.to_dict()
     path = results.write(data, out, mode.value)
     if as_json:
@@ -373,3 +379,79 @@ def broker_status(
     from mqlab import render
 
     render.print_broker_status(rabbit.broker_status(amqp_url, list(queue or [QUEUE])))
+
+
+# --- crash tests -------------------------------------------------------------------------------
+
+def _choices(value: str, allowed: Sequence[str], option: str) -> list[str]:
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    bad = [v for v in items if v not in allowed]
+    if bad or not items:
+        raise typer.BadParameter(f"{option} takes a comma-separated list of "
+                                 f"{', '.join(allowed)}; not {', '.join(bad) or 'nothing'}")
+    return items
+
+
+@app.command("crash-test")
+def crash_test(
+    modes: Annotated[str, typer.Option("--modes", help="Modes to test, comma-separated.")
+                     ] = "sync,thread,broker",
+    faults: Annotated[str, typer.Option(
+        "--faults", help="app-kill (SIGKILL the app), worker-kill (SIGKILL a broker worker "
+                         "before its ack), broker-restart (SIGKILL a private RabbitMQ node and "
+                         "start it again). Comma-separated.")] = "app-kill,worker-kill,broker-restart",
+    trials: Annotated[int, typer.Option("--trials", min=1, max=100,
+                                        help="Repeat each row this many times.")] = 1,
+    kill_at: Annotated[float, typer.Option("--kill-at", min=0.0, max=1.0,
+                                           help="When to strike: the share of requests sent."
+                                           )] = 0.5,
+    no_confirm: NoConfirm = False,
+    transient: Transient = False,
+    auto_ack: AutoAck = False,
+    idempotent: Annotated[bool, typer.Option(
+        "--idempotent", help="Lesson: workers skip a job id they already delivered, so a "
+                             "worker crash causes no duplicate mail.")] = False,
+    requests: Requests = 200,
+    rate: Rate = 50.0,
+    scan_ms: ScanMs = 200.0,
+    scan_jitter_ms: ScanJitter = 0.0,
+    scan_kind: ScanKind = ScanKindChoice.sleep,
+    workers: Workers = 4,
+    server_threads: ServerThreads = 8,
+    infected: Infected = 0,
+    seed: Seed = 1,
+    drain_timeout: DrainTimeout = 60.0,
+    amqp_url: AmqpUrl = None,
+    out: Out = Path("results"),
+    keep: Keep = None,
+    as_json: AsJson = False,
+    lang: Lang = LangChoice.en,
+) -> None:
+    """Kill the app, a worker, the broker mid-load, and count what was lost or duplicated.
+
+    Each safety flag adds broker rows with that safety off, beside the default rows, so the
+    table shows both the loss and what the safety costs."""
+    from mqlab import crash, render, results
+
+    flags = {"no-confirm": no_confirm, "transient": transient, "auto-ack": auto_ack,
+             "idempotent": idempotent}
+    config = crash.CrashConfig(
+        workload=_workload(requests, rate, scan_ms, scan_jitter_ms, scan_kind, workers,
+                           server_threads, infected, seed, drain_timeout),
+        modes=[Mode(m) for m in _choices(modes, [m.value for m in Mode], "--modes")],
+        faults=_choices(faults, crash.FAULTS, "--faults"),
+        trials=trials, kill_at=kill_at,
+        safeties=["default", *(name for name, on in flags.items() if on)],
+        amqp_url=amqp_url, keep=keep,
+    )
+    result = crash.crash_test(config, progress_for=lambda label: render.progress(
+        label, requests, as_json))
+    data = result.to_dict()
+    path = results.write(data, out, "crash-test")
+    if as_json:
+        rows = [{k: v for k, v in r.items() if k not in ("timeline", "response_ms")}
+                for r in data["rows"]]
+        print(json.dumps({"file": str(path), "rows": rows}, indent=2))
+        return
+    render.print_crash(data, lang.value)
+    render.print_saved(path, lang.value)

@@ -29,6 +29,7 @@ class Lab:
         self.sink: Child | None = None
         self.app: Child | None = None
         self.workers: list[Child] = []
+        self.worker_env: dict[int, dict[str, str]] = {}  # crash tests arm failpoints here
         self._spawned = 0
 
     @property
@@ -39,8 +40,8 @@ class Lab:
         self.start_sink()
         self.start_app()
         if self.config.mode is Mode.broker:
-            for _ in range(self.config.workload.workers):
-                self.start_worker()
+            for i in range(self.config.workload.workers):
+                self.start_worker(self.worker_env.get(i))
 
     def start_sink(self) -> None:
         argv = mqlab_argv("sink", "--port", str(self.smtp_port), "--ledger", str(self.ledger))
@@ -53,18 +54,35 @@ class Lab:
             "serve", self.config.mode.value, "--port", str(self.app_port),
             "--server-threads", str(w.server_threads), "--workers", str(w.workers),
             *self._job_args(), *self._amqp_args(),
+            *([] if self.amqp is None or self.config.safety.confirm else ["--no-confirm"]),
         )
         self.app = Child("app", argv, self.workdir / "app.log").start()
         self.app.wait_ready(lambda: http_ok(f"http://{HOST}:{self.app_port}/health"))
 
-    def start_worker(self) -> Child:
+    def start_worker(self, env: dict[str, str] | None = None) -> Child:
         self._spawned += 1
-        argv = mqlab_argv("worker", *self._job_args(), *self._amqp_args(),
-                          "--prefetch", str(self.config.prefetch))
+        argv = mqlab_argv("worker", *self._job_args(), *self._amqp_args(), *self._worker_args())
         log = self.workdir / f"worker-{self._spawned}.log"
-        worker = Child(f"worker {self._spawned}", argv, log).start()
+        worker = Child(f"worker {self._spawned}", argv, log, env).start()
         self.workers.append(worker)
         return worker
+
+    def _worker_args(self) -> list[str]:
+        args = ["--prefetch", str(self.config.prefetch)]
+        if self.config.safety.auto_ack:
+            args.append("--auto-ack")
+        if self.config.safety.idempotent:
+            args += ["--idempotent", "--processed-db", str(self.workdir / "processed.db")]
+        return args
+
+    def kill_app(self) -> None:
+        """SIGKILL the app: whatever it held only in memory is gone."""
+        assert self.app is not None
+        self.app.kill()
+
+    def restart_app(self) -> None:
+        """A new app process on the same port, as a supervisor would start it."""
+        self.start_app()
 
     def _job_args(self) -> list[str]:
         w = self.config.workload
@@ -80,12 +98,8 @@ class Lab:
         s = self.config.safety
         args = ["--amqp-url", self.amqp.url, "--exchange", self.amqp.exchange,
                 "--queue", self.amqp.queue]
-        if not s.confirm:
-            args.append("--no-confirm")
         if not s.durable:
             args.append("--transient")
-        if s.auto_ack:
-            args.append("--auto-ack")
         return args
 
     def backlog(self) -> int | None:

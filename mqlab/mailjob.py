@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from mqlab import mail
+from mqlab import failpoint, mail
 from mqlab.mail import SmtpTarget
 from mqlab.scan import Scanner
 from mqlab.signup import Job
@@ -32,4 +32,5 @@ class MailJob:
             mail.send(mail.quarantine_message(job), self.smtp)
             return Outcome.QUARANTINED
         mail.send(mail.welcome_message(job), self.smtp)
+        failpoint.hit("after-send")  # crash tests only: die before anyone could ack
         return Outcome.SENT

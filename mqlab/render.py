@@ -137,3 +137,40 @@ def print_broker_status(status: dict[str, Any]) -> None:
     for name, depth in (status.get("queues") or {}).items():
         table.add_row(f"queue {name}", "-" if depth is None else f"{depth} messages")
     console.print(table)
+
+
+def crash_table(data: dict[str, Any], lang: str = "en") -> Table:
+    """Modes × faults: what each crash cost. Ids (sync, app-kill, ...) keep it narrow."""
+    modes = sorted({r["mode"] for r in data["rows"]})
+    table = Table(caption=workload_line(data["config"], modes, lang), caption_justify="left")
+    several = any(r["trial"] > 1 for r in data["rows"])
+    keys = ["col.mode", "col.fault", "col.safety", *(["col.trial"] if several else [])]
+    for key in keys:
+        table.add_column(text(key, lang), no_wrap=True)
+    numeric = ("accepted", "failed", "delivered", "lost", "duplicates")
+    for key in (*numeric, "throughput", "response_p50"):
+        table.add_column(text(f"col.{key}", lang), justify="right")
+    for r in data["rows"]:
+        cells = [r["mode"], r["fault"], r["safety"], *([str(r["trial"])] if several else [])]
+        if r["skipped"]:
+            table.add_row(*cells, f"[yellow]{text('col.skipped', lang)}[/]",
+                          *["-"] * (len(numeric) + 1))
+            continue
+        counts = [str(r[k]) for k in numeric]
+        if r["lost"]:
+            counts[3] = f"[bold red]{r['lost']}[/]"
+        if r["duplicates"]:
+            counts[4] = f"[bold yellow]{r['duplicates']}[/]"
+        table.add_row(*cells, *counts, _rate(r["throughput_per_s"]),
+                      _ms(r["response_ms"]["p50"]))
+    return table
+
+
+def print_crash(data: dict[str, Any], lang: str = "en") -> None:
+    console.print(crash_table(data, lang))
+    for r in data["rows"]:
+        where = f"{r['mode']} {r['fault']} {r['safety']}"
+        style = "yellow" if r["skipped"] else "dim"
+        console.print(f"[{style}]{where}: {r['note']}[/]")
+        for warning in r.get("warnings", []):
+            console.print(f"[yellow]{where}: {warning}[/]")

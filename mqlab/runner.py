@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from mqlab import environment, ledger, loadgen, metrics, rabbit
 from mqlab.amqp import EXCHANGE, QUEUE, AmqpSettings, delete_queue
@@ -51,16 +51,62 @@ def broker_for(config: RunConfig) -> Iterator[Broker | None]:
         raise NoBroker(str(e)) from None
 
 
-def run(config: RunConfig, progress: Progress | None = None, broker: Broker | None = None) -> RunResult:
-    """One measured run of one mode. Pass `broker` to reuse one across runs (compare)."""
+def run(
+    config: RunConfig,
+    progress: Progress | None = None,
+    broker: Broker | None = None,
+    keep: Path | None = None,
+) -> RunResult:
+    """One measured run of one mode. Pass `broker` to reuse one across runs (compare).
+
+    `keep`: a folder where the run's ledger and process logs stay afterwards.
+    """
     cm: AbstractContextManager[Broker | None] = (
         contextlib.nullcontext(broker) if broker is not None else broker_for(config)
     )
-    with cm as b, tempfile.TemporaryDirectory(prefix="mqlab-") as tmp:
-        return _run(config, Path(tmp), b, progress)
+    with cm as b, workdir(keep, config.mode.value) as tmp:
+        return _run(config, tmp, b, progress)
 
 
-def _run(config: RunConfig, workdir: Path, broker: Broker | None, progress: Progress | None) -> RunResult:
+@contextlib.contextmanager
+def workdir(keep: Path | None, name: str) -> Iterator[Path]:
+    """A scratch folder for a run's ledger and logs: temporary, or kept under `keep`."""
+    if keep is None:
+        with tempfile.TemporaryDirectory(prefix="mqlab-") as tmp:
+            yield Path(tmp)
+        return
+    path = keep / f"{utc_now().replace(':', '')}-{name}-{uuid.uuid4().hex[:6]}"
+    path.mkdir(parents=True)
+    yield path
+
+
+class Chaos(Protocol):
+    """A fault injected into a run (crash tests): kills and restarts parts of the lab."""
+
+    events: list[dict[str, Any]]
+
+    def start(self, lab: Lab) -> None: ...
+
+    def on_send(self, index: int) -> None: ...
+
+    def finish(self, timeout: float) -> None: ...
+
+
+def run_with_chaos(
+    config: RunConfig, workdir: Path, broker: Broker | None, progress: Progress | None,
+    chaos: Chaos,
+) -> RunResult:
+    """A run with a fault injected (crash tests); `broker` must already be there."""
+    return _run(config, workdir, broker, progress, chaos)
+
+
+def _run(
+    config: RunConfig,
+    workdir: Path,
+    broker: Broker | None,
+    progress: Progress | None,
+    chaos: Chaos | None = None,
+) -> RunResult:
     tag = uuid.uuid4().hex[:8]
     amqp = None
     if broker is not None:
@@ -70,13 +116,14 @@ def _run(config: RunConfig, workdir: Path, broker: Broker | None, progress: Prog
                             durable=config.safety.durable)
     lab = Lab(config, workdir, amqp)
     report = progress or (lambda phase, done, total: None)
+    w = config.workload
     try:
         report("start", 0, 0)
+        if chaos is not None:
+            chaos.start(lab)
         lab.start()
-        w = config.workload
         requests = loadgen.signups(w.requests, tag, infected=w.infected)
-        sampler = DepthSampler(lab)
-        with sampler:
+        with DepthSampler(lab) as sampler:
             answered = 0
 
             def on_answer(_: Sample) -> None:
@@ -84,8 +131,14 @@ def _run(config: RunConfig, workdir: Path, broker: Broker | None, progress: Prog
                 answered += 1
                 report("load", answered, w.requests)
 
-            load = loadgen.run_load(lab.signup_url, requests, w.rate, w.request_timeout, on_answer)
-            drained = drain(lab.ledger, load.samples, w.drain_timeout, lambda n: report("drain", n, len(load.samples)))
+            load = loadgen.run_load(lab.signup_url, requests, w.rate, w.request_timeout,
+                                    on_answer, chaos.on_send if chaos else None)
+            if chaos is not None:
+                chaos.finish(timeout=60)
+            drained = drain(lab, load.samples, w.drain_timeout, settle_s(w.scan_ms),
+                            lambda n: report("drain", n, len(load.samples)))
+            if chaos is not None:
+                time.sleep(settle_s(w.scan_ms))  # let late duplicates land: they must be counted
         arrivals = ledger.read_arrivals(lab.ledger)
     finally:
         lab.close()
@@ -94,11 +147,14 @@ def _run(config: RunConfig, workdir: Path, broker: Broker | None, progress: Prog
     summary = metrics.summarize(load.samples, arrivals)
     first = metrics.account(load.samples, arrivals).first_arrival
     warnings = []
-    if not drained:
-        warnings.append(f"drain timed out after {w.drain_timeout:.0f} s: undelivered jobs count as lost")
+    if drained == "timeout":
+        warnings.append(f"drain timed out after {w.drain_timeout:.0f} s: "
+                        "undelivered jobs count as lost")
     late = summary.generator_late_ms.p99
     if late is not None and late > 20:
-        warnings.append(f"the load generator ran late (p99 {late:.0f} ms): this machine is overloaded")
+        warnings.append(f"the load generator ran late (p99 {late:.0f} ms): "
+                        "this machine is overloaded")
+    events = chaos.events if chaos else []
     return RunResult(
         mode=config.mode.value,
         config=config_dict(config, broker),
@@ -106,21 +162,40 @@ def _run(config: RunConfig, workdir: Path, broker: Broker | None, progress: Prog
         summary=summary,
         samples=[sample_dict(s, load.started, first.get(s.job_id)) for s in load.samples],
         timeline=metrics.timeline(load.samples, arrivals, sampler.samples, load.started),
+        events=[{**e, "t": round(e["t"] - load.started, 3)} for e in events],
         warnings=warnings,
     )
 
 
-def drain(ledger_path: Path, samples: list[Sample], timeout: float, report: Callable[[int], None]) -> bool:
-    """Wait until every accepted job reached the sink (or the timeout): True if all did."""
+def settle_s(scan_ms: float) -> float:
+    """How long nothing may arrive before an idle lab is taken to be done."""
+    return max(1.0, 4 * scan_ms / 1000 + 0.5)
+
+
+def drain(lab: Lab, samples: list[Sample], timeout: float, settle: float,
+          report: Callable[[int], None]) -> str:
+    """Wait for every accepted job to reach the sink.
+
+    Returns "complete" when all did, "idle" when the lab has nothing left to do (no
+    backlog, nothing arriving for `settle` seconds: the rest will never come, e.g. it
+    died with a crashed process), or "timeout".
+    """
     accepted = {s.job_id for s in samples if s.accepted}
     deadline = time.monotonic() + timeout
+    seen, quiet_since = -1, time.monotonic()
     while True:
-        done = {a.job_id for a in ledger.read_arrivals(ledger_path)} & accepted
+        arrivals = ledger.read_arrivals(lab.ledger)
+        done = {a.job_id for a in arrivals} & accepted
         report(len(done))
         if len(done) == len(accepted):
-            return True
-        if time.monotonic() > deadline:
-            return False
+            return "complete"
+        now = time.monotonic()
+        if len(arrivals) != seen:
+            seen, quiet_since = len(arrivals), now
+        elif now - quiet_since > settle and not lab.backlog():
+            return "idle"
+        if now > deadline:
+            return "timeout"
         time.sleep(0.05)
 
 

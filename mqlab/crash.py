@@ -1,0 +1,338 @@
+"""`mqlab crash-test`: kill the app, a worker, the broker, and count what was lost.
+
+Each trial is an ordinary run (same load, same ledger accounting) with one fault
+injected by a `Chaos` thread:
+- app-kill: SIGKILL the app once `kill_at` of the requests were sent, start a new one;
+- worker-kill: a worker SIGKILLs itself right after the SMTP server accepted a mail
+  and before its ack (a failpoint: the worst moment), and a replacement starts;
+- broker-restart: SIGKILL a private RabbitMQ node mqlab started for this test, and
+  start it again. Never a broker mqlab did not start.
+A fault that cannot be staged becomes a skipped row with the reason, never a crash
+of the test itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from mqlab import environment, failpoint, rabbit
+from mqlab.config import Mode, RunConfig, Safety, Workload
+from mqlab.errors import MqlabError
+from mqlab.lab import Lab
+from mqlab.results import FORMAT_VERSION, RunResult, utc_now
+from mqlab.runner import Broker, Progress, broker_for, run_with_chaos, workdir
+
+FAULTS = ("app-kill", "worker-kill", "broker-restart")
+APPLIES = {Mode.sync: ("app-kill",), Mode.thread: ("app-kill",), Mode.broker: FAULTS}
+
+# Each lesson flag turns one safety off (or, for idempotent, one on).
+SAFETIES: dict[str, Safety] = {
+    "default": Safety(),
+    "no-confirm": Safety(confirm=False),
+    "transient": Safety(durable=False),
+    "auto-ack": Safety(auto_ack=True),
+    "idempotent": Safety(idempotent=True),
+}
+
+
+@dataclass(frozen=True)
+class CrashConfig:
+    workload: Workload
+    modes: Sequence[Mode] = tuple(Mode)
+    faults: Sequence[str] = FAULTS
+    trials: int = 1
+    kill_at: float = 0.5
+    safeties: Sequence[str] = ("default",)  # broker rows run once per safety setting
+    amqp_url: str | None = None
+    keep: Path | None = None  # keep each trial's ledger and logs here
+
+
+@dataclass
+class CrashResult:
+    config: dict[str, Any]
+    environment: dict[str, Any]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    created: str = field(default_factory=utc_now)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "kind": "crash-test",
+            "created": self.created,
+            "config": self.config,
+            "environment": self.environment,
+            "rows": self.rows,
+            "events": self.events,
+        }
+
+
+@dataclass(frozen=True)
+class Case:
+    mode: Mode
+    fault: str
+    safety: str
+    trial: int
+
+    @property
+    def label(self) -> str:
+        safety = "" if self.safety == "default" else f" --{self.safety}"
+        return f"{self.mode.value} {self.fault}{safety} #{self.trial}"
+
+
+def cases(config: CrashConfig) -> list[Case]:
+    out = []
+    for mode in config.modes:
+        safeties = config.safeties if mode is Mode.broker else ("default",)
+        for fault in config.faults:
+            if fault not in APPLIES[mode]:
+                continue
+            for safety in safeties:
+                for trial in range(1, config.trials + 1):
+                    out.append(Case(mode, fault, safety, trial))
+    return out
+
+
+ProgressFor = Callable[[str], AbstractContextManager[Progress]]
+
+
+def crash_test(config: CrashConfig, progress_for: ProgressFor | None = None) -> CrashResult:
+    todo = cases(config)
+    result = CrashResult(config=_config_dict(config), environment=environment.describe())
+    needs_shared = any(c.mode is Mode.broker and c.fault != "broker-restart" for c in todo)
+    needs_private = any(c.fault == "broker-restart" for c in todo)
+    with contextlib.ExitStack() as stack:
+        shared = _shared_broker(stack, config) if needs_shared else None
+        private = _private_node(stack) if needs_private else None
+        for case in todo:
+            bar = progress_for(case.label) if progress_for else contextlib.nullcontext(None)
+            with bar as report:
+                row, events = _trial(config, case, shared, private, report)
+            result.rows.append(row)
+            result.events += events
+    return result
+
+
+def _shared_broker(stack: contextlib.ExitStack, config: CrashConfig) -> Broker | str:
+    """The broker for app-kill and worker-kill rows, or the reason there is none."""
+    try:
+        broker = stack.enter_context(broker_for(RunConfig(Mode.broker, config.workload,
+                                                          config.amqp_url)))
+    except MqlabError as e:
+        return str(e)
+    return broker if broker is not None else "no broker"
+
+
+def _private_node(stack: contextlib.ExitStack) -> rabbit.PrivateNode | str:
+    """A RabbitMQ node of mqlab's own, the only kind a crash test may kill."""
+    try:
+        node = rabbit.PrivateNode.create()
+        stack.callback(node.cleanup)
+        node.start()
+    except rabbit.BrokerUnavailable as e:
+        return f"no private RabbitMQ node could be started: {e}"
+    return node
+
+
+def _trial(
+    config: CrashConfig,
+    case: Case,
+    shared: Broker | str | None,
+    private: rabbit.PrivateNode | str | None,
+    report: Progress | None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    run_config = RunConfig(case.mode, config.workload, config.amqp_url,
+                           safety=SAFETIES[case.safety])
+    broker: Broker | None = None
+    node: rabbit.PrivateNode | None = None
+    if case.mode is Mode.broker:
+        source = private if case.fault == "broker-restart" else shared
+        if isinstance(source, str) or source is None:
+            return _skipped(case, source or "no broker"), []
+        if isinstance(source, rabbit.PrivateNode):
+            node = source
+            broker = Broker(node.url, node.version, started_by_mqlab=True)
+        else:
+            broker = source
+    chaos = _chaos(case, config, node)
+    try:
+        name = f"{case.mode.value}-{case.fault}-{case.safety}-{case.trial}"
+        with workdir(config.keep, name) as tmp:
+            run = run_with_chaos(run_config, tmp, broker, report, chaos)
+    except MqlabError as e:
+        return _skipped(case, f"the trial could not run: {e}"), []
+    row = _row(case, run, chaos)
+    events = [{"mode": case.mode.value, "fault": case.fault, "safety": case.safety,
+               "trial": case.trial, **e} for e in run.events]
+    return row, events
+
+
+def _row(case: Case, run: RunResult, chaos: Chaos) -> dict[str, Any]:
+    s = run.summary
+    return {
+        "mode": case.mode.value, "fault": case.fault, "safety": case.safety,
+        "trial": case.trial, "accepted": s.accepted, "failed": s.failed,
+        "delivered": s.delivered, "lost": s.lost, "duplicates": s.duplicates,
+        "quarantined": s.quarantined, "skipped": False, "note": chaos.note,
+        "throughput_per_s": s.throughput_per_s,
+        "response_ms": {"p50": s.response_ms.p50, "p95": s.response_ms.p95,
+                        "p99": s.response_ms.p99, "max": s.response_ms.max},
+        "timeline": run.timeline, "warnings": run.warnings,
+    }
+
+
+def _skipped(case: Case, why: str) -> dict[str, Any]:
+    return {
+        "mode": case.mode.value, "fault": case.fault, "safety": case.safety,
+        "trial": case.trial, "accepted": 0, "failed": 0, "delivered": 0, "lost": 0,
+        "duplicates": 0, "quarantined": 0, "skipped": True, "note": why,
+        "throughput_per_s": None,
+        "response_ms": {"p50": None, "p95": None, "p99": None, "max": None},
+        "timeline": [], "warnings": [],
+    }
+
+
+def _config_dict(config: CrashConfig) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return {
+        **asdict(config.workload),
+        "modes": [m.value for m in config.modes], "faults": list(config.faults),
+        "trials": config.trials, "kill_at": config.kill_at, "safeties": list(config.safeties),
+        "amqp_url": rabbit.mask_url(rabbit.resolve_url(config.amqp_url)),
+    }
+
+
+# --- the faults --------------------------------------------------------------------------------
+
+class Chaos:
+    """Runs one fault on its own thread once `at` requests have been sent, then recovers."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+        self.events: list[dict[str, Any]] = []
+        self.note = ""
+        self._go = threading.Event()
+        self._cancel = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.lab: Lab | None = None
+
+    def start(self, lab: Lab) -> None:
+        self.lab = lab
+        self._thread = threading.Thread(target=self._main, name="chaos", daemon=True)
+        self._thread.start()
+
+    def on_send(self, index: int) -> None:
+        if index == self.at:
+            self._go.set()
+
+    def finish(self, timeout: float) -> None:
+        self._cancel.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _event(self, kind: str, target: str) -> None:
+        self.events.append({"t": time.time(), "kind": kind, "target": target})
+
+    def _main(self) -> None:
+        while not self._go.wait(0.02):
+            if self._cancel.is_set():
+                self.note = "the fault never fired"
+                return
+        assert self.lab is not None
+        try:
+            self.act(self.lab)
+        except MqlabError as e:
+            self.note = f"recovery failed: {e}"
+
+    def act(self, lab: Lab) -> None:
+        raise NotImplementedError
+
+
+class AppKill(Chaos):
+    def act(self, lab: Lab) -> None:
+        lab.kill_app()
+        self._event("kill", "app")
+        lab.restart_app()
+        self._event("restart", "app")
+        self.note = "app SIGKILLed mid-load, then restarted"
+
+
+class WorkerKill(Chaos):
+    """Worker 1 dies by a failpoint after its k-th accepted mail, before the ack."""
+
+    def __init__(self, sends_before_kill: int) -> None:
+        super().__init__(at=-1)
+        self.sends = sends_before_kill
+
+    def start(self, lab: Lab) -> None:
+        lab.worker_env[0] = {failpoint.ENV: f"after-send:{self.sends}"}
+        super().start(lab)
+
+    def _main(self) -> None:
+        assert self.lab is not None
+        victim = None
+        while not self._cancel.is_set():
+            if self.lab.workers:
+                victim = self.lab.workers[0]
+                if victim.proc is not None and not victim.alive:
+                    break
+            time.sleep(0.01)
+        else:
+            self.note = "the worker was never killed (too few jobs reached it)"
+            return
+        self._event("kill", "worker")
+        try:
+            self.lab.start_worker()
+        except MqlabError as e:
+            self.note = f"the replacement worker did not start: {e}"
+            return
+        self._event("restart", "worker")
+        self.note = (f"worker SIGKILLed after its mail #{self.sends} was accepted, before "
+                     "its ack; a replacement started")
+
+    def finish(self, timeout: float) -> None:
+        # The load is sent, but the victim may reach its k-th mail only now: wait for the
+        # kill and the replacement, unless the queue ran dry first (then it never comes).
+        deadline = time.monotonic() + timeout
+        while self._thread is not None and self._thread.is_alive():
+            self._thread.join(0.05)
+            idle = self.lab is not None and not self.events and self.lab.backlog() == 0
+            if idle or time.monotonic() > deadline:
+                break
+        super().finish(timeout=10)
+
+
+class BrokerRestart(Chaos):
+    def __init__(self, at: int, node: rabbit.PrivateNode) -> None:
+        super().__init__(at)
+        self.node = node
+
+    def act(self, lab: Lab) -> None:
+        self.node.kill()
+        self._event("kill", "broker")
+        try:
+            self.node.restart()
+        except rabbit.BrokerUnavailable as e:
+            self.note = f"the broker did not come back: {e}"
+            return
+        self._event("restart", "broker")
+        self.note = "private RabbitMQ node SIGKILLed mid-load, then restarted"
+
+
+def _chaos(case: Case, config: CrashConfig, node: rabbit.PrivateNode | None) -> Chaos:
+    w = config.workload
+    at = min(w.requests - 1, max(0, int(w.requests * config.kill_at)))
+    if case.fault == "app-kill":
+        return AppKill(at)
+    if case.fault == "worker-kill":
+        return WorkerKill(max(1, int(w.requests * config.kill_at / w.workers)))
+    assert node is not None
+    return BrokerRestart(at, node)
