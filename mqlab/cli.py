@@ -204,7 +204,10 @@ def serve(
     no_confirm: NoConfirm = False,
     transient: Transient = False,
 ) -> None:
-    """Start the signup app (HTTP). Try: curl -d '{"email":"a@b.test","name":"A"}' localhost:8000/signup"""
+    """Start the signup app (HTTP).
+
+    Try: curl -d '{"email":"a@b.test","name":"A"}' localhost:8000/signup
+    """
     from mqlab import app as webapp
 
     _logging()
@@ -231,19 +234,43 @@ def worker(
     prefetch: Prefetch = 1,
     transient: Transient = False,
     auto_ack: AutoAck = False,
+    max_retries: Annotated[int, typer.Option(
+        "--max-retries", min=0, max=100,
+        help="Retries of a transient SMTP failure (via <queue>.retry, with backoff) before the "
+             "job goes to <queue>.dead.")] = 5,
+    retry_delay_ms: Annotated[float, typer.Option(
+        "--retry-delay-ms", min=1, max=300_000,
+        help="Backoff before the first retry; it doubles with every retry.")] = 1000.0,
+    heartbeat: Annotated[int, typer.Option(
+        "--heartbeat", min=0, max=3600,
+        help="AMQP heartbeat interval in seconds (0: none).")] = 30,
+    idempotent: Annotated[bool, typer.Option(
+        "--idempotent",
+        help="Skip (and ack) jobs already sent, as recorded in --processed-db: no second mail "
+             "after a worker died between its send and its ack.")] = False,
+    processed_db: Annotated[Path, typer.Option(
+        "--processed-db", dir_okay=False,
+        help="With --idempotent: SQLite file of sent job ids, shared by the workers of this "
+             "machine.")] = Path("mqlab-processed.db"),
 ) -> None:
     """Start one broker worker: take signup jobs from the queue, scan, send, ack. Start several."""
+    from dataclasses import replace
+
     from mqlab import worker as worker_process
 
     _logging()
+    amqp = _amqp(amqp_url, exchange, queue, prefetch=prefetch, transient=transient,
+                 auto_ack=auto_ack)
     config = WorkerConfig(
         scan=_scan(scan_ms, scan_jitter_ms, scan_kind, seed),
         smtp=SmtpTarget(smtp_host, smtp_port),
-        amqp=_amqp(amqp_url, exchange, queue, prefetch=prefetch, transient=transient,
-                   auto_ack=auto_ack),
+        amqp=replace(amqp, max_retries=max_retries, retry_delay_ms=retry_delay_ms,
+                     heartbeat_s=heartbeat),
     )
-    logging.getLogger("mqlab").info("worker consuming %s on %s", queue, rabbit.mask_url(config.amqp.url))
-    worker_process.run(config)
+    logging.getLogger("mqlab").info(
+        "worker consuming %s on %s%s", queue, rabbit.mask_url(config.amqp.url),
+        f" (idempotent, {processed_db})" if idempotent else "")
+    worker_process.run(config, processed_db if idempotent else None)
 
 
 @app.command()
@@ -454,4 +481,51 @@ def crash_test(
         print(json.dumps({"file": str(path), "rows": rows}, indent=2))
         return
     render.print_crash(data, lang.value)
+    render.print_saved(path, lang.value)
+
+
+@app.command()
+def sweep(
+    workers: Annotated[str, typer.Option(
+        "--workers", "-w", help="Worker counts to try, comma-separated.")] = "1,2,4,8",
+    modes: Annotated[str, typer.Option("--modes", help="thread and/or broker, comma-separated."
+                                       )] = "broker",
+    jobs_per_worker: Annotated[int, typer.Option(
+        "--jobs-per-worker", min=1, max=10_000,
+        help="Each point sends this many signups per worker, all at once.")] = 20,
+    scan_ms: ScanMs = 200.0,
+    scan_kind: ScanKind = ScanKindChoice.sleep,
+    server_threads: ServerThreads = 8,
+    drain_timeout: DrainTimeout = 120.0,
+    amqp_url: AmqpUrl = None,
+    out: Out = Path("results"),
+    as_json: AsJson = False,
+    lang: Lang = LangChoice.en,
+) -> None:
+    """Scaling: throughput against the number of workers, with the ideal W ÷ scan time.
+
+    Try --scan-kind cpu --modes thread,broker to see the GIL stop a thread pool."""
+    from mqlab import render, results
+    from mqlab import sweep as sweeping
+
+    try:
+        counts = sorted({int(v) for v in workers.split(",") if v.strip()})
+    except ValueError:
+        raise typer.BadParameter(f"--workers takes numbers like 1,2,4,8, not {workers!r}"
+                                 ) from None
+    if not counts or counts[0] < 1 or counts[-1] > 256:
+        raise typer.BadParameter("--workers takes numbers from 1 to 256")
+    chosen = [Mode(m) for m in _choices(modes, ["thread", "broker"], "--modes")]
+    config = sweeping.SweepConfig(
+        workload=_workload(1, 0.0, scan_ms, 0.0, scan_kind, 1, server_threads, 0, 1,
+                           drain_timeout),
+        workers=counts, modes=chosen, jobs_per_worker=jobs_per_worker, amqp_url=amqp_url)
+    result = sweeping.sweep(config, progress_for=lambda label: render.progress(
+        label, jobs_per_worker, as_json))
+    data = result.to_dict()
+    path = results.write(data, out, "sweep")
+    if as_json:
+        print(json.dumps({"file": str(path), "points": data["points"]}, indent=2))
+        return
+    render.print_sweep(data, lang.value)
     render.print_saved(path, lang.value)

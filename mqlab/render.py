@@ -173,3 +173,16 @@ def print_crash(data: dict[str, Any], lang: str = "en") -> None:
         console.print(f"[{style}]{where}: {r['note']}[/]")
         for warning in r.get("warnings", []):
             console.print(f"[yellow]{where}: {warning}[/]")
+
+
+def print_sweep(data: dict[str, Any], lang: str = "en") -> None:
+    table = Table(caption=workload_line(data["config"], data["config"]["modes"], lang,
+                                        workers=False), caption_justify="left")
+    for key in ("col.mode", "sweep.workers", "col.throughput", "sweep.ideal", "sweep.ratio"):
+        table.add_column(text(key, lang), justify="left" if key == "col.mode" else "right")
+    for p in data["points"]:
+        ratio = (p["throughput_per_s"] / p["ideal_per_s"]
+                 if p["throughput_per_s"] and p["ideal_per_s"] else None)
+        table.add_row(p["mode"], str(p["workers"]), _rate(p["throughput_per_s"]),
+                      _rate(p["ideal_per_s"]), "-" if ratio is None else f"{ratio:.2f}")
+    console.print(table)

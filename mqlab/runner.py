@@ -110,10 +110,11 @@ def _run(
     tag = uuid.uuid4().hex[:8]
     amqp = None
     if broker is not None:
-        # A queue of this run's own: nothing left over from another run can mix in,
-        # and deleting it afterwards touches nothing mqlab did not declare.
-        amqp = AmqpSettings(url=broker.url, exchange=EXCHANGE, queue=f"{QUEUE}.run-{tag}",
-                            durable=config.safety.durable)
+        # An exchange and queue of this run's own: no other run (or a leftover queue bound
+        # to a shared exchange) can receive copies of its jobs or mix jobs in, and deleting
+        # them afterwards touches nothing mqlab did not declare.
+        amqp = AmqpSettings(url=broker.url, exchange=f"{EXCHANGE}.run-{tag}",
+                            queue=f"{QUEUE}.run-{tag}", durable=config.safety.durable)
     lab = Lab(config, workdir, amqp)
     report = progress or (lambda phase, done, total: None)
     w = config.workload

@@ -9,7 +9,7 @@ import pytest
 
 from mqlab.core import main
 
-COMMANDS = ["run", "compare", "crash-test", "chart", "serve", "worker", "sink", "broker"]
+COMMANDS = ["run", "compare", "crash-test", "chart", "sweep", "serve", "worker", "sink", "broker"]
 
 
 def mqlab(*args: str) -> subprocess.CompletedProcess[str]:

@@ -62,3 +62,30 @@ def test_infected_signups_are_counted_as_quarantined(
                    "--scan-ms", "5", "--out", str(tmp_path))
     s = data["summary"]
     assert (s["accepted"], s["delivered"], s["quarantined"], s["lost"]) == (6, 4, 2, 0)
+
+
+def test_sweep_runs_one_point_per_worker_count(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sweep", "--workers", "1,2", "--modes", "thread", "--scan-ms", "20",
+                 "--jobs-per-worker", "4", "--out", str(tmp_path), "--json"]) == 0
+    data = load(Path(json.loads(capsys.readouterr().out)["file"]))
+    assert data["kind"] == "sweep"
+    points = [(p["mode"], p["workers"], p["delivered"], p["lost"]) for p in data["points"]]
+    assert points == [("thread", 1, 4, 0), ("thread", 2, 8, 0)]
+    assert [p["ideal_per_s"] for p in data["points"]] == [50.0, 100.0]
+
+
+def test_compare_runs_the_three_modes_on_one_workload(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["compare", "--requests", "10", "--rate", "50", "--scan-ms", "20",
+                 "--workers", "2", "--out", str(tmp_path), "--json"]) == 0
+    data = load(Path(json.loads(capsys.readouterr().out)["file"]))
+    assert data["kind"] == "compare"
+    assert [r["mode"] for r in data["runs"]] == ["sync", "thread", "broker"]
+    for r in data["runs"]:
+        assert (r["summary"]["delivered"], r["summary"]["lost"]) == (10, 0)
+    broker = data["runs"][2]
+    assert broker["environment"]["broker_version"]
+    assert any(row["queue_depth"] is not None for row in broker["timeline"])

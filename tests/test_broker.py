@@ -1,0 +1,93 @@
+"""Broker mode on a real RabbitMQ: durable queue, confirms, separate workers."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pika
+import pika.exceptions
+import pytest
+
+from mqlab import rabbit
+from mqlab.amqp import AmqpSettings, parameters
+from mqlab.core import main
+from mqlab.procs import Child, mqlab_argv
+from mqlab.results import load
+from scenarios.broker import declare
+
+from .conftest import App, Sink
+
+pytestmark = pytest.mark.broker
+
+
+def test_the_queue_mqlab_declares_is_durable(broker_url: str) -> None:
+    settings = AmqpSettings(url=broker_url, queue=f"mqlab.test.{uuid.uuid4().hex[:8]}")
+    connection = pika.BlockingConnection(parameters(settings))
+    try:
+        declare(connection.channel(), settings)
+        # Re-declaring it as non-durable is refused: the broker holds it as durable.
+        with pytest.raises(pika.exceptions.ChannelClosedByBroker) as refused:
+            connection.channel().queue_declare(settings.queue, durable=False)
+        assert refused.value.reply_code == 406
+        assert "durable" in refused.value.reply_text
+    finally:
+        if connection.is_open:
+            connection.channel().queue_delete(settings.queue)
+            connection.close()
+
+
+def test_a_broker_run_delivers_everything_and_cleans_up_its_queue(
+    broker_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", "broker", "--requests", "12", "--rate", "100", "--scan-ms", "20",
+                 "--workers", "2", "--amqp-url", broker_url, "--out", str(tmp_path),
+                 "--json"]) == 0
+    data = load(Path(json.loads(capsys.readouterr().out)["file"]))
+    s = data["summary"]
+    assert (s["accepted"], s["delivered"], s["lost"]) == (12, 12, 0)
+    assert data["config"]["durable"] and data["config"]["confirm"]
+    assert "guest:guest" not in json.dumps(data)  # the password is masked in results
+    for sample in data["samples"]:
+        assert sample["status"] == 202
+        # answered once the broker had the job, before any worker sent the mail
+        assert sample["intended"] + sample["response_ms"] / 1000 < sample["delivered"]
+
+
+def test_serve_broker_and_separate_workers_deliver_each_signup(
+    broker_url: str, start_app: Callable[..., App], sink: Sink, tmp_path: Path
+) -> None:
+    queue = f"mqlab.test.{uuid.uuid4().hex[:8]}"
+    # An exchange of its own too: on a shared exchange, other runs' jobs would reach this queue.
+    amqp = ["--amqp-url", broker_url, "--queue", queue, "--exchange", queue]
+    app = start_app("broker", None, *amqp)
+    workers = [
+        Child(f"worker {i}", mqlab_argv("worker", "--smtp-port", str(sink.port), "--scan-ms",
+                                        "10", *amqp), tmp_path / f"worker-{i}.log").start()
+        for i in range(2)
+    ]
+    try:
+        answers = [app.post({"email": f"user{i}@example.test", "name": f"User {i}"},
+                            headers={"X-Job-Id": f"job-{i}"}) for i in range(6)]
+        assert [code for code, _ in answers] == [202] * 6
+        arrivals = sink.wait_for(6, timeout=20)
+        assert sorted(a.job_id for a in arrivals) == [f"job-{i}" for i in range(6)]
+        assert rabbit.queue_depth(broker_url, queue) == 0
+    finally:
+        for w in workers:
+            w.stop()
+        from mqlab.amqp import delete_queue
+
+        delete_queue(AmqpSettings(url=broker_url, queue=queue, exchange=queue))
+
+
+def test_no_broker_means_503_never_202(start_app: Callable[..., App]) -> None:
+    from mqlab.procs import free_port
+
+    dead = f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F"
+    app = start_app("broker", None, "--amqp-url", dead)
+    code, body = app.post({"email": "a@b.test", "name": "A"})
+    assert code == 503
+    assert "unavailable" in body["error"]
