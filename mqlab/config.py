@@ -58,10 +58,6 @@ class Workload:
     drain_timeout: float = 60.0
     request_timeout: float = 30.0
 
-    def scan(self) -> ScanSettings:
-        kind = "cpu" if self.scan_kind == "cpu" else "sleep"
-        return ScanSettings(self.scan_ms, self.scan_jitter_ms, kind, self.seed)
-
 
 @dataclass(frozen=True)
 class Safety:

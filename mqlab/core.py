@@ -16,7 +16,7 @@ from mqlab.errors import ExitStatus, MqlabError
 try:  # typer >= 0.2x vendors click; older typer re-uses click's exceptions
     from typer import TyperException as UsageProblem
 except ImportError:  # pragma: no cover - Python 3.10 gets an older typer
-    from click import ClickException as UsageProblem
+    from click import ClickException as UsageProblem  # type: ignore[assignment]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
