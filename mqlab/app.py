@@ -10,12 +10,18 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import waitress
+from waitress import wasyncore
+from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, MultiSocketServer
+from waitress.task import ErrorTask
 
+from mqlab.amqp import quiet_pika_logs
 from mqlab.answer import Answer, Signup
 from mqlab.config import Mode, ServeConfig
 from mqlab.errors import PortInUse
@@ -29,11 +35,22 @@ log = logging.getLogger(__name__)
 
 StartResponse = Callable[..., Any]
 
+DRAIN_TIMEOUT_S = 8.0  # after SIGTERM: the longest wait for requests under way (procs waits 10)
+
 _REASONS = {
-    200: "OK", 201: "Created", 202: "Accepted", 400: "Bad Request", 404: "Not Found",
-    405: "Method Not Allowed", 411: "Length Required", 413: "Content Too Large",
-    415: "Unsupported Media Type", 422: "Unprocessable Content", 500: "Internal Server Error",
-    502: "Bad Gateway", 503: "Service Unavailable",
+    200: "OK",
+    201: "Created",
+    202: "Accepted",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    411: "Length Required",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
 }
 
 
@@ -76,8 +93,9 @@ class SignupApp:
         if path in ("/health", "/stats"):
             if method not in ("GET", "HEAD"):
                 return _error(405, "use GET")
-            return Answer(200, {"ok": True, "mode": self.signup.mode,
-                                "backlog": self.signup.backlog()})
+            return Answer(
+                200, {"ok": True, "mode": self.signup.mode, "backlog": self.signup.backlog()}
+            )
         return _error(404, f"no such path: {path}")
 
     def post_signup(self, environ: dict[str, Any]) -> Answer:
@@ -103,10 +121,35 @@ def _error(status: int, message: str) -> Answer:
     return Answer(status, {"error": message})
 
 
+class _JsonErrorTask(ErrorTask):  # type: ignore[misc]
+    """Errors waitress answers itself (a body far over the limit, a malformed request line or
+    header), in JSON like every other error of the app, not waitress's plain text."""
+
+    def execute(self) -> None:
+        error = self.request.error
+        if error.code == 413:
+            limit = getattr(self.channel.server, "mqlab_max_body", None)
+            message = f"body is larger than {limit} bytes" if limit else "body is too large"
+        else:
+            message = f"{error.reason.lower()}: {error.body}"
+        body = json.dumps({"error": message}).encode("utf-8")
+        self.status = f"{error.code} {error.reason}"
+        self.response_headers.extend(
+            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        )
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+
+
+class _JsonErrorChannel(HTTPChannel):  # type: ignore[misc]
+    error_task_class = _JsonErrorTask
+
+
 def create_server(config: ServeConfig, signup: Signup) -> BaseWSGIServer | MultiSocketServer:
     check_port_free(config.host, config.port)
     try:
-        return waitress.create_server(
+        server = waitress.create_server(
             SignupApp(signup, config.max_body),
             host=config.host,
             port=config.port,
@@ -120,21 +163,87 @@ def create_server(config: ServeConfig, signup: Signup) -> BaseWSGIServer | Multi
         )
     except OSError as e:
         raise PortInUse(f"cannot listen on {config.host}:{config.port}: {e.strerror}") from None
+    for listener in _listeners(server):
+        listener.channel_class = _JsonErrorChannel
+        listener.mqlab_max_body = config.max_body
+    return server
 
 
 def serve(config: ServeConfig) -> None:
-    """Run until SIGINT/SIGTERM, then close the scenario (finish or hand back in-flight work)."""
+    """Run until SIGTERM/SIGINT, then drain: accept no new connection, let the requests under
+    way finish and their answers go out, and close the scenario (the thread pool finishes its
+    queue). A second signal, or DRAIN_TIMEOUT_S, ends the draining at once."""
+    quiet_pika_logs()
     signup = build_signup(config)
     server = create_server(config, signup)
     where = f" (broker {mask_url(config.amqp.url)})" if config.mode is Mode.broker else ""
-    log.info("%s app listening on http://%s:%d/signup%s", config.mode.value, config.host,
-             config.port, where)
+    log.info(
+        "%s app listening on http://%s:%d/signup%s",
+        config.mode.value,
+        config.host,
+        config.port,
+        where,
+    )
+    draining, done = threading.Event(), threading.Event()
 
-    def stop(*_: object) -> None:
-        raise SystemExit(0)  # waitress's loop stops its task threads on SystemExit
+    def stop(*_: object) -> None:  # only sets flags: raising here could land anywhere
+        if draining.is_set():
+            done.set()
+            return
+        draining.set()
+        threading.Thread(target=_drain, args=(server, done), name="drain", daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     try:
-        server.run()
+        _run_until(server, done)
     finally:
         signup.close()
+        log.info("app stopped")
+
+
+def _run_until(server: BaseWSGIServer | MultiSocketServer, done: threading.Event) -> None:
+    """waitress's own loop (`server.run()`), but one that ends when `done` is set."""
+    socket_map = server.map if isinstance(server, MultiSocketServer) else server._map
+    while not done.is_set():
+        wasyncore.loop(
+            timeout=server.adj.asyncore_loop_timeout,
+            map=socket_map,
+            use_poll=server.adj.asyncore_use_poll,
+            count=1,
+        )
+    server.task_dispatcher.shutdown()
+
+
+def _listeners(server: BaseWSGIServer | MultiSocketServer) -> list[BaseWSGIServer]:
+    if isinstance(server, MultiSocketServer):
+        return [s for s in server.map.values() if isinstance(s, BaseWSGIServer)]
+    return [server]
+
+
+def _drain(server: BaseWSGIServer | MultiSocketServer, done: threading.Event) -> None:
+    """On its own thread: close the listening sockets, wait until no request is under way
+    and every answer is sent, then end the loop."""
+    listeners = _listeners(server)
+    closed = threading.Event()
+
+    def close_listeners() -> None:  # on the loop's thread, via waitress's trigger
+        for listener in listeners:
+            wasyncore.dispatcher.close(listener)
+        closed.set()
+
+    listeners[0].trigger.pull_trigger(close_listeners)
+    deadline = time.monotonic() + DRAIN_TIMEOUT_S
+    closed.wait(DRAIN_TIMEOUT_S)
+    while time.monotonic() < deadline and not done.is_set() and _busy(listeners[0]):
+        time.sleep(0.02)
+    done.set()
+    listeners[0].trigger.pull_trigger()  # wake the loop so it sees `done`
+
+
+def _busy(listener: BaseWSGIServer) -> bool:
+    tasks = listener.task_dispatcher
+    if tasks.active_count or tasks.queue:
+        return True
+    channels = [c for c in list(listener._map.values()) if isinstance(c, HTTPChannel)]
+    return any(c.requests or c.total_outbufs_len for c in channels)

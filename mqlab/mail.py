@@ -6,7 +6,9 @@ from the HTTP answer to the inbox.
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
+import threading
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Literal
@@ -29,7 +31,11 @@ class SmtpTarget:
 
 
 class MailError(Exception):
-    """The SMTP server did not take the mail. `transient` (4xx, a dropped connection) may be retried."""
+    """The SMTP server did not take the mail.
+
+    `transient` (a 4xx answer, no server, a dropped connection): trying again later may work.
+    Otherwise (5xx, or a message the server cannot take): it never will.
+    """
 
     def __init__(self, message: str, transient: bool) -> None:
         super().__init__(message)
@@ -60,10 +66,15 @@ def quarantine_message(job: Job) -> EmailMessage:
 
 
 def send(msg: EmailMessage, target: SmtpTarget) -> None:
-    """Hand the mail to the SMTP server; returns only once the server accepted it (250)."""
+    """Hand the mail to the SMTP server; returns only once the server accepted it (250).
+
+    Like any mailer, each thread keeps its connection to the server open between mails:
+    connecting, EHLO and QUIT cost as much as the mail itself. A connection the server
+    has closed meanwhile fails at its first command, before any mail data: we then
+    connect again, once. After any error the connection is dropped.
+    """
     try:
-        with smtplib.SMTP(target.host, target.port, timeout=target.timeout_s) as smtp:
-            smtp.send_message(msg)
+        _send_reusing(msg, target)
     except smtplib.SMTPResponseException as e:
         raise MailError(f"SMTP {e.smtp_code}: {_text(e.smtp_error)}", e.smtp_code < 500) from e
     except smtplib.SMTPRecipientsRefused as e:
@@ -71,6 +82,36 @@ def send(msg: EmailMessage, target: SmtpTarget) -> None:
         raise MailError(f"SMTP refused recipients: {codes}", all(c < 500 for c in codes)) from e
     except (smtplib.SMTPException, OSError) as e:
         raise MailError(f"SMTP unavailable: {e}", transient=True) from e
+
+
+_open = threading.local()  # this thread's connections: {(host, port): smtplib.SMTP}
+
+
+def _send_reusing(msg: EmailMessage, target: SmtpTarget) -> None:
+    try:
+        try:
+            _connection(target).send_message(msg)
+        except smtplib.SMTPServerDisconnected:  # closed while idle: once more, on a new one
+            _drop(target)
+            _connection(target).send_message(msg)
+    except BaseException:
+        _drop(target)
+        raise
+
+
+def _connection(target: SmtpTarget) -> smtplib.SMTP:
+    connections: dict[tuple[str, int], smtplib.SMTP] = _open.__dict__.setdefault("smtp", {})
+    key = (target.host, target.port)
+    if key not in connections:
+        connections[key] = smtplib.SMTP(target.host, target.port, timeout=target.timeout_s)
+    return connections[key]
+
+
+def _drop(target: SmtpTarget) -> None:
+    smtp = _open.__dict__.get("smtp", {}).pop((target.host, target.port), None)
+    if smtp is not None:
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            smtp.close()
 
 
 def _text(value: bytes | str) -> str:

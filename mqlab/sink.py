@@ -1,7 +1,8 @@
 """The SMTP sink: a real aiosmtpd server that records every mail in the ledger.
 
 It can also misbehave on purpose (`fail_rate`, `delay_ms`) so a class can see
-what retries and dead-letter queues are for.
+what retries and dead-letter queues are for. A refused attempt is recorded too,
+as kind "refused" with the job id, before the 451/554 answer.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, Literal
 
 from aiosmtpd.controller import Controller
 
-from mqlab.ledger import Arrival, Ledger
+from mqlab.ledger import REFUSED, Arrival, Ledger
 from mqlab.mail import JOB_HEADER, KIND_HEADER
 
 FailKind = Literal["transient", "permanent"]
@@ -47,14 +48,17 @@ class LedgerHandler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.config.delay_ms > 0:
             await asyncio.sleep(self.config.delay_ms / 1000)  # a slow mail server
-        if self.config.fail_rate > 0 and self._rng.random() < self.config.fail_rate:
-            if self.config.fail_kind == "transient":
-                return "451 4.3.0 Injected transient failure, try again later"
-            return "554 5.0.0 Injected permanent failure"
         msg = message_from_bytes(envelope.content, policy=default_policy)
         job_id = str(msg.get(JOB_HEADER, "") or "")
         kind = str(msg.get(KIND_HEADER, "") or "unknown")
-        recipient = envelope.rcpt_tos[0] if envelope.rcpt_tos else ""
+        # Every envelope recipient: a mail that somehow gained a Bcc shows it here.
+        recipient = ", ".join(envelope.rcpt_tos)
+        if self.config.fail_rate > 0 and self._rng.random() < self.config.fail_rate:
+            # Refused on purpose; recorded too, so a run can count the retries it caused.
+            self.ledger.record(Arrival(job_id, REFUSED, recipient, time.time()))
+            if self.config.fail_kind == "transient":
+                return "451 4.3.0 Injected transient failure, try again later"
+            return "554 5.0.0 Injected permanent failure"
         self.ledger.record(Arrival(job_id, kind, recipient, time.time()))
         return "250 OK: recorded"
 

@@ -12,20 +12,30 @@ mail sent just before the crash may be sent twice (at-least-once delivery).
 If the app dies, the queue is in the broker, not in the app. If the broker
 restarts, durable queues and persistent messages come back from disk. More
 workers, on any machine, drain the same queue faster.
+
+A mail server that says "try later" (4xx) sends the job to `<queue>.retry`,
+where it waits out a growing backoff and then returns to the queue. A mail
+server that says "never" (5xx), or one that still fails after --max-retries,
+sends it to `<queue>.dead` with the reason: a job is acked only once it was
+sent or parked somewhere safe, never acked and dropped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+from typing import Literal, NamedTuple
 
 import pika
 import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
-from pika.spec import Basic, BasicProperties
+from pika.spec import BasicProperties
 
-from mqlab.amqp import AmqpSettings, parameters
+from mqlab.amqp import AmqpSettings, Later, declare_retry_queues, parameters, retries
 from mqlab.answer import Answer
+from mqlab.consumer import Delivery, HandedBack, Shutdown, ThreadedConsumer
+from mqlab.ledger import ProcessedJobs
 from mqlab.mail import MailError
 from mqlab.mailjob import MailJob
 from mqlab.signup import Job
@@ -34,10 +44,14 @@ log = logging.getLogger(__name__)
 
 
 def declare(channel: BlockingChannel, settings: AmqpSettings) -> None:
-    """The exchange and queue both sides expect. Durable: they survive a broker restart."""
-    channel.exchange_declare(settings.exchange, "direct", durable=settings.durable)
+    """The exchange and queue both sides expect. Durable: they survive a broker restart.
+
+    `--transient` makes only the queue (and its messages) non-durable; the exchange, which
+    holds no messages, stays durable."""
+    channel.exchange_declare(settings.exchange, "direct", durable=True)
     channel.queue_declare(settings.queue, durable=settings.durable)
     channel.queue_bind(settings.queue, settings.exchange, routing_key=settings.routing_key)
+    declare_retry_queues(channel, settings)  # <queue>.retry and <queue>.dead (mqlab/amqp.py)
 
 
 class BrokerSignup:
@@ -71,6 +85,11 @@ class BrokerSignup:
 
     def _channel(self) -> BlockingChannel:
         channel: BlockingChannel | None = getattr(self._local, "channel", None)
+        if channel is not None and channel.is_open:
+            try:  # an idle connection may be dead (broker restarted, missed heartbeats): check
+                self._local.connection.process_data_events(time_limit=0)
+            except (pika.exceptions.AMQPError, OSError):
+                channel = None
         if channel is None or channel.is_closed:
             self._forget_channel()
             connection = pika.BlockingConnection(parameters(self.settings))
@@ -85,10 +104,8 @@ class BrokerSignup:
         connection = getattr(self._local, "connection", None)
         self._local.connection = self._local.channel = None
         if connection is not None and connection.is_open:
-            try:
+            with contextlib.suppress(pika.exceptions.AMQPError, OSError):
                 connection.close()
-            except (pika.exceptions.AMQPError, OSError):
-                pass
 
     def backlog(self) -> int | None:
         return None  # the backlog lives in the broker: its queue depth
@@ -97,33 +114,79 @@ class BrokerSignup:
         self._forget_channel()  # nothing in flight here: every 202 was confirmed
 
 
-def consume(settings: AmqpSettings, mail_job: MailJob) -> None:
-    """One worker: take jobs from the queue until the connection drops."""
+class Verdict(NamedTuple):
+    """What becomes of a job once the worker is done with it."""
+
+    action: Literal["ack", "retry", "dead"]
+    reason: str = ""
+
+
+def consume(
+    settings: AmqpSettings,
+    mail_job: MailJob,
+    shutdown: Shutdown,
+    processed: ProcessedJobs | None = None,
+) -> None:
+    """One worker: take jobs from the queue until shutdown or until the connection drops."""
     connection = pika.BlockingConnection(parameters(settings))
-    channel = connection.channel()
-    declare(channel, settings)
-    channel.basic_qos(prefetch_count=settings.prefetch)  # fair dispatch: one job at a time
-
-    def on_message(
-        ch: BlockingChannel, method: Basic.Deliver, properties: BasicProperties, body: bytes
-    ) -> None:
-        job = Job.from_bytes(body)
-        try:
-            mail_job.run(job)  # scan + SMTP; the job is still the broker's until we ack
-        except MailError as e:
-            # Not sent: hand the job back so it is tried again (by us or another worker).
-            log.warning("job %s not sent, requeued: %s", job.id, e)
-            if not settings.auto_ack:
-                ch.basic_nack(method.delivery_tag, requeue=True)
-            return
-        if not settings.auto_ack:
-            # Only now may the broker forget the job. A crash before this line
-            # means redelivery to another worker (and maybe a second mail).
-            ch.basic_ack(method.delivery_tag)
-
-    channel.basic_consume(settings.queue, on_message, auto_ack=settings.auto_ack)
     try:
-        channel.start_consuming()
+        channel = connection.channel()
+        declare(channel, settings)
+        channel.basic_qos(prefetch_count=settings.prefetch)  # fair dispatch: one job at a time
+        later = Later(connection, settings)  # moves a job to <queue>.retry or <queue>.dead
+
+        def work(delivery: Delivery) -> Verdict:
+            """The slow part. It runs on a job thread, so heartbeats keep flowing meanwhile."""
+            try:
+                job = Job.from_bytes(delivery.body)
+            except (ValueError, KeyError, TypeError) as e:
+                return Verdict("dead", f"malformed job: {e!r}")  # no retry can fix it
+            if processed is not None and processed.seen(job.id):
+                # --idempotent: sent already, but its worker died before the ack. Do not resend.
+                return Verdict("ack", "already sent")
+            # --idempotent: remember the job the moment its mail was accepted, before the ack.
+            remember = (lambda: processed.add(job.id)) if processed is not None else None
+            try:
+                mail_job.run(job, on_sent=remember)  # scan + SMTP; still the broker's job
+            except MailError as e:
+                if not e.transient:
+                    return Verdict("dead", f"permanent SMTP failure: {e}")  # e.g. 554
+                if retries(delivery.properties) >= settings.max_retries:
+                    return Verdict("dead", f"gave up after {settings.max_retries} retries: {e}")
+                return Verdict("retry", str(e))  # e.g. 451, or no SMTP server: try again later
+            except HandedBack:
+                raise  # SIGTERM came during the scan: the job goes back to the queue unsent
+            except Exception as e:  # a bug, or input validation missed: retrying will not help
+                log.exception("job %s failed", job.id)
+                return Verdict("dead", f"error: {e!r}")
+            return Verdict("ack")
+
+        def settle(delivery: Delivery, verdict: Verdict) -> None:
+            """Back on the connection's thread: tell the broker what became of the job."""
+            if verdict.action == "retry":
+                wait_ms = later.retry(delivery.body, delivery.properties)
+                log.warning(
+                    "job %s not sent (%s): retry in %d ms",
+                    delivery.properties.message_id,
+                    verdict.reason,
+                    wait_ms,
+                )
+            elif verdict.action == "dead":
+                later.dead(delivery.body, delivery.properties, verdict.reason)
+                log.error(
+                    "job %s dead-lettered: %s", delivery.properties.message_id, verdict.reason
+                )
+            elif verdict.reason:
+                log.info("job %s acked unsent: %s", delivery.properties.message_id, verdict.reason)
+            if not settings.auto_ack:
+                # Only now may the broker forget the job: a copy in .retry or .dead was
+                # confirmed first. A crash before this line means the broker hands the job
+                # to another worker (and maybe a second mail): never a lost job.
+                channel.basic_ack(delivery.tag)
+
+        ThreadedConsumer(connection, channel, work, settle, shutdown).run(
+            settings.queue, settings.auto_ack
+        )
     finally:
         if connection.is_open:
-            connection.close()
+            connection.close()  # whatever we still hold un-acked goes back to the queue

@@ -1,0 +1,136 @@
+"""Outages and shutdowns on real processes: a RabbitMQ node of our own killed and restarted
+(never the shared broker), and SIGTERM to the app."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mqlab import rabbit
+from mqlab.procs import http_ok
+
+from .conftest import App, Sink
+from .test_worker import Queues, Workers, wait_until
+
+SIGNUP = {"email": "ana@example.test", "name": "Ana"}
+
+
+@pytest.fixture(scope="module")
+def node() -> Iterator[rabbit.PrivateNode]:
+    """A private RabbitMQ node: ours to kill and restart."""
+    try:
+        private = rabbit.PrivateNode.create()
+        private.start()
+    except rabbit.BrokerUnavailable as e:
+        pytest.fail(
+            f"cannot start a private RabbitMQ node for the outage tests: {e}", pytrace=False
+        )
+    yield private
+    private.cleanup()
+
+
+@pytest.fixture
+def node_queues(node: rabbit.PrivateNode) -> Iterator[Queues]:
+    if not node.running:
+        node.restart()
+    q = Queues(node.url)
+    yield q
+    if node.running:
+        q.delete()
+
+
+def mailed(sink: Sink, job_ids: set[str]) -> bool:
+    return {a.job_id for a in sink.arrivals()} >= job_ids
+
+
+def post_until(app: App, status: int, timeout: float = 30.0) -> tuple[list[str], list[int]]:
+    """POST signups until one is answered `status`: (ids answered 202, every status seen)."""
+    accepted: list[str] = []
+    seen: list[int] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job_id = f"o-{uuid.uuid4().hex[:10]}"
+        code, _ = app.post(SIGNUP, headers={"X-Job-Id": job_id})
+        seen.append(code)
+        if code == 202:
+            accepted.append(job_id)
+        if code == status:
+            return accepted, seen
+        time.sleep(0.05)
+    raise AssertionError(f"no {status} within {timeout:g} s; answers: {seen[-10:]}")
+
+
+@pytest.mark.broker
+def test_app_and_worker_ride_through_broker_outages(
+    node: rabbit.PrivateNode,
+    node_queues: Queues,
+    tmp_path: Path,
+    sink: Sink,
+    start_app: Callable[..., App],
+) -> None:
+    workers = Workers(tmp_path, node_queues)
+    try:
+        node.kill()  # the broker is down before anything starts
+        app = start_app("broker", sink, "--scan-ms", "0", *node_queues.args())  # starts anyway
+        worker = workers.start(sink.port, "--scan-ms", "0", ready=False)
+        for _ in range(3):
+            assert app.post(SIGNUP)[0] == 503  # never 202 for a job the broker does not hold
+        assert http_ok(f"{app.url}/health")  # the app stays up
+        delivered: list[str] = []
+        for outage in range(2):
+            node.restart()
+            # the app reconnects by itself: the first 202 comes without a restart of the app
+            accepted, _ = post_until(app, 202)
+            delivered += accepted
+            wait_until(
+                partial(mailed, sink, set(delivered)),
+                timeout=30,
+                what=f"the worker to deliver after restart {outage + 1}",
+            )
+            node.kill()
+            codes = [app.post(SIGNUP)[0] for _ in range(3)]
+            assert codes == [503, 503, 503]
+        assert worker.alive
+        assert "lost the broker" in workers.log(worker)
+        # Every 202 was mailed and no 503 was. A job whose ack the kill beat may be mailed
+        # twice (at-least-once): counted by the runner, allowed here.
+        assert {a.job_id for a in sink.arrivals()} == set(delivered)
+    finally:
+        workers.stop_all()
+        node.restart()
+
+
+def test_sigterm_lets_the_thread_pool_finish_what_it_accepted(
+    start_app: Callable[..., App], sink: Sink
+) -> None:
+    app = start_app("thread", sink, "--scan-ms", "200", "--workers", "1")
+    ids = [f"t{i}" for i in range(3)]
+    for job_id in ids:
+        assert app.post(SIGNUP, headers={"X-Job-Id": job_id})[0] == 202
+    app.child.stop(timeout=30)  # SIGTERM: nobody is kill -9'ing it
+    assert app.child.proc is not None and app.child.proc.returncode == 0
+    assert sorted(a.job_id for a in sink.arrivals()) == ids  # all three sent before it exited
+
+
+def test_sigterm_answers_the_request_under_way(start_app: Callable[..., App], sink: Sink) -> None:
+    app = start_app("sync", sink, "--scan-ms", "1000")
+    answer: dict[str, Any] = {}
+
+    def signup() -> None:
+        answer["code"], answer["body"] = app.post(SIGNUP, headers={"X-Job-Id": "s1"})
+
+    client = threading.Thread(target=signup)
+    client.start()
+    time.sleep(0.3)  # the request is in its scan
+    app.child.stop(timeout=30)
+    client.join(timeout=15)
+    assert answer["code"] == 201  # the user got the answer for the mail that was sent
+    assert [a.job_id for a in sink.arrivals()] == ["s1"]
+    assert app.child.proc is not None and app.child.proc.returncode == 0

@@ -1,0 +1,368 @@
+"""Broker workers on real processes: retries, dead letters, quarantine, heartbeats, SIGTERM,
+idempotency. Real RabbitMQ, real SMTP sink, real signals; every queue is this test's own."""
+
+from __future__ import annotations
+
+import base64
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pika
+import pytest
+from pika.spec import BasicProperties
+
+from mqlab.amqp import REASON_HEADER, RETRIES_HEADER, AmqpSettings, dead_letter_queue, retry_queue
+from mqlab.amqp import delete_queue as delete_queues
+from mqlab.ledger import ProcessedJobs, read_arrivals
+from mqlab.procs import Child, free_port, mqlab_argv, tcp_open
+from mqlab.scan import EICAR
+from mqlab.signup import Job
+
+from .conftest import HOST, Sink
+
+pytestmark = pytest.mark.broker
+
+
+# -- helpers (plain functions and classes: test_outage.py and test_secrets.py use them too) ----
+
+
+def connect(url: str) -> pika.BlockingConnection:
+    params = pika.URLParameters(url)
+    params.socket_timeout = params.stack_timeout = params.blocked_connection_timeout = 5
+    params.connection_attempts = 1
+    return pika.BlockingConnection(params)
+
+
+class Queues:
+    """A queue of this test's own (and its .retry and .dead), on the given broker."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.name = f"mqlab.test.{uuid.uuid4().hex[:12]}"
+        self.exchange = "mqlab.test"
+
+    def args(self) -> list[str]:
+        return ["--amqp-url", self.url, "--queue", self.name, "--exchange", self.exchange]
+
+    def publish(self, job: Job | bytes) -> None:
+        """Put a job (or raw bytes) on the work queue, as the app would."""
+        body = job.to_bytes() if isinstance(job, Job) else job
+        message_id = job.id if isinstance(job, Job) else "raw"
+        conn = connect(self.url)
+        try:
+            ch = conn.channel()
+            ch.confirm_delivery()
+            ch.queue_declare(self.name, durable=True)
+            ch.basic_publish(
+                "",
+                self.name,
+                body,
+                BasicProperties(delivery_mode=2, message_id=message_id),
+                mandatory=True,
+            )
+        finally:
+            conn.close()
+
+    def depth(self, queue: str | None = None) -> tuple[int, int]:
+        """(ready messages, consumers) of the work queue or another queue; (-1, -1) if absent."""
+        conn = connect(self.url)
+        try:
+            ok = conn.channel().queue_declare(queue or self.name, passive=True)
+            return int(ok.method.message_count), int(ok.method.consumer_count)
+        except pika.exceptions.ChannelClosedByBroker:
+            return -1, -1
+        finally:
+            if conn.is_open:
+                conn.close()
+
+    def take(self, queue: str) -> list[tuple[dict[str, Any], bytes]]:
+        """Every message in `queue` (headers, body), taken off it."""
+        out: list[tuple[dict[str, Any], bytes]] = []
+        conn = connect(self.url)
+        try:
+            ch = conn.channel()
+            while True:
+                method, props, body = ch.basic_get(queue, auto_ack=True)
+                if method is None:
+                    return out
+                out.append((dict(props.headers or {}), body))
+        finally:
+            conn.close()
+
+    def wait_take(self, queue: str, timeout: float = 15.0) -> list[tuple[dict[str, Any], bytes]]:
+        """`take`, once something is there."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = self.take(queue)
+            if got:
+                return got
+            time.sleep(0.02)
+        raise AssertionError(f"nothing arrived in {queue} within {timeout:g} s")
+
+    def delete(self) -> None:
+        delete_queues(AmqpSettings(url=self.url, queue=self.name))
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 15.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what or check}")
+
+
+def signup_job(tag: str, attachment: bytes = b"") -> Job:
+    return Job(f"{tag}-{uuid.uuid4().hex[:8]}", f"{tag}@example.test", tag.title(), attachment)
+
+
+def refused(sink: Sink) -> list[str]:
+    return [
+        a.job_id for a in read_arrivals(sink.ledger, include_refused=True) if a.kind == "refused"
+    ]
+
+
+class Workers:
+    def __init__(self, tmp_path: Path, queues: Queues) -> None:
+        self.tmp_path, self.queues = tmp_path, queues
+        self.children: list[Child] = []
+
+    def start(self, smtp_port: int, *extra: str, ready: bool = True) -> Child:
+        n = len(self.children) + 1
+        argv = mqlab_argv("worker", "--smtp-port", str(smtp_port), *self.queues.args(), *extra)
+        child = Child(f"worker {n}", argv, self.tmp_path / f"worker-{n}.log").start()
+        self.children.append(child)
+        if ready:  # consuming: the broker lists it as a consumer of the queue
+            child.wait_ready(lambda: self.queues.depth()[1] >= 1, timeout=20)
+        return child
+
+    def log(self, child: Child) -> str:
+        return child.log_path.read_text(errors="replace")
+
+    def stop_all(self) -> None:
+        for child in self.children:
+            child.stop()
+
+
+# -- fixtures --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def queues(broker_url: str) -> Iterator[Queues]:
+    q = Queues(broker_url)
+    yield q
+    q.delete()
+
+
+@pytest.fixture
+def workers(tmp_path: Path, queues: Queues) -> Iterator[Workers]:
+    w = Workers(tmp_path, queues)
+    yield w
+    w.stop_all()
+
+
+# -- tests -----------------------------------------------------------------------------------
+
+
+def test_a_worker_sends_and_acks(queues: Queues, workers: Workers, sink: Sink) -> None:
+    workers.start(sink.port, "--scan-ms", "10")
+    job = signup_job("ana")
+    queues.publish(job)
+    (arrival,) = sink.wait_for(1)
+    assert (arrival.job_id, arrival.kind, arrival.recipient) == (job.id, "welcome", job.email)
+    wait_until(lambda: queues.depth() == (0, 1), what="an empty queue")
+
+
+def test_an_infected_attachment_is_quarantined_not_mailed(
+    queues: Queues, workers: Workers, sink: Sink
+) -> None:
+    workers.start(sink.port, "--scan-ms", "0")
+    job = signup_job("eve", attachment=b"cv " + EICAR)
+    queues.publish(job)
+    (arrival,) = sink.wait_for(1)
+    assert (arrival.job_id, arrival.kind) == (job.id, "quarantine")
+    assert arrival.recipient != job.email
+    time.sleep(0.1)
+    assert [a.kind for a in sink.arrivals()] == ["quarantine"]  # and no welcome mail, ever
+
+
+def test_a_transient_failure_is_retried_until_the_mail_server_is_back(
+    queues: Queues, workers: Workers, tmp_path: Path
+) -> None:
+    port = free_port()  # nothing listens there yet: "SMTP unavailable", a transient failure
+    worker = workers.start(port, "--scan-ms", "0", "--retry-delay-ms", "100", "--max-retries", "20")
+    job = signup_job("bob")
+    queues.publish(job)
+    wait_until(lambda: "retry in" in workers.log(worker), what="a first retry")
+    sink = sink_on(port, tmp_path, workers)
+    (arrival,) = sink.wait_for(1, timeout=30)
+    assert (arrival.job_id, arrival.kind) == (job.id, "welcome")
+    wait_until(lambda: queues.depth() == (0, 1), what="an empty work queue")
+    assert queues.depth(retry_queue(queues.name))[0] == 0
+    assert queues.take(dead_letter_queue(queues.name)) == []
+
+
+def sink_on(port: int, tmp_path: Path, workers: Workers) -> Sink:
+    """A sink on a port chosen by the test (the fixture picks its own); stopped with workers."""
+    ledger = tmp_path / f"ledger-{port}.db"
+    child = Child(
+        "sink",
+        mqlab_argv("sink", "--port", str(port), "--ledger", str(ledger)),
+        tmp_path / f"sink-{port}.log",
+    ).start()
+    workers.children.append(child)
+    child.wait_ready(lambda: tcp_open(HOST, port), timeout=15)
+    return Sink(child, port, ledger)
+
+
+def test_retries_are_counted_then_the_job_is_dead_lettered(
+    queues: Queues, workers: Workers, start_sink: Callable[..., Sink]
+) -> None:
+    sink = start_sink("--smtp-fail-rate", "1", "--smtp-fail-kind", "transient")
+    workers.start(sink.port, "--scan-ms", "0", "--retry-delay-ms", "20", "--max-retries", "2")
+    job = signup_job("carl")
+    queues.publish(job)
+    dead = queues.wait_take(dead_letter_queue(queues.name))
+    ((headers, body),) = dead
+    assert Job.from_bytes(body) == job
+    assert "gave up after 2 retries" in headers[REASON_HEADER]
+    assert headers[RETRIES_HEADER] == 2
+    assert refused(sink) == [job.id] * 3  # the first try and two retries, each refused
+    assert sink.arrivals() == []
+    assert queues.depth()[0] == 0 and queues.depth(retry_queue(queues.name))[0] == 0
+
+
+def test_a_permanent_failure_goes_to_the_dead_letter_queue_at_once(
+    queues: Queues, workers: Workers, start_sink: Callable[..., Sink]
+) -> None:
+    sink = start_sink("--smtp-fail-rate", "1", "--smtp-fail-kind", "permanent")
+    workers.start(sink.port, "--scan-ms", "0", "--retry-delay-ms", "20")
+    job = signup_job("dora")
+    queues.publish(job)
+    dead = queues.wait_take(dead_letter_queue(queues.name))
+    ((headers, _),) = dead
+    assert "permanent" in headers[REASON_HEADER] and "554" in headers[REASON_HEADER]
+    assert refused(sink) == [job.id]  # tried once: retrying a 554 cannot help
+
+
+def test_a_malformed_message_is_dead_lettered_not_dropped_or_looped(
+    queues: Queues, workers: Workers, sink: Sink
+) -> None:
+    worker = workers.start(sink.port, "--scan-ms", "0")
+    queues.publish(b"this is not a job")
+    good = signup_job("fay")
+    queues.publish(good)
+    (arrival,) = sink.wait_for(1)
+    assert arrival.job_id == good.id  # the worker went on with the next job
+    dead = queues.take(dead_letter_queue(queues.name))
+    assert [body for _, body in dead] == [b"this is not a job"]
+    assert "malformed" in dead[0][0][REASON_HEADER]
+    assert worker.alive
+
+
+def test_heartbeats_flow_during_a_scan_longer_than_the_heartbeat(
+    queues: Queues, workers: Workers, sink: Sink
+) -> None:
+    """A 4 s scan with a 1 s heartbeat: the broker would drop a connection whose thread is
+    blocked (and redeliver the job: a second mail). The job thread keeps it alive."""
+    worker = workers.start(sink.port, "--scan-ms", "4000", "--heartbeat", "1")
+    job = signup_job("gus")
+    queues.publish(job)
+    (arrival,) = sink.wait_for(1, timeout=30)
+    assert arrival.job_id == job.id
+    worker.stop()  # un-acked jobs would go back to the queue when the connection closes
+    assert worker.proc is not None and worker.proc.returncode == 0
+    assert queues.depth() == (0, 0)  # acked: nothing came back
+    assert len(sink.arrivals()) == 1  # and acked once: no redelivery, no second mail
+    assert "lost the broker" not in workers.log(worker)
+
+
+def test_sigterm_during_the_scan_hands_the_job_back_unsent(
+    queues: Queues, workers: Workers, sink: Sink
+) -> None:
+    worker = workers.start(sink.port, "--scan-ms", "3000")
+    job = signup_job("hal")
+    queues.publish(job)
+    wait_until(lambda: queues.depth() == (0, 1), what="the worker to take the job")
+    time.sleep(0.2)  # well inside the scan
+    worker.stop()
+    assert worker.proc is not None and worker.proc.returncode == 0
+    assert "handed 1 unsent job(s) back" in workers.log(worker)
+    assert sink.arrivals() == []
+    assert queues.depth() == (1, 0)  # back in the queue, not lost
+    workers.start(sink.port, "--scan-ms", "0")
+    (arrival,) = sink.wait_for(1)
+    assert arrival.job_id == job.id
+
+
+def test_sigterm_during_the_send_finishes_and_acks_it(
+    queues: Queues, workers: Workers, start_sink: Callable[..., Sink]
+) -> None:
+    sink = start_sink("--smtp-ms", "1500")  # a slow mail server: the send takes 1.5 s
+    worker = workers.start(sink.port, "--scan-ms", "0")
+    job = signup_job("ida")
+    queues.publish(job)
+    wait_until(lambda: queues.depth() == (0, 1), what="the worker to take the job")
+    time.sleep(0.3)  # the scan took 0 ms: the mail is being sent now
+    worker.stop(timeout=30)
+    assert worker.proc is not None and worker.proc.returncode == 0
+    (arrival,) = sink.arrivals()  # sent before the worker exited
+    assert arrival.job_id == job.id
+    assert queues.depth() == (0, 0)  # and acked: nothing comes back for a second mail
+    assert "handed" not in workers.log(worker)
+
+
+def test_idempotent_workers_skip_jobs_already_sent(
+    queues: Queues, workers: Workers, sink: Sink, tmp_path: Path
+) -> None:
+    db = tmp_path / "processed.db"
+    done = ProcessedJobs(db)
+    sent_before = signup_job("jo")
+    done.add(sent_before.id)  # as if a worker sent it and died before its ack
+    done.close()
+    workers.start(sink.port, "--scan-ms", "0", "--idempotent", "--processed-db", str(db))
+    fresh = signup_job("kim")
+    queues.publish(sent_before)
+    queues.publish(fresh)
+    (arrival,) = sink.wait_for(1)
+    assert arrival.job_id == fresh.id
+    wait_until(lambda: queues.depth() == (0, 1), what="both jobs acked")
+    time.sleep(0.1)
+    assert [a.job_id for a in sink.arrivals()] == [fresh.id]  # the skipped job was acked, unsent
+    rows = sqlite3.connect(db).execute("SELECT job_id FROM processed ORDER BY job_id").fetchall()
+    assert {r[0] for r in rows} == {sent_before.id, fresh.id}  # recorded once it was sent
+
+
+def test_without_idempotent_a_redelivered_job_is_sent_again(
+    queues: Queues, workers: Workers, sink: Sink, tmp_path: Path
+) -> None:
+    db = tmp_path / "processed.db"
+    done = ProcessedJobs(db)
+    job = signup_job("lou")
+    done.add(job.id)
+    done.close()
+    workers.start(sink.port, "--scan-ms", "0", "--processed-db", str(db))  # no --idempotent
+    queues.publish(job)
+    (arrival,) = sink.wait_for(1)
+    assert arrival.job_id == job.id  # duplicates stay possible, and visible in the ledger
+
+
+def test_broker_mode_end_to_end_quarantines_eicar(
+    queues: Queues, workers: Workers, sink: Sink, start_app: Callable[..., Any]
+) -> None:
+    app = start_app("broker", sink, "--scan-ms", "0", *queues.args())
+    workers.start(sink.port, "--scan-ms", "0")
+    infected = {
+        "email": "mo@example.test",
+        "name": "Mo",
+        "attachment": base64.b64encode(EICAR).decode(),
+    }
+    code, body = app.post(infected, headers={"X-Job-Id": "eicar-1"})
+    assert (code, body["job_id"]) == (202, "eicar-1")
+    (arrival,) = sink.wait_for(1)
+    assert (arrival.job_id, arrival.kind) == ("eicar-1", "quarantine")
+    assert "mo@example.test" not in arrival.recipient
