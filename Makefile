@@ -41,10 +41,12 @@ rabbitmq:
 	@$(BIN)/mqlab broker status
 
 lint: setup
-	$(BIN)/ruff check mqlab scenarios tests
+	$(BIN)/ruff check mqlab scenarios tests bench
+	$(BIN)/ruff format --check mqlab scenarios tests bench
 	$(BIN)/mypy
 
-bench: setup rabbitmq
+bench: setup rabbitmq ## fidelity, capacity and the Celery peer: ratios against their targets
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/mqlab bench
 
 clean:

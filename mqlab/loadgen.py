@@ -59,7 +59,11 @@ def signups(count: int, tag: str, infected: int = 0, attachment_bytes: int = 102
     for i in range(count):
         job_id = f"{tag}-{i:06d}"
         email = f"user{i:06d}.{tag}@example.test"
-        body = {"email": email, "name": f"Student {i}", "attachment": dirty if i < infected else clean}
+        body = {
+            "email": email,
+            "name": f"Student {i}",
+            "attachment": dirty if i < infected else clean,
+        }
         out.append(Request(job_id, email, json.dumps(body).encode()))
     return out
 
@@ -93,18 +97,47 @@ async def _run(
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
         mono0 = time.perf_counter() + 0.05  # a moment to get the loop going
         wall0 = time.time() + (mono0 - time.perf_counter())
-        tasks = []
+        tasks: list[asyncio.Task[Sample]] = []
+        in_flight = 0
+
+        def landed(_: asyncio.Task[Sample]) -> None:
+            nonlocal in_flight
+            in_flight -= 1
+
+        def idle() -> bool:
+            return in_flight == 0
+
         for i, req in enumerate(requests):
             offset = i / rate if rate > 0 else 0.0
-            delay = mono0 + offset - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            await _wait_until(mono0 + offset, idle)
             if before_send is not None:
                 before_send(i)
             sample = Sample(req.job_id, intended=wall0 + offset)
-            tasks.append(asyncio.create_task(_send(session, url, req, sample, mono0 + offset, on_answer)))
+            task = asyncio.create_task(_send(session, url, req, sample, mono0 + offset, on_answer))
+            in_flight += 1
+            task.add_done_callback(landed)
+            tasks.append(task)
         samples = list(await asyncio.gather(*tasks))
     return LoadResult(samples, wall0)
+
+
+PRECISE_S = 0.0015  # asyncio's timers wake up to 1 ms late: epoll counts whole milliseconds
+
+
+async def _wait_until(deadline: float, idle: Callable[[], bool]) -> None:
+    """Sleep until `deadline` (perf_counter). The last 1.5 ms are slept exactly (time.sleep,
+    blocking the loop) when no request is in flight, so there is nothing else to wait for;
+    otherwise on asyncio's timer, which keeps answers flowing but may wake 1 ms late."""
+    delay = deadline - time.perf_counter()
+    if delay > PRECISE_S:
+        await asyncio.sleep(delay - PRECISE_S)
+    delay = deadline - time.perf_counter()
+    if delay <= 0:
+        return
+    if idle():
+        time.sleep(delay)
+    else:
+        await asyncio.sleep(delay)
 
 
 async def _send(

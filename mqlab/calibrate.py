@@ -1,0 +1,515 @@
+"""`mqlab calibrate`: the floors under every number mqlab prints, measured on this machine.
+
+Why this module exists: "the broker answers in 4 ms" means little until you know
+that an HTTP round trip to the same server costs 1 ms and a confirmed publish
+0.6 ms here. Calibration times the parts the comparison stands on, each alone,
+on real processes:
+
+- http: one POST /signup to the app's own server (waitress, the app's settings,
+  the app's validation) whose scenario does nothing: the floor of every answer;
+- publish: one persistent, mandatory publish with publisher confirms (pika), the
+  broker mode's handler minus HTTP: the floor of the broker's answer;
+- smtp: one welcome mail built and sent into the SMTP sink (new mail, the same
+  `mail.send` the workers call): the floor of each job after its scan;
+- schedule: how late the open-loop load generator sends at a given rate against
+  that empty server. Above ~2 ms at p99 its response times are not to be trusted.
+
+Floors are timed back to back, or paced (`pace_s`: one call every 1/rate seconds,
+as a run at that rate makes them). Pacing matters on small and virtual machines:
+here a call after 20 ms of idleness costs two to three times a back-to-back call
+(idle CPUs must wake up), so a run at 50/s is compared with floors paced at 50/s.
+
+`quick()` takes under two seconds and is meant to run beside `run`/`compare`;
+`measure()` is the full calibration of `mqlab calibrate`. Both return a
+`Calibration` (JSON kind "calibration"); nothing here prints.
+
+Also here, what decides whether a number may be printed at all: `untrusted()`
+(response percentiles that carry the generator's own delay) and `CpuMeter`
+(how much CPU other processes took while we measured).
+
+The empty server runs as a child process (`python -m mqlab.calibrate PORT THREADS`)
+like the real app does, so the client and the server do not share one GIL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pika
+import pika.exceptions
+
+from mqlab import environment, loadgen, mail, metrics, rabbit
+from mqlab.amqp import EXCHANGE, AmqpSettings, delete_queue, parameters
+from mqlab.answer import Answer
+from mqlab.config import Mode, ServeConfig
+from mqlab.procs import Child, free_port, http_ok, tcp_open
+from mqlab.results import FORMAT_VERSION, Percentiles, utc_now
+from mqlab.signup import Job
+
+HOST = "127.0.0.1"
+FLOORS = ("http", "publish", "smtp")
+LATE_OK_MS = 2.0  # generator lateness p99 above this: its response times carry its own delay
+LATE_SHARE = 0.10  # ... and a percentile is doubtful when the delay is more than 10% of it
+QUICK_SAMPLES = 20
+MAX_QUICK_PACE_S = 0.02  # slower runs get floors paced at 50/s: quick stays under ~2 s
+FULL_SAMPLES = 300
+WARMUP = 5  # first calls (connecting, first declare) are not floors
+SCHEDULE_RATE = 1000.0
+SCHEDULE_REQUESTS = 3000
+
+
+@dataclass(frozen=True)
+class Floor:
+    """One part of the path, timed alone: `samples` calls one after the other."""
+
+    name: str  # "http" | "publish" | "smtp"
+    samples: int
+    ms: Percentiles
+    every_ms: float | None = None  # paced: one call every this many ms; None: back to back
+
+    @property
+    def p50(self) -> float:
+        assert self.ms.p50 is not None
+        return self.ms.p50
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The load generator against the empty server: does it send when it meant to?"""
+
+    rate: float
+    requests: int
+    failed: int
+    sent_per_s: float | None  # the rate actually held: requests sent per second, first to last
+    late_ms: Percentiles  # sent - intended
+    response_ms: Percentiles  # answered - intended
+    foreign_cores: float | None = None  # CPU other processes took meanwhile (see CpuMeter)
+
+    @property
+    def holds(self) -> bool:
+        p99 = self.late_ms.p99
+        return self.failed == 0 and p99 is not None and p99 <= LATE_OK_MS
+
+
+@dataclass
+class Calibration:
+    floors: list[Floor]
+    schedule: Schedule | None = None
+    notes: list[str] = field(default_factory=list)  # what could not be measured, and why
+    environment: dict[str, Any] = field(default_factory=dict)
+    created: str = field(default_factory=utc_now)
+
+    def floor(self, name: str) -> Floor | None:
+        return next((f for f in self.floors if f.name == name), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "kind": "calibration",
+            "created": self.created,
+            "environment": self.environment,
+            "floors": {
+                f.name: {"samples": f.samples, "every_ms": f.every_ms, "ms": asdict(f.ms)}
+                for f in self.floors
+            },
+            "schedule": None
+            if self.schedule is None
+            else {**asdict(self.schedule), "late_ok_ms": LATE_OK_MS, "holds": self.schedule.holds},
+            "notes": self.notes,
+        }
+
+
+# --- the parts under test ---------------------------------------------------------------------
+
+
+class EmptySignup:
+    """A scenario that does nothing: what is left of a signup is HTTP, waitress and validation."""
+
+    mode = "empty"
+
+    def handle(self, job: Job) -> Answer:
+        return Answer(202, {"job_id": job.id, "status": "queued"})
+
+    def backlog(self) -> int | None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+def serve_empty(port: int, server_threads: int) -> None:
+    """The child process: the app's server with the empty scenario, until SIGTERM."""
+    import signal
+
+    from mqlab.app import create_server
+
+    config = ServeConfig(mode=Mode.sync, host=HOST, port=port, server_threads=server_threads)
+    server = create_server(config, EmptySignup())
+
+    def stop(*_: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    server.run()
+
+
+@dataclass
+class Rig:
+    """The empty app and an SMTP sink, started side by side as children."""
+
+    workdir: Path
+    app_port: int
+    smtp_port: int
+    children: list[Child]
+
+    @property
+    def signup_url(self) -> str:
+        return f"http://{HOST}:{self.app_port}/signup"
+
+
+@contextlib.contextmanager
+def rig(server_threads: int = 8, sink: bool = True) -> Iterator[Rig]:
+    with tempfile.TemporaryDirectory(prefix="mqlab-calibrate-") as tmp:
+        workdir = Path(tmp)
+        r = Rig(workdir, free_port(), free_port(), [])
+        try:
+            app = Child(
+                "empty app",
+                [sys.executable, "-m", "mqlab.calibrate", str(r.app_port), str(server_threads)],
+                workdir / "app.log",
+            ).start()
+            r.children.append(app)
+            if sink:
+                argv = [
+                    sys.executable,
+                    "-m",
+                    "mqlab",
+                    "sink",
+                    "--port",
+                    str(r.smtp_port),
+                    "--ledger",
+                    str(workdir / "ledger.db"),
+                ]
+                smtp = Child("SMTP sink", argv, workdir / "sink.log").start()
+                r.children.append(smtp)
+                smtp.wait_ready(lambda: tcp_open(HOST, r.smtp_port))
+            app.wait_ready(lambda: http_ok(f"http://{HOST}:{r.app_port}/health"))
+            yield r
+        finally:
+            for child in r.children:
+                child.stop()
+
+
+# --- the floors -------------------------------------------------------------------------------
+
+
+def _pacer(pace_s: float) -> Callable[[], None]:
+    """Each call sleeps until the next slot of a fixed schedule (nothing if pace_s is 0)."""
+    next_at = time.perf_counter()
+
+    def wait() -> None:
+        nonlocal next_at
+        if pace_s > 0:
+            next_at = max(next_at + pace_s, time.perf_counter())
+            time.sleep(max(0.0, next_at - time.perf_counter()))
+
+    return wait
+
+
+def _timed(n: int, call: Callable[[int], None], pace_s: float = 0.0) -> Percentiles:
+    """Call `call(i)` WARMUP times, then n times paced; percentiles of those n (ms)."""
+    times = []
+    wait = _pacer(pace_s)
+    for i in range(WARMUP + n):
+        if i >= WARMUP:
+            wait()
+        t0 = time.perf_counter()
+        call(i)
+        if i >= WARMUP:
+            times.append((time.perf_counter() - t0) * 1000)
+    return metrics.percentiles(times)
+
+
+def _every(pace_s: float) -> float | None:
+    return round(pace_s * 1000, 3) if pace_s > 0 else None
+
+
+def http_floor(url: str, n: int, pace_s: float = 0.0) -> Floor:
+    """POST a signup (the generator's own bodies, its own client) n times, one after the other."""
+    requests = loadgen.signups(WARMUP + n, f"cal{uuid.uuid4().hex[:6]}")
+    wait = _pacer(pace_s)
+
+    async def go() -> list[float]:
+        times = []
+        connector = aiohttp.TCPConnector(limit=0)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            for i, req in enumerate(requests):
+                headers = {"Content-Type": "application/json", "X-Job-Id": req.job_id}
+                if i >= WARMUP:
+                    wait()  # blocks the loop on purpose: nothing else runs here
+                t0 = time.perf_counter()
+                async with session.post(url, data=req.body, headers=headers) as response:
+                    await response.read()
+                    if response.status != 202:
+                        raise RuntimeError(f"empty app answered {response.status}")
+                times.append((time.perf_counter() - t0) * 1000)
+        return times[WARMUP:]
+
+    return Floor("http", n, metrics.percentiles(asyncio.run(go())), _every(pace_s))
+
+
+def publish_floor(amqp_url: str, n: int, pace_s: float = 0.0) -> Floor:
+    """n persistent, mandatory, confirmed publishes of a signup job, on a queue of our own."""
+    from scenarios.broker import declare
+
+    settings = AmqpSettings(
+        url=amqp_url, exchange=EXCHANGE, queue=f"mqlab.calibrate-{uuid.uuid4().hex[:8]}"
+    )
+    body = Job("calibrate", "calibrate@example.test", "Cal", b"x" * 1024).to_bytes()
+    props = pika.BasicProperties(delivery_mode=2, content_type="application/json")
+    connection = pika.BlockingConnection(parameters(settings))
+    try:
+        channel = connection.channel()
+        declare(channel, settings)
+        channel.confirm_delivery()
+
+        def publish(_: int) -> None:
+            channel.basic_publish(
+                settings.exchange, settings.routing_key, body, props, mandatory=True
+            )
+
+        ms = _timed(n, publish, pace_s)
+    finally:
+        if connection.is_open:
+            connection.close()
+        delete_queue(settings)
+    return Floor("publish", n, ms, _every(pace_s))
+
+
+def smtp_floor(smtp_port: int, n: int, pace_s: float = 0.0) -> Floor:
+    """n welcome mails built and sent into the sink, exactly as a worker sends them."""
+    target = mail.SmtpTarget(HOST, smtp_port)
+
+    def send(i: int) -> None:
+        job = Job(f"calibrate-{i}", f"cal{i}@example.test", "Cal")
+        mail.send(mail.welcome_message(job), target)
+
+    return Floor("smtp", n, _timed(n, send, pace_s), _every(pace_s))
+
+
+def schedule(url: str, rate: float, requests: int) -> Schedule:
+    """Open-loop load at `rate` against `url`: how late did the generator send?"""
+    signups = loadgen.signups(requests, f"cal{uuid.uuid4().hex[:6]}")
+    with CpuMeter() as cpu:
+        load = loadgen.run_load(url, signups, rate)
+    sent = [s.sent for s in load.samples if s.sent is not None]
+    late = [(s.sent - s.intended) * 1000 for s in load.samples if s.sent is not None]
+    answered = [s.response_ms for s in load.samples if s.response_ms is not None and s.accepted]
+    failed = sum(1 for s in load.samples if not s.accepted)
+    span = max(sent) - min(sent) if len(sent) > 1 else 0.0
+    held = (len(sent) - 1) / span if span > 0 else None
+    return Schedule(
+        rate,
+        requests,
+        failed,
+        held,
+        metrics.percentiles(late),
+        metrics.percentiles(answered),
+        cpu.foreign_cores,
+    )
+
+
+def _broker(amqp_url: str | None, notes: list[str]) -> tuple[str | None, str | None]:
+    """(URL, version) of a broker that answers now; never starts one (calibration is quick).
+
+    `amqp_url` "" means the broker mqlab would pick ($MQLAB_AMQP_URL, `broker up`, default)."""
+    if amqp_url is None:
+        notes.append("publish: not measured (no broker asked for)")
+        return None, None
+    url = rabbit.resolve_url(amqp_url or None)
+    version = rabbit.server_version(url, timeout=1.0)
+    if version is None:
+        notes.append(f"publish: not measured (no RabbitMQ answers at {rabbit.mask_url(url)})")
+        return None, None
+    return url, version
+
+
+def measure(
+    amqp_url: str | None,
+    samples: int = FULL_SAMPLES,
+    rate: float | None = SCHEDULE_RATE,
+    requests: int = SCHEDULE_REQUESTS,
+    server_threads: int = 8,
+    pace_s: float = 0.0,
+) -> Calibration:
+    """Every floor with `samples` calls each (paced: one every `pace_s`), then the schedule
+    at `rate` (None: skip it)."""
+    if samples < 1 or pace_s < 0:
+        raise ValueError("samples must be at least 1 and pace_s not negative")
+    notes: list[str] = []
+    broker, version = _broker(amqp_url, notes)
+    floors: list[Floor] = []
+    with rig(server_threads) as r:
+        floors.append(http_floor(r.signup_url, samples, pace_s))
+        if broker is not None:
+            try:
+                floors.append(publish_floor(broker, samples, pace_s))
+            except (pika.exceptions.AMQPError, OSError) as e:
+                notes.append(f"publish: not measured ({type(e).__name__})")
+        floors.append(smtp_floor(r.smtp_port, samples, pace_s))
+        sched = schedule(r.signup_url, rate, requests) if rate else None
+    return Calibration(floors, sched, notes, environment.describe(version))
+
+
+def quick(amqp_url: str | None, rate: float = 0.0, samples: int = QUICK_SAMPLES) -> Calibration:
+    """The floors in under two seconds, paced like a run at `rate` (0: back to back), to
+    print beside that run or comparison."""
+    pace = min(1 / rate, MAX_QUICK_PACE_S) if rate > 0 else 0.0
+    return measure(amqp_url, samples=samples, rate=None, pace_s=pace)
+
+
+# --- what a run's own numbers can be trusted for ----------------------------------------------
+
+
+class CpuMeter:
+    """CPU the machine spent between enter and exit, and how much of it was *not* ours.
+
+    Ours: this process and its descendants (children that ended were waited for, so their
+    time is in ours too). `foreign_cores` is the rest, in cores: other users of the machine,
+    and the broker if it runs here. Linux (/proc) only; elsewhere the fields stay None.
+    """
+
+    def __init__(self, also: Sequence[int] = ()) -> None:
+        self.also = list(also)  # more processes whose CPU is ours (e.g. the local broker)
+        self.seconds = 0.0
+        self.busy: float | None = None  # share of all cores busy
+        self.foreign_cores: float | None = None
+        self._t0 = 0.0
+        self._start: tuple[tuple[int, int], dict[int, int]] | None = None
+
+    @staticmethod
+    def _machine() -> tuple[int, int] | None:
+        try:
+            with open("/proc/stat", encoding="ascii") as f:
+                values = [int(v) for v in f.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        return sum(values), values[3] + values[4]  # all ticks, idle + iowait ticks
+
+    def _ours(self) -> dict[int, int]:
+        """pid -> CPU ticks (own + waited children): this process, `also`, their descendants."""
+        table: dict[int, tuple[int, int]] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                table[int(entry)] = (int(fields[1]), sum(int(v) for v in fields[11:15]))
+            except (OSError, ValueError, IndexError):
+                continue
+        ours, todo = {}, [os.getpid(), *self.also]
+        children: dict[int, list[int]] = {}
+        for pid, (ppid, _) in table.items():
+            children.setdefault(ppid, []).append(pid)
+        while todo:
+            pid = todo.pop()
+            if pid in table:
+                ours[pid] = table[pid][1]
+                todo += children.get(pid, [])
+        return ours
+
+    def __enter__(self) -> CpuMeter:
+        machine = self._machine()
+        self._t0 = time.monotonic()
+        self._start = (machine, self._ours()) if machine else None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        machine = self._machine()
+        self.seconds = time.monotonic() - self._t0
+        if self._start is None or machine is None or machine[0] <= self._start[0][0]:
+            return
+        (total0, idle0), ours0 = self._start
+        ours1 = self._ours()
+        total, busy = machine[0] - total0, (machine[0] - machine[1]) - (total0 - idle0)
+        mine = sum(t - ours0.get(pid, 0) for pid, t in ours1.items())
+        cores = os.cpu_count() or 1
+        self.busy = busy / total
+        self.foreign_cores = max(0.0, (busy - mine) / total * cores)
+
+
+def listening_pids(port: int) -> list[int]:
+    """The local processes listening on TCP `port` (Linux /proc; [] if none or unknown)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table, encoding="ascii") as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()  # local address, ..., state (0A: listening), ..., inode
+            if len(fields) > 9 and fields[3] == "0A" and fields[1].endswith(f":{port:04X}"):
+                inodes.add(f"socket:[{fields[9]}]")
+    pids = []
+    for entry in os.listdir("/proc") if inodes else []:
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if any(
+                os.readlink(f"/proc/{entry}/fd/{fd}") in inodes
+                for fd in os.listdir(f"/proc/{entry}/fd")
+            ):
+                pids.append(int(entry))
+    return pids
+
+
+def untrusted(summary: Mapping[str, Any]) -> dict[str, str]:
+    """Percentiles of a run (a summary dict) that carry too much of the generator's own delay.
+
+    Response and e2e times are counted from the *intended* send time, so a generator that
+    sends late adds its delay to them. A percentile is not to be printed when the generator
+    was late by more than LATE_OK_MS *and* by more than LATE_SHARE of that percentile, at
+    the same percentile: {"response_ms.p50": "the generator sent 3.1 ms late (40% of it)"}.
+    """
+    late = summary.get("generator_late_ms") or {}
+    out: dict[str, str] = {}
+    for group in ("response_ms", "e2e_ms"):
+        values = summary.get(group) or {}
+        for key in ("p50", "p95", "p99", "max"):
+            lag, value = late.get(key), values.get(key)
+            if lag is None or value is None or value <= 0:
+                continue
+            if lag > LATE_OK_MS and lag > LATE_SHARE * value:
+                out[f"{group}.{key}"] = (
+                    f"the generator sent {lag:.1f} ms late ({lag / value:.0%} of it)"
+                )
+    return out
+
+
+def lateness_warning(summary: Mapping[str, Any]) -> str | None:
+    """One warning line naming the percentiles `untrusted` refuses, or None."""
+    doubtful = untrusted(summary)
+    if not doubtful:
+        return None
+    late = (summary.get("generator_late_ms") or {}).get("p99")
+    return (
+        f"the load generator ran late (p99 {late:.1f} ms): {', '.join(doubtful)} "
+        "carry its delay and are not to be trusted"
+    )
+
+
+if __name__ == "__main__":  # the empty app's child process: PORT THREADS
+    serve_empty(int(sys.argv[1]), int(sys.argv[2]))
