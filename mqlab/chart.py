@@ -71,8 +71,14 @@ VALUE_PT = 16.0
 HEADER_BOTTOM = 0.85  # the title and subtitle live above this line
 
 HANGUL_PACKAGE = "koreanize_matplotlib"
-HANGUL_FAMILIES = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans KR", "Malgun Gothic",
-                   "Apple SD Gothic Neo", "AppleGothic")
+HANGUL_FAMILIES = (
+    "NanumGothic",
+    "Noto Sans CJK KR",
+    "Noto Sans KR",
+    "Malgun Gothic",
+    "Apple SD Gothic Neo",
+    "AppleGothic",
+)
 LATIN_FAMILY = "DejaVu Sans"  # ships with matplotlib; also the fallback for − and friends
 
 
@@ -106,8 +112,10 @@ def charts_for(result: Result, lang: str) -> list[Chart]:
     i18n.check_lang(lang)
     kind = validate(result)["kind"]
     builders: dict[str, Callable[[Result, str], list[Chart]]] = {
-        "run": _run_charts, "compare": _run_charts,
-        "crash-test": _crash_charts, "sweep": _sweep_charts,
+        "run": _run_charts,
+        "compare": _run_charts,
+        "crash-test": _crash_charts,
+        "sweep": _sweep_charts,
     }
     with matplotlib.rc_context(_rc(lang)):
         try:
@@ -135,11 +143,14 @@ def validate(result: object, source: str = "result") -> Result:
         raise ValueError(f"{source}: not an mqlab result (expected a JSON object)")
     version = result.get("format_version")
     if type(version) is not int or version != FORMAT_VERSION:
-        raise ValueError(f"{source}: unsupported format_version {version!r} "
-                         f"(this mqlab reads {FORMAT_VERSION})")
+        raise ValueError(
+            f"{source}: unsupported format_version {version!r} (this mqlab reads {FORMAT_VERSION})"
+        )
     if result.get("kind") not in KINDS:
-        raise ValueError(f"{source}: unknown result kind {result.get('kind')!r} "
-                         f"(expected one of {', '.join(KINDS)})")
+        raise ValueError(
+            f"{source}: unknown result kind {result.get('kind')!r} "
+            f"(expected one of {', '.join(KINDS)})"
+        )
     return result
 
 
@@ -162,8 +173,9 @@ def _packaged_hangul_fonts() -> list[Path]:
     spec = importlib.util.find_spec(HANGUL_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         return []
-    return sorted(p for loc in spec.submodule_search_locations
-                  for p in Path(loc, "fonts").glob("*.ttf"))
+    return sorted(
+        p for loc in spec.submodule_search_locations for p in Path(loc, "fonts").glob("*.ttf")
+    )
 
 
 @functools.cache
@@ -185,14 +197,26 @@ def _families(lang: str) -> list[str]:
 
 def _rc(lang: str) -> dict[Any, Any]:
     return {
-        "font.family": _families(lang), "font.size": TICK_PT,
-        "axes.titlesize": LABEL_PT, "axes.titleweight": "bold", "axes.titlelocation": "left",
-        "axes.labelsize": LABEL_PT, "axes.labelcolor": INK, "axes.edgecolor": MUTED,
-        "axes.spines.top": False, "axes.spines.right": False,
-        "xtick.labelsize": TICK_PT, "ytick.labelsize": TICK_PT,
-        "xtick.color": INK, "ytick.color": INK, "text.color": INK,
-        "legend.fontsize": VALUE_PT, "legend.frameon": False,
-        "figure.facecolor": "white", "savefig.facecolor": "white", "svg.fonttype": "path",
+        "font.family": _families(lang),
+        "font.size": TICK_PT,
+        "axes.titlesize": LABEL_PT,
+        "axes.titleweight": "bold",
+        "axes.titlelocation": "left",
+        "axes.labelsize": LABEL_PT,
+        "axes.labelcolor": INK,
+        "axes.edgecolor": MUTED,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "xtick.labelsize": TICK_PT,
+        "ytick.labelsize": TICK_PT,
+        "xtick.color": INK,
+        "ytick.color": INK,
+        "text.color": INK,
+        "legend.fontsize": VALUE_PT,
+        "legend.frameon": False,
+        "figure.facecolor": "white",
+        "savefig.facecolor": "white",
+        "svg.fonttype": "path",
     }
 
 
@@ -207,8 +231,7 @@ def _save(fig: Figure, base: Path, lang: str) -> list[Path]:
 
 def _new_figure(title: str, subtitle: str) -> Figure:
     """A 16:9 slide with the title and the workload subtitle in a fixed header band."""
-    layout = ConstrainedLayoutEngine(rect=(0.0, 0.0, 1.0, HEADER_BOTTOM), h_pad=0.08,
-                                     w_pad=0.1)
+    layout = ConstrainedLayoutEngine(rect=(0.0, 0.0, 1.0, HEADER_BOTTOM), h_pad=0.08, w_pad=0.1)
     fig = Figure(figsize=FIGSIZE, dpi=DPI, layout=layout)
     FigureCanvasAgg(fig)
     fig.text(0.015, 0.97, title, fontsize=TITLE_PT, fontweight="bold", va="top")
@@ -268,7 +291,7 @@ def _log_scale_if_spread(ax: Axes, values: Sequence[float], top_room: float) -> 
         ax.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
         ax.yaxis.set_major_formatter(ticker.FuncFormatter(_tick_number))
         ax.yaxis.set_minor_formatter(ticker.NullFormatter())
-        ax.set_ylim(lo / 2, hi * top_room ** 3)
+        ax.set_ylim(lo / 2, hi * top_room**3)
     else:
         ax.set_ylim(0, hi * top_room)
 
@@ -305,8 +328,10 @@ def _run_config(run: Result, shared: Result) -> Result:
 
 
 def _latency_chart(runs: list[Result], config: Result, lang: str) -> Figure:
-    fig = _new_figure(i18n.text("chart.latency.title", lang),
-                      i18n.workload_line(config, [r["mode"] for r in runs], lang))
+    fig = _new_figure(
+        i18n.text("chart.latency.title", lang),
+        i18n.workload_line(config, [r["mode"] for r in runs], lang),
+    )
     ax = fig.subplots()
     captions = [_wait_caption(run, config, lang) for run in runs]
     _percentile_bars(ax, runs, "response_ms", captions, lang)
@@ -315,7 +340,7 @@ def _latency_chart(runs: list[Result], config: Result, lang: str) -> Figure:
 
 
 def _wait_caption(run: Result, shared: Result, lang: str) -> str:
-    """"user waits" when the median answer took at least half a scan, else "answered at once"."""
+    """ "user waits" when the median answer took at least half a scan, else "answered at once"."""
     scan_ms = _run_config(run, shared).get("scan_ms")
     p50 = run["summary"]["response_ms"].get("p50")
     if not isinstance(scan_ms, (int, float)) or scan_ms <= 0 or p50 is None:
@@ -324,8 +349,9 @@ def _wait_caption(run: Result, shared: Result, lang: str) -> str:
     return i18n.text(key, lang)
 
 
-def _percentile_bars(ax: Axes, runs: list[Result], key: str, captions: Sequence[str],
-                     lang: str) -> None:
+def _percentile_bars(
+    ax: Axes, runs: list[Result], key: str, captions: Sequence[str], lang: str
+) -> None:
     """p50, p95, p99 side by side for each mode; one bar container per mode."""
     offsets, width, alphas = (-0.28, 0.0, 0.28), 0.26, (1.0, 0.72, 0.46)
     values: list[float] = []
@@ -336,15 +362,24 @@ def _percentile_bars(ax: Axes, runs: list[Result], key: str, captions: Sequence[
         colours = [to_rgba(_colour(run["mode"]), a) for a in alphas]
         xs = [i + o for o in offsets]
         bars = ax.bar(xs, heights, width, color=colours, label=run["mode"])
-        ax.bar_label(bars, labels=["" if v is None else _fmt(v, lang) for v in raw], padding=4,
-                     fontsize=VALUE_PT)
+        ax.bar_label(
+            bars,
+            labels=["" if v is None else _fmt(v, lang) for v in raw],
+            padding=4,
+            fontsize=VALUE_PT,
+        )
         _label_missing(ax, [x for x, v in zip(xs, raw, strict=True) if v is None], lang)
         values += heights
     _log_scale_if_spread(ax, values, top_room=1.15)
-    ax.set_xticks([i + o for i in range(len(runs)) for o in offsets],
-                  labels=list(PERCENTILES) * len(runs), minor=True)
-    labels = [_tick_label(run["mode"], lang) + (f"\n{cap}" if cap else "")
-              for run, cap in zip(runs, captions, strict=True)]
+    ax.set_xticks(
+        [i + o for i in range(len(runs)) for o in offsets],
+        labels=list(PERCENTILES) * len(runs),
+        minor=True,
+    )
+    labels = [
+        _tick_label(run["mode"], lang) + (f"\n{cap}" if cap else "")
+        for run, cap in zip(runs, captions, strict=True)
+    ]
     ax.set_xticks(range(len(runs)), labels=labels)
     ax.xaxis.remove_overlapping_locs = False  # keep the "p95" minor tick under the mode name
     ax.tick_params(axis="x", which="both", length=0)
@@ -357,16 +392,26 @@ def _percentile_bars(ax: Axes, runs: list[Result], key: str, captions: Sequence[
 
 
 def _label_missing(ax: Axes, xs: Sequence[float], lang: str) -> None:
-    """"n/a" at the foot of a bar that has no value (no samples), on any y scale."""
+    """ "n/a" at the foot of a bar that has no value (no samples), on any y scale."""
     where = blended_transform_factory(ax.transData, ax.transAxes)
     for x in xs:
-        ax.text(x, 0.02, i18n.text("chart.na", lang), transform=where, ha="center",
-                va="bottom", fontsize=VALUE_PT, color=MUTED)
+        ax.text(
+            x,
+            0.02,
+            i18n.text("chart.na", lang),
+            transform=where,
+            ha="center",
+            va="bottom",
+            fontsize=VALUE_PT,
+            color=MUTED,
+        )
 
 
 def _throughput_chart(runs: list[Result], config: Result, lang: str) -> Figure:
-    fig = _new_figure(i18n.text("chart.throughput.title", lang),
-                      i18n.workload_line(config, [r["mode"] for r in runs], lang))
+    fig = _new_figure(
+        i18n.text("chart.throughput.title", lang),
+        i18n.workload_line(config, [r["mode"] for r in runs], lang),
+    )
     left, right = fig.subplots(1, 2)
     _percentile_bars(left, runs, "e2e_ms", [""] * len(runs), lang)
     left.set_title(i18n.text("chart.throughput.e2e", lang))
@@ -387,17 +432,34 @@ def _throughput_bars(ax: Axes, runs: list[Result], config: Result, lang: str) ->
     # the value sits inside a tall bar, so it never collides with the ideal label above
     text = [_fmt(v, lang) for v in raw]
     inside = [h >= 0.12 * top for h in heights]
-    ax.bar_label(bars, labels=[s if ok else "" for s, ok in zip(text, inside, strict=True)],
-                 label_type="center", color="white", fontsize=VALUE_PT, fontweight="bold")
-    ax.bar_label(bars, labels=["" if ok else s for s, ok in zip(text, inside, strict=True)],
-                 padding=4, fontsize=VALUE_PT, fontweight="bold")
+    ax.bar_label(
+        bars,
+        labels=[s if ok else "" for s, ok in zip(text, inside, strict=True)],
+        label_type="center",
+        color="white",
+        fontsize=VALUE_PT,
+        fontweight="bold",
+    )
+    ax.bar_label(
+        bars,
+        labels=["" if ok else s for s, ok in zip(text, inside, strict=True)],
+        padding=4,
+        fontsize=VALUE_PT,
+        fontweight="bold",
+    )
     for i, ideal in enumerate(ideals):
         if ideal is None:
             continue
         ax.hlines(ideal, i - 0.4, i + 0.4, colors=INK, linestyles="--", linewidth=3)
-        ax.annotate(i18n.text("chart.ideal_value", lang).format(value=_fmt(ideal)),
-                    (i, ideal), xytext=(0, 6), textcoords="offset points", ha="center",
-                    va="bottom", fontsize=VALUE_PT)
+        ax.annotate(
+            i18n.text("chart.ideal_value", lang).format(value=_fmt(ideal)),
+            (i, ideal),
+            xytext=(0, 6),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=VALUE_PT,
+        )
     ax.set_ylim(0, top)
     _centre_groups(ax, len(runs))
     ax.set_xticks(range(len(runs)), labels=[_tick_label(r["mode"], lang) for r in runs])
@@ -423,10 +485,21 @@ class _Panel:
 
 
 def _run_timeline_chart(runs: list[Result], config: Result, lang: str) -> Figure:
-    panels = [_Panel(i18n.mode_label(run["mode"], lang), run["mode"], run.get("timeline", []),
-                     run.get("events", [])) for run in runs]
-    return _timeline_chart(panels, i18n.text("chart.timeline.title", lang),
-                           i18n.workload_line(config, [r["mode"] for r in runs], lang), lang)
+    panels = [
+        _Panel(
+            i18n.mode_label(run["mode"], lang),
+            run["mode"],
+            run.get("timeline", []),
+            run.get("events", []),
+        )
+        for run in runs
+    ]
+    return _timeline_chart(
+        panels,
+        i18n.text("chart.timeline.title", lang),
+        i18n.workload_line(config, [r["mode"] for r in runs], lang),
+        lang,
+    )
 
 
 def _timeline_chart(panels: list[_Panel], title: str, subtitle: str, lang: str) -> Figure:
@@ -435,20 +508,29 @@ def _timeline_chart(panels: list[_Panel], title: str, subtitle: str, lang: str) 
     ncols = 1 if len(panels) <= 3 else 2
     nrows = math.ceil(len(panels) / ncols)
     axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)
-    top = max([_plot_timeline(ax, panel, lang)
-               for ax, panel in zip(axes.flat, panels, strict=False)] + [1.0])
+    top = max(
+        [_plot_timeline(ax, panel, lang) for ax, panel in zip(axes.flat, panels, strict=False)]
+        + [1.0]
+    )
     axes[0, 0].set_ylim(0, top * 1.3)  # shared: one scale for every mode; room for labels
-    for ax in list(axes.flat)[len(panels):]:
+    for ax in list(axes.flat)[len(panels) :]:
         ax.set_visible(False)
     for ax in axes[-1]:
         ax.set_xlabel(i18n.text("chart.timeline.xlabel", lang))
     fig.supylabel(i18n.text("chart.timeline.ylabel", lang), fontsize=LABEL_PT)
-    handles = [Patch(color=ACCEPTED_GREY), Line2D([], [], color=INK, linewidth=3.5),
-               Patch(facecolor=to_rgba(INK, 0.2), edgecolor=INK),
-               Line2D([], [], color=INK, linestyle="--", linewidth=2)]
+    handles = [
+        Patch(color=ACCEPTED_GREY),
+        Line2D([], [], color=INK, linewidth=3.5),
+        Patch(facecolor=to_rgba(INK, 0.2), edgecolor=INK),
+        Line2D([], [], color=INK, linestyle="--", linewidth=2),
+    ]
     keys = ("accepted", "delivered", "backlog", "queue")
-    fig.legend(handles, [i18n.text(f"chart.timeline.{k}", lang) for k in keys],
-               loc="outside lower center", ncols=4)
+    fig.legend(
+        handles,
+        [i18n.text(f"chart.timeline.{k}", lang) for k in keys],
+        loc="outside lower center",
+        ncols=4,
+    )
     return fig
 
 
@@ -459,13 +541,30 @@ def _plot_timeline(ax: Axes, panel: _Panel, lang: str) -> float:
     ax.grid(axis="y", color=GRID)
     ax.set_axisbelow(True)
     if panel.skipped_note is not None:
-        ax.text(0.5, 0.5, panel.skipped_note, transform=ax.transAxes, ha="center",
-                va="center", fontsize=VALUE_PT, color=MUTED, wrap=True)
+        ax.text(
+            0.5,
+            0.5,
+            panel.skipped_note,
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=VALUE_PT,
+            color=MUTED,
+            wrap=True,
+        )
         return 0.0
     rows = sorted(panel.timeline, key=lambda row: float(row["t"]))
     if not rows:
-        ax.text(0.5, 0.5, i18n.text("chart.na", lang), transform=ax.transAxes, ha="center",
-                va="center", fontsize=VALUE_PT, color=MUTED)
+        ax.text(
+            0.5,
+            0.5,
+            i18n.text("chart.na", lang),
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=VALUE_PT,
+            color=MUTED,
+        )
         return 0.0
     t = [float(row["t"]) for row in rows]
     step = min((b - a for a, b in itertools.pairwise(t) if b > a), default=1.0)
@@ -476,11 +575,15 @@ def _plot_timeline(ax: Axes, panel: _Panel, lang: str) -> float:
     ax.fill_between(t, backlog, color=colour, alpha=0.2, linewidth=0)
     ax.plot(t, backlog, color=colour, linewidth=1.5)
     ax.plot(t, delivered, color=colour, linewidth=3.5, drawstyle="steps-mid")
-    depth = [(x, float(row["queue_depth"])) for x, row in zip(t, rows, strict=True)
-             if isinstance(row.get("queue_depth"), (int, float))]
+    depth = [
+        (x, float(row["queue_depth"]))
+        for x, row in zip(t, rows, strict=True)
+        if isinstance(row.get("queue_depth"), (int, float))
+    ]
     if depth:
-        ax.plot([x for x, _ in depth], [y for _, y in depth], color=INK, linestyle="--",
-                linewidth=2)
+        ax.plot(
+            [x for x, _ in depth], [y for _, y in depth], color=INK, linestyle="--", linewidth=2
+        )
     _mark_peak(ax, t, backlog, lang)
     _mark_events(ax, panel.events, lang)
     return max([*accepted, *delivered, *backlog, *(y for _, y in depth), 0.0])
@@ -490,9 +593,16 @@ def _mark_peak(ax: Axes, t: Sequence[float], backlog: Sequence[float], lang: str
     if not backlog or max(backlog) <= 0:
         return
     i = max(range(len(backlog)), key=backlog.__getitem__)
-    ax.annotate(i18n.text("chart.timeline.peak", lang).format(value=_fmt(backlog[i])),
-                (t[i], backlog[i]), xytext=(-12, 0), textcoords="offset points",
-                ha="right", va="center", fontsize=VALUE_PT, fontweight="bold")
+    ax.annotate(
+        i18n.text("chart.timeline.peak", lang).format(value=_fmt(backlog[i])),
+        (t[i], backlog[i]),
+        xytext=(-12, 0),
+        textcoords="offset points",
+        ha="right",
+        va="center",
+        fontsize=VALUE_PT,
+        fontweight="bold",
+    )
 
 
 def _mark_events(ax: Axes, events: Sequence[Result], lang: str) -> None:
@@ -501,10 +611,17 @@ def _mark_events(ax: Axes, events: Sequence[Result], lang: str) -> None:
     for n, event in enumerate(sorted(events, key=lambda e: float(e["t"]))):
         t = float(event["t"])
         ax.axvline(t, color="black", linestyle=(0, (4, 3)), linewidth=2)
-        ax.text(t, 0.96 - 0.18 * (n % 2), " " + i18n.event_label(event["kind"], event["target"],
-                                                                   lang),
-                transform=where, ha="left", va="top", fontsize=VALUE_PT, fontweight="bold",
-                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
+        ax.text(
+            t,
+            0.96 - 0.18 * (n % 2),
+            " " + i18n.event_label(event["kind"], event["target"], lang),
+            transform=where,
+            ha="left",
+            va="top",
+            fontsize=VALUE_PT,
+            fontweight="bold",
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1},
+        )
 
 
 # ---------------------------------------------------------------- crash test
@@ -529,8 +646,9 @@ def _crash_groups(rows: Sequence[Result], fault: str) -> list[_Group]:
         if row["fault"] == fault:
             keyed.setdefault((row["mode"], row.get("safety") or "default"), []).append(row)
     order = sorted(keyed, key=lambda k: (_rank(k[0], MODES), _rank(k[1], SAFETIES)))
-    return [_Group(m, s, sorted(keyed[(m, s)], key=lambda r: int(r.get("trial", 0))))
-            for m, s in order]
+    return [
+        _Group(m, s, sorted(keyed[(m, s)], key=lambda r: int(r.get("trial", 0)))) for m, s in order
+    ]
 
 
 def _group_label(group: _Group, groups: Sequence[_Group], lang: str, *, ticks: bool) -> str:
@@ -548,8 +666,9 @@ def _crash_charts(result: Result, lang: str) -> list[Chart]:
     faults = sorted({row["fault"] for row in rows}, key=lambda f: _rank(f, FAULTS))
     counts = [_crash_chart(result, f, lang) for f in faults]
     timelines = [_crash_timeline_chart(result, f, lang) for f in faults]
-    return ([(f"crash-{f}", fig) for f, fig in zip(faults, counts, strict=True)]
-            + [(f"crash-timeline-{f}", fig) for f, fig in zip(faults, timelines, strict=True)])
+    return [(f"crash-{f}", fig) for f, fig in zip(faults, counts, strict=True)] + [
+        (f"crash-timeline-{f}", fig) for f, fig in zip(faults, timelines, strict=True)
+    ]
 
 
 def _crash_subtitle(result: Result, groups: Sequence[_Group], lang: str) -> str:
@@ -561,8 +680,10 @@ def _crash_subtitle(result: Result, groups: Sequence[_Group], lang: str) -> str:
 def _crash_chart(result: Result, fault: str, lang: str) -> Figure:
     """Accepted, delivered, lost, duplicated per mode under one fault; one container each."""
     groups = _crash_groups(result["rows"], fault)
-    fig = _new_figure(i18n.text("chart.crash.title", lang).format(
-        fault=i18n.fault_label(fault, lang)), _crash_subtitle(result, groups, lang))
+    fig = _new_figure(
+        i18n.text("chart.crash.title", lang).format(fault=i18n.fault_label(fault, lang)),
+        _crash_subtitle(result, groups, lang),
+    )
     ax = fig.subplots()
     offsets, width = (-0.3, -0.1, 0.1, 0.3), 0.19
     live = [(i, g) for i, g in enumerate(groups) if g.live]
@@ -570,10 +691,12 @@ def _crash_chart(result: Result, fault: str, lang: str) -> Figure:
     for metric, offset in zip(CRASH_METRICS, offsets, strict=True):
         heights = [float(sum(_num(row.get(metric)) for row in g.live)) for _, g in live]
         style = _crash_bar_style(metric, [g.mode for _, g in live])
-        bars = ax.bar([i + offset for i, _ in live], heights, width, label=metric,
-                      linewidth=1.5, **style)
-        texts = ax.bar_label(bars, labels=[f"{h:.0f}" for h in heights], padding=3,
-                             fontsize=VALUE_PT)
+        bars = ax.bar(
+            [i + offset for i, _ in live], heights, width, label=metric, linewidth=1.5, **style
+        )
+        texts = ax.bar_label(
+            bars, labels=[f"{h:.0f}" for h in heights], padding=3, fontsize=VALUE_PT
+        )
         if metric == "lost":
             for text in texts:
                 text.set_fontweight("bold")
@@ -581,17 +704,25 @@ def _crash_chart(result: Result, fault: str, lang: str) -> Figure:
     _mark_skipped(ax, groups, lang)
     ax.set_ylim(0, top * 1.15)
     ax.set_xlim(-0.6, len(groups) - 0.4)
-    ax.set_xticks(range(len(groups)),
-                  labels=[_group_label(g, groups, lang, ticks=True) for g in groups])
+    ax.set_xticks(
+        range(len(groups)), labels=[_group_label(g, groups, lang, ticks=True) for g in groups]
+    )
     ax.tick_params(axis="x", length=0, labelsize=LABEL_PT if len(groups) <= 4 else TICK_PT)
     _colour_ticklabels(ax, [g.mode for g in groups])
     trials = max((len(g.live) for g in groups), default=0)
-    ax.set_ylabel(i18n.text("chart.crash.ylabel_sum", lang).format(n=trials) if trials > 1
-                  else i18n.text("chart.crash.ylabel", lang))
+    ax.set_ylabel(
+        i18n.text("chart.crash.ylabel_sum", lang).format(n=trials)
+        if trials > 1
+        else i18n.text("chart.crash.ylabel", lang)
+    )
     ax.grid(axis="y", color=GRID)
     ax.set_axisbelow(True)
-    fig.legend(_crash_legend_handles(), [i18n.text(f"col.{m}", lang) for m in CRASH_METRICS],
-               loc="outside lower center", ncols=4)
+    fig.legend(
+        _crash_legend_handles(),
+        [i18n.text(f"col.{m}", lang) for m in CRASH_METRICS],
+        loc="outside lower center",
+        ncols=4,
+    )
     return fig
 
 
@@ -608,10 +739,12 @@ def _crash_bar_style(metric: str, modes: Sequence[str]) -> dict[str, Any]:
 
 
 def _crash_legend_handles() -> list[Patch]:
-    return [Patch(facecolor=to_rgba(MUTED, 0.35), edgecolor=MUTED),
-            Patch(facecolor=MUTED, edgecolor=MUTED),
-            Patch(facecolor="black", edgecolor="black"),
-            Patch(facecolor="white", edgecolor=MUTED, hatch="///")]
+    return [
+        Patch(facecolor=to_rgba(MUTED, 0.35), edgecolor=MUTED),
+        Patch(facecolor=MUTED, edgecolor=MUTED),
+        Patch(facecolor="black", edgecolor="black"),
+        Patch(facecolor="white", edgecolor=MUTED, hatch="///"),
+    ]
 
 
 def _mark_skipped(ax: Axes, groups: Sequence[_Group], lang: str) -> None:
@@ -623,8 +756,17 @@ def _mark_skipped(ax: Axes, groups: Sequence[_Group], lang: str) -> None:
             continue
         note = next((str(r.get("note")) for r in group.rows if r.get("note")), "")
         body = i18n.text("col.skipped", lang) + ("\n" + textwrap.fill(note, width) if note else "")
-        ax.text(i, 0.5, body, transform=where, ha="center", va="center", fontsize=VALUE_PT,
-                color=MUTED, bbox={"facecolor": "#F2F2F2", "edgecolor": "none", "pad": 8})
+        ax.text(
+            i,
+            0.5,
+            body,
+            transform=where,
+            ha="center",
+            va="center",
+            fontsize=VALUE_PT,
+            color=MUTED,
+            bbox={"facecolor": "#F2F2F2", "edgecolor": "none", "pad": 8},
+        )
 
 
 def _crash_timeline_chart(result: Result, fault: str, lang: str) -> Figure:
@@ -642,11 +784,17 @@ def _crash_timeline_chart(result: Result, fault: str, lang: str) -> Figure:
         row = group.live[0]
         trial = row.get("trial", 0)
         title += " · " + i18n.text("chart.timeline.trial", lang).format(n=trial)
-        mine = [e for e in events if e.get("mode") == group.mode and e.get("trial") == trial
-                and e.get("safety", group.safety) == group.safety]
+        mine = [
+            e
+            for e in events
+            if e.get("mode") == group.mode
+            and e.get("trial") == trial
+            and e.get("safety", group.safety) == group.safety
+        ]
         panels.append(_Panel(title, group.mode, row.get("timeline", []), mine))
     title = i18n.text("chart.crash_timeline.title", lang).format(
-        fault=i18n.fault_label(fault, lang))
+        fault=i18n.fault_label(fault, lang)
+    )
     return _timeline_chart(panels, title, _crash_subtitle(result, groups, lang), lang)
 
 
@@ -665,8 +813,10 @@ def _sweep_chart(result: Result, lang: str) -> Figure:
     series: dict[tuple[str, str], list[Result]] = {}
     for point in points:
         series.setdefault((point["mode"], point.get("scan_kind") or ""), []).append(point)
-    fig = _new_figure(i18n.text("chart.sweep.title", lang),
-                      i18n.workload_line(result["config"], [m for m, _ in series], lang, workers=False))
+    fig = _new_figure(
+        i18n.text("chart.sweep.title", lang),
+        i18n.workload_line(result["config"], [m for m, _ in series], lang, workers=False),
+    )
     ax = fig.subplots()
     for (mode, kind), pts in sorted(series.items(), key=lambda s: _rank(s[0][0], MODES)):
         _plot_sweep_series(ax, mode, kind, sorted(pts, key=lambda p: p["workers"]), lang)
@@ -684,26 +834,51 @@ def _sweep_chart(result: Result, lang: str) -> Figure:
 
 def _plot_sweep_series(ax: Axes, mode: str, kind: str, pts: list[Result], lang: str) -> None:
     cpu = kind == "cpu"
-    label = i18n.mode_label(mode, lang) + (f" · {i18n.scan_kind_label(kind, lang)}" if kind
-                                           else "")
+    label = i18n.mode_label(mode, lang) + (f" · {i18n.scan_kind_label(kind, lang)}" if kind else "")
     xs = [float(p["workers"]) for p in pts]
     ys = [_num(p.get("throughput_per_s")) for p in pts]
-    ax.plot(xs, ys, color=_colour(mode), linestyle="--" if cpu else "-",
-            marker="s" if cpu else "o", markersize=11, linewidth=3.5, label=label)
-    ax.annotate(_fmt(ys[-1], lang), (xs[-1], ys[-1]), xytext=(10, 0),
-                textcoords="offset points", va="center", fontsize=VALUE_PT,
-                color=_colour(mode), fontweight="bold")
+    ax.plot(
+        xs,
+        ys,
+        color=_colour(mode),
+        linestyle="--" if cpu else "-",
+        marker="s" if cpu else "o",
+        markersize=11,
+        linewidth=3.5,
+        label=label,
+    )
+    ax.annotate(
+        _fmt(ys[-1], lang),
+        (xs[-1], ys[-1]),
+        xytext=(10, 0),
+        textcoords="offset points",
+        va="center",
+        fontsize=VALUE_PT,
+        color=_colour(mode),
+        fontweight="bold",
+    )
 
 
 def _plot_sweep_ideal(ax: Axes, series: Iterable[list[Result]], lang: str) -> None:
     """One dotted line per distinct ideal curve, labelled once."""
     seen: set[tuple[tuple[float, float], ...]] = set()
     for pts in series:
-        curve = tuple(sorted((float(p["workers"]), float(p["ideal_per_s"])) for p in pts
-                             if isinstance(p.get("ideal_per_s"), (int, float))))
+        curve = tuple(
+            sorted(
+                (float(p["workers"]), float(p["ideal_per_s"]))
+                for p in pts
+                if isinstance(p.get("ideal_per_s"), (int, float))
+            )
+        )
         if not curve or curve in seen:
             continue
-        ax.plot([x for x, _ in curve], [y for _, y in curve], color=MUTED, linestyle=":",
-                linewidth=2.5, zorder=1,
-                label=None if seen else i18n.text("chart.ideal", lang))
+        ax.plot(
+            [x for x, _ in curve],
+            [y for _, y in curve],
+            color=MUTED,
+            linestyle=":",
+            linewidth=2.5,
+            zorder=1,
+            label=None if seen else i18n.text("chart.ideal", lang),
+        )
         seen.add(curve)

@@ -57,6 +57,10 @@ class Workload:
     seed: int = 1
     drain_timeout: float = 60.0
     request_timeout: float = 30.0
+    smtp_ms: float = 0.0  # extra time the mail server takes per mail
+    smtp_fail_rate: float = 0.0  # share of mails the mail server refuses on purpose
+    smtp_fail_kind: str = "transient"  # 451 (try later) or "permanent" (554)
+    retry_delay_ms: float = 1000.0  # broker workers' first retry backoff (it doubles)
 
 
 @dataclass(frozen=True)
@@ -76,3 +80,4 @@ class RunConfig:
     amqp_url: str | None = None  # None: $MQLAB_AMQP_URL, the default, or a private node
     prefetch: int = 1
     safety: Safety = field(default_factory=Safety)
+    floors: bool = True  # measure the machine's floors (calibrate.quick) before the run

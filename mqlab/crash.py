@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -123,8 +123,9 @@ def crash_test(config: CrashConfig, progress_for: ProgressFor | None = None) -> 
 def _shared_broker(stack: contextlib.ExitStack, config: CrashConfig) -> Broker | str:
     """The broker for app-kill and worker-kill rows, or the reason there is none."""
     try:
-        broker = stack.enter_context(broker_for(RunConfig(Mode.broker, config.workload,
-                                                          config.amqp_url)))
+        broker = stack.enter_context(
+            broker_for(RunConfig(Mode.broker, config.workload, config.amqp_url))
+        )
     except MqlabError as e:
         return str(e)
     return broker if broker is not None else "no broker"
@@ -148,8 +149,9 @@ def _trial(
     private: rabbit.PrivateNode | str | None,
     report: Progress | None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    run_config = RunConfig(case.mode, config.workload, config.amqp_url,
-                           safety=SAFETIES[case.safety])
+    run_config = RunConfig(
+        case.mode, config.workload, config.amqp_url, safety=SAFETIES[case.safety]
+    )
     broker: Broker | None = None
     node: rabbit.PrivateNode | None = None
     if case.mode is Mode.broker:
@@ -169,33 +171,64 @@ def _trial(
     except MqlabError as e:
         return _skipped(case, f"the trial could not run: {e}"), []
     row = _row(case, run, chaos)
-    events = [{"mode": case.mode.value, "fault": case.fault, "safety": case.safety,
-               "trial": case.trial, **e} for e in run.events]
+    events = [
+        {
+            "mode": case.mode.value,
+            "fault": case.fault,
+            "safety": case.safety,
+            "trial": case.trial,
+            **e,
+        }
+        for e in run.events
+    ]
     return row, events
 
 
 def _row(case: Case, run: RunResult, chaos: Chaos) -> dict[str, Any]:
     s = run.summary
     return {
-        "mode": case.mode.value, "fault": case.fault, "safety": case.safety,
-        "trial": case.trial, "accepted": s.accepted, "failed": s.failed,
-        "delivered": s.delivered, "lost": s.lost, "duplicates": s.duplicates,
-        "quarantined": s.quarantined, "skipped": False, "note": chaos.note,
+        "mode": case.mode.value,
+        "fault": case.fault,
+        "safety": case.safety,
+        "trial": case.trial,
+        "accepted": s.accepted,
+        "failed": s.failed,
+        "delivered": s.delivered,
+        "lost": s.lost,
+        "duplicates": s.duplicates,
+        "quarantined": s.quarantined,
+        "skipped": False,
+        "note": chaos.note,
         "throughput_per_s": s.throughput_per_s,
-        "response_ms": {"p50": s.response_ms.p50, "p95": s.response_ms.p95,
-                        "p99": s.response_ms.p99, "max": s.response_ms.max},
-        "timeline": run.timeline, "warnings": run.warnings,
+        "response_ms": {
+            "p50": s.response_ms.p50,
+            "p95": s.response_ms.p95,
+            "p99": s.response_ms.p99,
+            "max": s.response_ms.max,
+        },
+        "timeline": run.timeline,
+        "warnings": run.warnings,
     }
 
 
 def _skipped(case: Case, why: str) -> dict[str, Any]:
     return {
-        "mode": case.mode.value, "fault": case.fault, "safety": case.safety,
-        "trial": case.trial, "accepted": 0, "failed": 0, "delivered": 0, "lost": 0,
-        "duplicates": 0, "quarantined": 0, "skipped": True, "note": why,
+        "mode": case.mode.value,
+        "fault": case.fault,
+        "safety": case.safety,
+        "trial": case.trial,
+        "accepted": 0,
+        "failed": 0,
+        "delivered": 0,
+        "lost": 0,
+        "duplicates": 0,
+        "quarantined": 0,
+        "skipped": True,
+        "note": why,
         "throughput_per_s": None,
         "response_ms": {"p50": None, "p95": None, "p99": None, "max": None},
-        "timeline": [], "warnings": [],
+        "timeline": [],
+        "warnings": [],
     }
 
 
@@ -204,13 +237,17 @@ def _config_dict(config: CrashConfig) -> dict[str, Any]:
 
     return {
         **asdict(config.workload),
-        "modes": [m.value for m in config.modes], "faults": list(config.faults),
-        "trials": config.trials, "kill_at": config.kill_at, "safeties": list(config.safeties),
+        "modes": [m.value for m in config.modes],
+        "faults": list(config.faults),
+        "trials": config.trials,
+        "kill_at": config.kill_at,
+        "safeties": list(config.safeties),
         "amqp_url": rabbit.mask_url(rabbit.resolve_url(config.amqp_url)),
     }
 
 
 # --- the faults --------------------------------------------------------------------------------
+
 
 class Chaos:
     """Runs one fault on its own thread once `at` requests have been sent, then recovers."""
@@ -295,8 +332,10 @@ class WorkerKill(Chaos):
             self.note = f"the replacement worker did not start: {e}"
             return
         self._event("restart", "worker")
-        self.note = (f"worker SIGKILLed after its mail #{self.sends} was accepted, before "
-                     "its ack; a replacement started")
+        self.note = (
+            f"worker SIGKILLed after its mail #{self.sends} was accepted, before "
+            "its ack; a replacement started"
+        )
 
     def finish(self, timeout: float) -> None:
         # The load is sent, but the victim may reach its k-th mail only now: wait for the

@@ -7,8 +7,17 @@ import platform
 from importlib import metadata
 from typing import Any
 
-PACKAGES = ("mqlab", "pika", "aiosmtpd", "waitress", "aiohttp", "typer", "rich", "matplotlib",
-            "numpy")
+PACKAGES = (
+    "mqlab",
+    "pika",
+    "aiosmtpd",
+    "waitress",
+    "aiohttp",
+    "typer",
+    "rich",
+    "matplotlib",
+    "numpy",
+)
 
 
 def describe(broker_version: str | None = None) -> dict[str, Any]:

@@ -27,6 +27,8 @@ COLUMNS = (
     "col.lost",
     "col.duplicates",
     "col.quarantined",
+    "col.dead_lettered",
+    "col.retried",
     "col.throughput",
     "col.response_p50",
     "col.response_p95",
@@ -72,6 +74,8 @@ _EN: dict[str, str] = {
     "col.lost": "lost",
     "col.duplicates": "duplicates",
     "col.quarantined": "quarantined",
+    "col.dead_lettered": "dead-lettered",
+    "col.retried": "delivered after retry",
     "col.throughput": "throughput (mails/s)",
     "col.response_p50": "response p50 (ms)",
     "col.response_p95": "response p95 (ms)",
@@ -86,6 +90,22 @@ _EN: dict[str, str] = {
     "col.skipped": "skipped",
     "col.note": "note",
     "saved": "saved",
+    "late": "late",
+    "floor.title": "Floors on this machine",
+    "floor.part": "part",
+    "floor.calls": "calls",
+    "floor.http": "HTTP round trip (app server, empty scenario)",
+    "floor.publish": "persistent publish + confirm (pika)",
+    "floor.smtp": "SMTP send into the sink",
+    "floor.paced": "one call every {ms:g} ms",
+    "floor.unpaced": "calls back to back",
+    "floor.schedule": (
+        "load generator at {rate:g}/s: late p50 {p50} ms, p99 {p99} ms, "
+        "held {held}/s, {failed} failed: {verdict}"
+    ),
+    "floor.holds": "holds its schedule",
+    "floor.late": "does NOT hold its schedule",
+    "floor.line": "floors here ({pacing}): HTTP {http} · publish {publish} · SMTP {smtp}",
     "sweep.workers": "workers",
     "sweep.ideal": "ideal (mails/s)",
     "sweep.ratio": "measured ÷ ideal",
@@ -157,6 +177,8 @@ _KO: dict[str, str] = {
     "col.lost": "유실",
     "col.duplicates": "중복",
     "col.quarantined": "격리",
+    "col.dead_lettered": "데드 레터 큐",
+    "col.retried": "재시도 후 발송",
     "col.throughput": "처리량 (메일/초)",
     "col.response_p50": "응답 p50 (ms)",
     "col.response_p95": "응답 p95 (ms)",
@@ -171,6 +193,22 @@ _KO: dict[str, str] = {
     "col.skipped": "건너뜀",
     "col.note": "비고",
     "saved": "저장한 파일",
+    "late": "지연",
+    "floor.title": "이 컴퓨터의 바닥값",
+    "floor.part": "구간",
+    "floor.calls": "호출 수",
+    "floor.http": "HTTP 왕복 (앱 서버, 빈 시나리오)",
+    "floor.publish": "영속 메시지 발행 + 확인 (pika)",
+    "floor.smtp": "싱크로 SMTP 전송",
+    "floor.paced": "{ms:g} ms마다 한 번 호출",
+    "floor.unpaced": "쉬지 않고 연속 호출",
+    "floor.schedule": (
+        "부하 생성기 {rate:g}/s: 지연 p50 {p50} ms, p99 {p99} ms, "
+        "실제 {held}/s, 실패 {failed}: {verdict}"
+    ),
+    "floor.holds": "일정을 지킴",
+    "floor.late": "일정을 지키지 못함",
+    "floor.line": "바닥값 ({pacing}): HTTP {http} · 발행 {publish} · SMTP {smtp}",
     "sweep.workers": "워커 수",
     "sweep.ideal": "이론치 (메일/초)",
     "sweep.ratio": "측정 ÷ 이론치",
@@ -279,14 +317,17 @@ def counted(key: str, n: int, lang: str = "en") -> str:
 def workload_line(
     config: Mapping[str, Any], modes: Iterable[str], lang: str, *, workers: bool = True
 ) -> str:
-    """"200 requests · 50/s · scan 200 ms (sleep) · 4 workers": what was measured."""
+    """ "200 requests · 50/s · scan 200 ms (sleep) · 4 workers": what was measured."""
     parts: list[str] = []
     if isinstance(config.get("requests"), int):
         parts.append(counted("sub.requests", config["requests"], lang))
     rate = config.get("rate")
     if isinstance(rate, (int, float)):
-        parts.append(text("sub.rate", lang).format(rate=_number(rate))
-                     if rate > 0 else text("sub.all_at_once", lang))
+        parts.append(
+            text("sub.rate", lang).format(rate=_number(rate))
+            if rate > 0
+            else text("sub.all_at_once", lang)
+        )
     parts += _scan_part(config, lang)
     shown = set(modes)
     if workers and shown - {"sync"} and isinstance(config.get("workers"), int):

@@ -6,13 +6,19 @@ URL, the backlog), kills and restarts them for crash tests, and stops them.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
+import time
 import urllib.request
 from pathlib import Path
 
-from mqlab import rabbit
-from mqlab.amqp import AmqpSettings
+import pika
+import pika.exceptions
+
+from mqlab.amqp import AmqpSettings, parameters, retry_queue
 from mqlab.config import Mode, RunConfig
+from mqlab.errors import ChildFailed
 from mqlab.procs import Child, free_port, http_ok, mqlab_argv, tcp_open
 
 HOST = "127.0.0.1"
@@ -29,6 +35,7 @@ class Lab:
         self.sink: Child | None = None
         self.app: Child | None = None
         self.workers: list[Child] = []
+        self._depths = QueueWatch(amqp) if amqp is not None else None
         self.worker_env: dict[int, dict[str, str]] = {}  # crash tests arm failpoints here
         self._spawned = 0
 
@@ -37,23 +44,77 @@ class Lab:
         return f"http://{HOST}:{self.app_port}/signup"
 
     def start(self) -> None:
-        self.start_sink()
-        self.start_app()
+        """Workers first (they need only the broker), then sink and app; ready means every
+        worker consumes: load sent earlier would only measure the workers' start-up."""
         if self.config.mode is Mode.broker:
             for i in range(self.config.workload.workers):
                 self.start_worker(self.worker_env.get(i))
+        self.start_sink()
+        self.start_app()
+        if self.workers:
+            self.wait_consuming(len(self.workers))
+
+    def wait_consuming(self, count: int, timeout: float | None = None) -> None:
+        """Until `count` consumers are on the run's queue (a worker that exits fails at once).
+        Each worker needs ~0.3 s of CPU to start: the default timeout grows with `count`."""
+        assert self.amqp is not None
+        timeout = timeout if timeout is not None else max(20.0, 0.5 * count)
+        connection = pika.BlockingConnection(parameters(self.amqp))
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                for w in self.workers:
+                    if not w.alive:
+                        raise ChildFailed(f"{w.name} exited before it was ready: {w.log_tail()}")
+                with contextlib.suppress(pika.exceptions.ChannelClosedByBroker):  # no queue yet
+                    channel = connection.channel()
+                    ok = channel.queue_declare(self.amqp.queue, passive=True)
+                    channel.close()
+                    if ok.method.consumer_count >= count:
+                        return
+                if time.monotonic() > deadline:
+                    raise ChildFailed(
+                        f"workers did not consume within {timeout:.0f} s: "
+                        f"{self.workers[-1].log_tail()}"
+                    )
+                time.sleep(0.02)
+        finally:
+            if connection.is_open:
+                connection.close()
 
     def start_sink(self) -> None:
-        argv = mqlab_argv("sink", "--port", str(self.smtp_port), "--ledger", str(self.ledger))
+        w = self.config.workload
+        argv = mqlab_argv(
+            "sink",
+            "--port",
+            str(self.smtp_port),
+            "--ledger",
+            str(self.ledger),
+            "--smtp-ms",
+            str(w.smtp_ms),
+            "--smtp-fail-rate",
+            str(w.smtp_fail_rate),
+            "--smtp-fail-kind",
+            w.smtp_fail_kind,
+            "--seed",
+            str(w.seed),
+        )
         self.sink = Child("SMTP sink", argv, self.workdir / "sink.log").start()
         self.sink.wait_ready(lambda: tcp_open(HOST, self.smtp_port))
 
     def start_app(self) -> None:
         w = self.config.workload
         argv = mqlab_argv(
-            "serve", self.config.mode.value, "--port", str(self.app_port),
-            "--server-threads", str(w.server_threads), "--workers", str(w.workers),
-            *self._job_args(), *self._amqp_args(),
+            "serve",
+            self.config.mode.value,
+            "--port",
+            str(self.app_port),
+            "--server-threads",
+            str(w.server_threads),
+            "--workers",
+            str(w.workers),
+            *self._job_args(),
+            *self._amqp_args(),
             *([] if self.amqp is None or self.config.safety.confirm else ["--no-confirm"]),
         )
         self.app = Child("app", argv, self.workdir / "app.log").start()
@@ -68,7 +129,12 @@ class Lab:
         return worker
 
     def _worker_args(self) -> list[str]:
-        args = ["--prefetch", str(self.config.prefetch)]
+        args = [
+            "--prefetch",
+            str(self.config.prefetch),
+            "--retry-delay-ms",
+            str(int(self.config.workload.retry_delay_ms)),
+        ]
         if self.config.safety.auto_ack:
             args.append("--auto-ack")
         if self.config.safety.idempotent:
@@ -87,41 +153,109 @@ class Lab:
     def _job_args(self) -> list[str]:
         w = self.config.workload
         return [
-            "--smtp-host", HOST, "--smtp-port", str(self.smtp_port),
-            "--scan-ms", str(w.scan_ms), "--scan-jitter-ms", str(w.scan_jitter_ms),
-            "--scan-kind", w.scan_kind, "--seed", str(w.seed + self._spawned),
+            "--smtp-host",
+            HOST,
+            "--smtp-port",
+            str(self.smtp_port),
+            "--scan-ms",
+            str(w.scan_ms),
+            "--scan-jitter-ms",
+            str(w.scan_jitter_ms),
+            "--scan-kind",
+            w.scan_kind,
+            "--seed",
+            str(w.seed + self._spawned),
         ]
 
     def _amqp_args(self) -> list[str]:
         if self.amqp is None:
             return []
         s = self.config.safety
-        args = ["--amqp-url", self.amqp.url, "--exchange", self.amqp.exchange,
-                "--queue", self.amqp.queue]
+        args = [
+            "--amqp-url",
+            self.amqp.url,
+            "--exchange",
+            self.amqp.exchange,
+            "--queue",
+            self.amqp.queue,
+        ]
         if not s.durable:
             args.append("--transient")
         return args
 
+    @property
+    def has_queue(self) -> bool:
+        """sync keeps no queue anywhere: the work happens inside the request."""
+        return self.config.mode is not Mode.sync
+
     def backlog(self) -> int | None:
-        """Jobs waiting: the thread pool's queue, or RabbitMQ's queue depth."""
+        """Jobs waiting: the thread pool's queue, or RabbitMQ's queue depth (with the jobs
+        waiting out a retry backoff). None: no queue (sync), or it could not be measured."""
         if self.config.mode is Mode.thread:
             try:
                 url = f"http://{HOST}:{self.app_port}/stats"
-                with urllib.request.urlopen(url, timeout=0.5) as r:
+                with urllib.request.urlopen(url, timeout=2) as r:
                     value = json.loads(r.read()).get("backlog")
                     return int(value) if value is not None else None
             except (OSError, ValueError):
                 return None
         if self.amqp is not None:
-            return rabbit.queue_depth(self.amqp.url, self.amqp.queue, timeout=0.5)
+            assert self._depths is not None
+            return self._depths.backlog()
         return None
 
     def workers_ready(self) -> bool:
         return all(w.alive for w in self.workers)
 
     def close(self) -> None:
+        if self._depths is not None:
+            self._depths.close()
         for child in [self.app, *self.workers]:
             if child is not None:
                 child.stop()
         if self.sink is not None:
             self.sink.stop()
+
+
+class QueueWatch:
+    """Reads a run's queue depths over one long-lived connection (thread-safe).
+
+    Opening an AMQP connection ten times a second would load the broker being measured.
+    After a broker restart the next call connects again.
+    """
+
+    def __init__(self, amqp: AmqpSettings) -> None:
+        self.amqp = amqp
+        self._lock = threading.Lock()
+        self._connection: pika.BlockingConnection | None = None
+
+    def backlog(self) -> int | None:
+        with self._lock:
+            try:
+                return self._backlog()
+            except (pika.exceptions.AMQPError, OSError):
+                self._drop()
+                return None
+
+    def _backlog(self) -> int | None:
+        if self._connection is None or not self._connection.is_open:
+            self._connection = pika.BlockingConnection(parameters(self.amqp))
+        total = 0
+        for queue in (self.amqp.queue, retry_queue(self.amqp.queue)):
+            channel = self._connection.channel()
+            try:
+                total += int(channel.queue_declare(queue, passive=True).method.message_count)
+            except pika.exceptions.ChannelClosedByBroker:
+                return None  # not declared yet
+            channel.close()
+        return total
+
+    def _drop(self) -> None:
+        if self._connection is not None and self._connection.is_open:
+            with contextlib.suppress(pika.exceptions.AMQPError, OSError):
+                self._connection.close()
+        self._connection = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop()

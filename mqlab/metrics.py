@@ -3,8 +3,11 @@
 Definitions (the README repeats them):
 - accepted: answered 2xx. failed: answered with an error (not 2xx, not a 422 quarantine) or
   not at all: the user knew. quarantined: jobs whose attachment was infected (no welcome mail).
-- delivered: accepted jobs with a welcome mail in the ledger. lost: accepted jobs with neither a
-  welcome mail nor a quarantine notice. duplicates: welcome mails of a job beyond its first.
+- delivered: accepted jobs with a welcome mail in the ledger. dead-lettered: accepted jobs the
+  broker parked in `<queue>.dead` (a permanent SMTP failure, or retries exhausted): not sent,
+  but not lost either, a person can look at them. lost: accepted jobs that are none of these.
+  duplicates: welcome mails of a job beyond its first. retried: delivered jobs whose mail the
+  SMTP server refused at least once first (the retry worked).
 - throughput: delivered mails / seconds from the first request sent to the last mail delivered.
 - response: answer - *intended* send time. e2e: first arrival in the sink - intended send time.
 Percentiles come from all samples at once (numpy), never from averaged percentiles.
@@ -42,6 +45,8 @@ class Accounting:
     welcome: Counter[str]  # job id -> number of welcome mails
     quarantined: set[str]
     first_arrival: dict[str, float]  # job id -> first welcome mail's arrival
+    dead_lettered: set[str]
+    refused: Counter[str]  # job id -> SMTP attempts the sink refused
 
     @property
     def delivered(self) -> set[str]:
@@ -49,33 +54,46 @@ class Accounting:
 
     @property
     def lost(self) -> set[str]:
-        return {j for j in self.accepted if self.welcome[j] == 0 and j not in self.quarantined}
+        parked = self.quarantined | self.dead_lettered
+        return {j for j in self.accepted if self.welcome[j] == 0 and j not in parked}
+
+    @property
+    def retried(self) -> set[str]:
+        return {j for j in self.delivered if self.refused[j] > 0}
 
     @property
     def duplicates(self) -> int:
         return sum(n - 1 for j, n in self.welcome.items() if n > 1)
 
 
-def account(samples: Sequence[Sample], arrivals: Sequence[Arrival]) -> Accounting:
+def account(
+    samples: Sequence[Sample], arrivals: Sequence[Arrival], dead: Iterable[str] = ()
+) -> Accounting:
     ours = {s.job_id for s in samples}
     welcome: Counter[str] = Counter()
     quarantined: set[str] = set()
     first: dict[str, float] = {}
+    refused: Counter[str] = Counter()
     for a in arrivals:
         if a.job_id not in ours:
             continue  # not from this run (a shared sink, a stray message)
-        if a.kind == "quarantine":
+        if a.kind == "refused":
+            refused[a.job_id] += 1
+        elif a.kind == "quarantine":
             quarantined.add(a.job_id)
         elif a.kind == "welcome":
             welcome[a.job_id] += 1
             first.setdefault(a.job_id, a.arrived)
     accepted = {s.job_id for s in samples if s.accepted}
     failed = {s.job_id for s in samples if not s.accepted and s.status != QUARANTINE_STATUS}
-    return Accounting(accepted, failed, welcome, quarantined, first)
+    dead_lettered = set(dead) & accepted
+    return Accounting(accepted, failed, welcome, quarantined, first, dead_lettered, refused)
 
 
-def summarize(samples: Sequence[Sample], arrivals: Sequence[Arrival]) -> Summary:
-    acc = account(samples, arrivals)
+def summarize(
+    samples: Sequence[Sample], arrivals: Sequence[Arrival], dead: Iterable[str] = ()
+) -> Summary:
+    acc = account(samples, arrivals, dead)
     delivered = acc.delivered
     by_id = {s.job_id: s for s in samples}
     sent_times = [s.sent for s in samples if s.sent is not None]
@@ -84,11 +102,14 @@ def summarize(samples: Sequence[Sample], arrivals: Sequence[Arrival]) -> Summary
     # The last mail delivered, counting duplicates too: the work was done.
     span = (last - start) if last is not None else None
     throughput = len(delivered) / span if span and span > 0 else None
-    answered = [s.response_ms for s in samples if s.status is not None and s.response_ms is not None]
+    answered = [
+        s.response_ms for s in samples if s.status is not None and s.response_ms is not None
+    ]
     late = [(s.sent - s.intended) * 1000 for s in samples if s.sent is not None]
     e2e = [(acc.first_arrival[j] - by_id[j].intended) * 1000 for j in delivered]
-    end = max([last or start, *(s.intended + (s.response_ms or 0) / 1000 for s in samples)],
-              default=start)
+    end = max(
+        [last or start, *(s.intended + (s.response_ms or 0) / 1000 for s in samples)], default=start
+    )
     return Summary(
         requests=len(samples),
         accepted=len(acc.accepted),
@@ -97,6 +118,8 @@ def summarize(samples: Sequence[Sample], arrivals: Sequence[Arrival]) -> Summary
         lost=len(acc.lost),
         duplicates=acc.duplicates,
         quarantined=len(acc.quarantined),
+        dead_lettered=len(acc.dead_lettered),
+        retried=len(acc.retried),
         throughput_per_s=throughput,
         duration_s=max(0.0, end - start),
         response_ms=percentiles(answered),
@@ -123,7 +146,7 @@ def timeline(
     answers = sorted(s.intended + (s.response_ms or 0) / 1000 for s in samples if s.accepted)
     first_done: dict[str, float] = {}
     for a in arrivals:
-        if a.job_id in ours:
+        if a.job_id in ours and a.kind in ("welcome", "quarantine"):
             first_done.setdefault(a.job_id, a.arrived)
     done = sorted(first_done.values())  # a duplicate does not shrink the backlog twice
     welcome = sorted(a.arrived for a in arrivals if a.job_id in ours and a.kind == "welcome")
@@ -140,13 +163,15 @@ def timeline(
     for i in range(n):
         lo, hi = bounds[i], bounds[i + 1]
         in_interval = [d.depth for d in depth_at if lo <= d.at < hi]
-        rows.append({
-            "t": round(lo - start, 3),
-            "accepted": int(acc_cum[i + 1] - acc_cum[i]),
-            "delivered": int(wel_cum[i + 1] - wel_cum[i]),
-            "backlog": max(0, int(acc_cum[i + 1] - done_cum[i + 1])),
-            "queue_depth": in_interval[-1] if in_interval else None,
-        })
+        rows.append(
+            {
+                "t": round(lo - start, 3),
+                "accepted": int(acc_cum[i + 1] - acc_cum[i]),
+                "delivered": int(wel_cum[i + 1] - wel_cum[i]),
+                "backlog": max(0, int(acc_cum[i + 1] - done_cum[i + 1])),
+                "queue_depth": in_interval[-1] if in_interval else None,
+            }
+        )
     return rows
 
 

@@ -108,7 +108,7 @@ _SPAWN_SCRIPT = '"$1" </dev/null >>"$2" 2>&1 &\necho "$!"'
 PRELOAD_ENV_VAR = "MQLAB_RABBITMQ_PRELOAD"
 _PRELOAD_EVAL = (
     "spawn(fun() -> catch begin "
-    "Deps = fun(A) -> case code:where_is_file(atom_to_list(A) ++ \".app\") of "
+    'Deps = fun(A) -> case code:where_is_file(atom_to_list(A) ++ ".app") of '
     "non_existing -> []; "
     "F -> case file:consult(F) of "
     "{ok, [{application, _, P}]} -> proplists:get_value(applications, P, []) "
@@ -117,9 +117,9 @@ _PRELOAD_EVAL = (
     "Close = fun C([], Seen) -> Seen; "
     "C([A | T], Seen) -> case lists:member(A, Seen) of "
     "true -> C(T, Seen); false -> C(Deps(A) ++ T, [A | Seen]) end end, "
-    "Mods = [list_to_atom(filename:basename(F, \".beam\")) "
+    'Mods = [list_to_atom(filename:basename(F, ".beam")) '
     "|| A <- Close([rabbit, rabbitmq_prelaunch], []), D <- [code:lib_dir(A)], "
-    "is_list(D), F <- filelib:wildcard(D ++ \"/ebin/*.beam\")], "
+    'is_list(D), F <- filelib:wildcard(D ++ "/ebin/*.beam")], '
     "code:ensure_modules_loaded(Mods -- [rabbit_ff_registry]) end end)"
 )
 
@@ -652,8 +652,14 @@ class PrivateNode:
 
     def _launch(self) -> None:
         spawner = subprocess.Popen(
-            ["/bin/sh", "-c", _SPAWN_SCRIPT, "mqlab-spawn",
-             _launch_script(self.server), str(self.out_file)],
+            [
+                "/bin/sh",
+                "-c",
+                _SPAWN_SCRIPT,
+                "mqlab-spawn",
+                _launch_script(self.server),
+                str(self.out_file),
+            ],
             env=self._environment(),
             cwd=self.data_dir,
             stdin=subprocess.DEVNULL,

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from mqlab.calibrate import untrusted
 from mqlab.i18n import text, workload_line
 
 console = Console()
@@ -29,14 +30,17 @@ def progress(label: str, total: int, quiet: bool = False) -> Iterator[Report]:
     if quiet or not err_console.is_terminal:  # no bar in a pipe, a log or CI
         yield lambda phase, done, total: None
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=err_console, transient=True) as bar:
         task = bar.add_task(f"{label}: starting", total=total or None)
 
         def report(phase: str, done: int, of: int) -> None:
-            bar.update(task, description=f"{label}: {phase}", completed=done,
-                       total=of or None)
+            bar.update(task, description=f"{label}: {phase}", completed=done, total=of or None)
 
         yield report
 
@@ -53,11 +57,18 @@ def _rate(value: float | None) -> str:
 
 def run_rows(lang: str) -> list[tuple[str, Callable[[dict[str, Any]], str]]]:
     """(label, cell) for each row of the side-by-side table; one column per mode."""
+
     def s(key: str) -> Callable[[dict[str, Any]], str]:
-        return lambda r: str(r["summary"][key])
+        return lambda r: str(r["summary"].get(key, 0))  # fields added later read as 0
 
     def p(group: str, key: str) -> Callable[[dict[str, Any]], str]:
-        return lambda r: _ms(r["summary"][group][key])
+        def cell(r: dict[str, Any]) -> str:
+            # A percentile carrying the load generator's own delay is not printed as a number.
+            if f"{group}.{key}" in untrusted(r["summary"]):
+                return f"[yellow]{text('late', lang)}[/]"
+            return _ms(r["summary"][group][key])
+
+        return cell
 
     return [
         (text("col.requests", lang), s("requests")),
@@ -67,6 +78,8 @@ def run_rows(lang: str) -> list[tuple[str, Callable[[dict[str, Any]], str]]]:
         (text("col.lost", lang), s("lost")),
         (text("col.duplicates", lang), s("duplicates")),
         (text("col.quarantined", lang), s("quarantined")),
+        (text("col.dead_lettered", lang), s("dead_lettered")),
+        (text("col.retried", lang), s("retried")),
         (text("col.throughput", lang), lambda r: _rate(r["summary"]["throughput_per_s"])),
         (text("col.response_p50", lang), p("response_ms", "p50")),
         (text("col.response_p95", lang), p("response_ms", "p95")),
@@ -80,8 +93,9 @@ def run_rows(lang: str) -> list[tuple[str, Callable[[dict[str, Any]], str]]]:
 
 def runs_table(runs: Sequence[dict[str, Any]], lang: str = "en") -> Table:
     first = runs[0]["config"]
-    table = Table(caption=workload_line(first, [r["mode"] for r in runs], lang),
-                  caption_justify="left")
+    table = Table(
+        caption=workload_line(first, [r["mode"] for r in runs], lang), caption_justify="left"
+    )
     table.add_column("", style="bold")
     for r in runs:
         table.add_column(text(f"mode.{r['mode']}", lang), justify="right")
@@ -115,13 +129,17 @@ def print_written(paths: Sequence[Path], lang: str = "en") -> None:
 
 def print_broker_up(url: str, version: str | None) -> None:
     console.print(f"RabbitMQ {version or '?'} is up at {url}")
-    console.print("  use it with: export MQLAB_AMQP_URL=... (or --amqp-url); stop it with: "
-                  "mqlab broker down")
+    console.print(
+        "  use it with: export MQLAB_AMQP_URL=... (or --amqp-url); stop it with: mqlab broker down"
+    )
 
 
 def print_broker_down(stopped: bool) -> None:
-    console.print("stopped mqlab's private RabbitMQ node" if stopped
-                  else "no private node of mqlab's is running (nothing stopped)")
+    console.print(
+        "stopped mqlab's private RabbitMQ node"
+        if stopped
+        else "no private node of mqlab's is running (nothing stopped)"
+    )
 
 
 def print_broker_status(status: dict[str, Any]) -> None:
@@ -152,16 +170,16 @@ def crash_table(data: dict[str, Any], lang: str = "en") -> Table:
     for r in data["rows"]:
         cells = [r["mode"], r["fault"], r["safety"], *([str(r["trial"])] if several else [])]
         if r["skipped"]:
-            table.add_row(*cells, f"[yellow]{text('col.skipped', lang)}[/]",
-                          *["-"] * (len(numeric) + 1))
+            table.add_row(
+                *cells, f"[yellow]{text('col.skipped', lang)}[/]", *["-"] * (len(numeric) + 1)
+            )
             continue
         counts = [str(r[k]) for k in numeric]
         if r["lost"]:
             counts[3] = f"[bold red]{r['lost']}[/]"
         if r["duplicates"]:
             counts[4] = f"[bold yellow]{r['duplicates']}[/]"
-        table.add_row(*cells, *counts, _rate(r["throughput_per_s"]),
-                      _ms(r["response_ms"]["p50"]))
+        table.add_row(*cells, *counts, _rate(r["throughput_per_s"]), _ms(r["response_ms"]["p50"]))
     return table
 
 
@@ -176,13 +194,181 @@ def print_crash(data: dict[str, Any], lang: str = "en") -> None:
 
 
 def print_sweep(data: dict[str, Any], lang: str = "en") -> None:
-    table = Table(caption=workload_line(data["config"], data["config"]["modes"], lang,
-                                        workers=False), caption_justify="left")
+    table = Table(
+        caption=workload_line(data["config"], data["config"]["modes"], lang, workers=False),
+        caption_justify="left",
+    )
     for key in ("col.mode", "sweep.workers", "col.throughput", "sweep.ideal", "sweep.ratio"):
         table.add_column(text(key, lang), justify="left" if key == "col.mode" else "right")
     for p in data["points"]:
-        ratio = (p["throughput_per_s"] / p["ideal_per_s"]
-                 if p["throughput_per_s"] and p["ideal_per_s"] else None)
-        table.add_row(p["mode"], str(p["workers"]), _rate(p["throughput_per_s"]),
-                      _rate(p["ideal_per_s"]), "-" if ratio is None else f"{ratio:.2f}")
+        ratio = (
+            p["throughput_per_s"] / p["ideal_per_s"]
+            if p["throughput_per_s"] and p["ideal_per_s"]
+            else None
+        )
+        table.add_row(
+            p["mode"],
+            str(p["workers"]),
+            _rate(p["throughput_per_s"]),
+            _rate(p["ideal_per_s"]),
+            "-" if ratio is None else f"{ratio:.2f}",
+        )
     console.print(table)
+
+
+# --- calibration and bench (mqlab calibrate, mqlab bench) ----------------------------------------
+
+
+def _ft(key: str, lang: str) -> str:
+    return text(f"floor.{key}", lang)
+
+
+def _pacing(floors: dict[str, Any], lang: str) -> str:
+    every = next((f.get("every_ms") for f in floors.values()), None)
+    return _ft("paced", lang).format(ms=every) if every else _ft("unpaced", lang)
+
+
+def floors_table(cal: dict[str, Any], lang: str = "en") -> Table:
+    """The floors of a calibration document, one row per part."""
+    floors = cal.get("floors") or {}
+    table = Table(
+        title=_ft("title", lang),
+        title_justify="left",
+        caption=_pacing(floors, lang),
+        caption_justify="left",
+    )
+    table.add_column(_ft("part", lang), style="bold")
+    for key in ("p50", "p95", "p99", "max"):
+        table.add_column(f"{key} (ms)", justify="right")
+    table.add_column(_ft("calls", lang), justify="right")
+    for name, f in floors.items():
+        ms = f["ms"]
+        table.add_row(
+            _ft(name, lang) if name in ("http", "publish", "smtp") else name,
+            *(_ms(ms[k]) for k in ("p50", "p95", "p99", "max")),
+            str(f["samples"]),
+        )
+    return table
+
+
+def schedule_line(cal: dict[str, Any], lang: str = "en") -> str | None:
+    s = cal.get("schedule")
+    if not s:
+        return None
+    held = "-" if s["sent_per_s"] is None else f"{s['sent_per_s']:.0f}"
+    verdict = _ft("holds" if s["holds"] else "late", lang)
+    line = _ft("schedule", lang).format(
+        rate=s["rate"],
+        p50=_ms(s["late_ms"]["p50"]),
+        p99=_ms(s["late_ms"]["p99"]),
+        held=held,
+        failed=s["failed"],
+        verdict=verdict,
+    )
+    return line if s["holds"] else f"[bold red]{line}[/]"
+
+
+def floors_line(cal: dict[str, Any], lang: str = "en") -> str:
+    """One line for beside a run or comparison: the p50 of each floor."""
+    floors = cal.get("floors") or {}
+
+    def p50(name: str) -> str:
+        return f"{_ms(floors[name]['ms']['p50'])} ms" if name in floors else "-"
+
+    return _ft("line", lang).format(
+        pacing=_pacing(floors, lang), http=p50("http"), publish=p50("publish"), smtp=p50("smtp")
+    )
+
+
+def print_floors(cal: dict[str, Any], lang: str = "en") -> None:
+    console.print(f"[dim]{floors_line(cal, lang)}[/]")
+    for note in cal.get("notes", []):
+        console.print(f"[dim]{note}[/]")
+
+
+def print_calibration(cal: dict[str, Any], lang: str = "en") -> None:
+    console.print(floors_table(cal, lang))
+    line = schedule_line(cal, lang)
+    if line:
+        console.print(line)
+    for note in cal.get("notes", []):
+        console.print(f"[yellow]{note}[/]")
+
+
+def _ratio_cell(row: dict[str, Any], mark: int | None) -> str:
+    if mark is not None:
+        return f"[yellow]not judged ({mark})[/]"  # a doubtful number is not printed
+    if row["value"] is None:
+        return "-"
+    value = f"{row['value']:.3f}"
+    return f"[green]{value}[/]" if row["ok"] else f"[bold red]{value}[/]"
+
+
+def bench_table(data: dict[str, Any]) -> Table:
+    """One row per target: the ratio measured, the target, and the numbers behind it. A row
+    the machine spoiled shows a numbered reason (see `bench_doubts`) instead of its ratio."""
+    table = Table(title="mqlab bench: ratios against their targets", title_justify="left")
+    table.add_column("target", style="bold")
+    table.add_column("ratio", justify="right")
+    table.add_column("goal", justify="right")
+    table.add_column("measured")
+    mark = 0
+    for r in data["rows"]:
+        goal = f"{r['op']} {r['target']:g}" if r["op"] != "±" else f"1±{r['target']:g}"
+        if r["doubt"]:
+            mark += 1
+        table.add_row(r["label"], _ratio_cell(r, mark if r["doubt"] else None), goal, r["detail"])
+    return table
+
+
+def bench_doubts(data: dict[str, Any]) -> list[str]:
+    """The reasons behind the "not judged (n)" cells, numbered like them."""
+    doubtful = [r for r in data["rows"] if r["doubt"]]
+    return [f"({i}) {r['label']}: {r['doubt']}" for i, r in enumerate(doubtful, 1)]
+
+
+def kills_table(data: dict[str, Any]) -> Table:
+    table = Table(
+        title="one worker SIGKILLed mid-run (counted in the sink's ledger)", title_justify="left"
+    )
+    for col in ("system", "moment", "accepted", "delivered", "lost", "duplicates"):
+        table.add_column(col, justify="left" if col in ("system", "moment") else "right")
+    for k in data["kills"]:
+        lost = f"[bold red]{k['lost']}[/]" if k["lost"] else "0"
+        dup = f"[bold yellow]{k['duplicates']}[/]" if k["duplicates"] else "0"
+        table.add_row(k["system"], k["moment"], str(k["accepted"]), str(k["delivered"]), lost, dup)
+    return table
+
+
+def phases_table(data: dict[str, Any]) -> Table:
+    table = Table(title="where the default compare's time goes (s)", title_justify="left")
+    cols = ("start", "load", "drain", "teardown", "total")
+    table.add_column("mode", style="bold")
+    for col in cols:
+        table.add_column(col, justify="right")
+    for mode, p in data["phases"].items():
+        table.add_row(mode, *(f"{p[c]:.2f}" for c in cols))
+    return table
+
+
+def print_bench(data: dict[str, Any]) -> None:
+    console.print(bench_table(data))
+    for line in bench_doubts(data):
+        console.print(f"[yellow]{line}[/]")
+    if data["kills"]:
+        console.print(kills_table(data))
+        for k in data["kills"]:
+            console.print(f"[dim]{k['system']} {k['moment']}: {k['note']}[/]")
+    if data["phases"]:
+        console.print(phases_table(data))
+    console.print(floors_table(data["calibration"]))
+    schedule = schedule_line(data["calibration"])
+    if schedule:
+        console.print(schedule)
+    for note in data["notes"]:
+        console.print(f"[yellow]{note}[/]")
+
+
+def print_step(step: str) -> None:
+    """A long command's current step, on stderr (so --json output stays clean)."""
+    err_console.print(f"[dim]… {step}[/]")

@@ -1,13 +1,17 @@
 """Result objects and their JSON files: the contract for tables, charts and scripts.
 
 Format history (`format_version`):
-  1 - first version: kinds "run", "compare", "crash-test", "sweep".
+  1 - first version: kinds "run", "compare", "crash-test", "sweep" (and, added within
+      version 1, "calibration" and "bench": new kinds, no field of the others changed;
+      summary fields "dead_lettered" and "retried": readers of version 1 treat a missing
+      one as 0).
 Every file carries `format_version` and `kind`; `load()` refuses what it does not know.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,7 +20,7 @@ from typing import Any
 from mqlab.errors import BadInput
 
 FORMAT_VERSION = 1
-KINDS = ("run", "compare", "crash-test", "sweep")
+KINDS = ("run", "compare", "crash-test", "sweep", "calibration", "bench")
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,8 @@ class Summary:
     lost: int
     duplicates: int
     quarantined: int
+    dead_lettered: int
+    retried: int
     throughput_per_s: float | None
     duration_s: float
     response_ms: Percentiles
@@ -43,8 +49,16 @@ class Summary:
     generator_late_ms: Percentiles
 
     def __post_init__(self) -> None:
-        counts = (self.accepted, self.failed, self.delivered, self.lost, self.duplicates,
-                  self.quarantined)
+        counts = (
+            self.accepted,
+            self.failed,
+            self.delivered,
+            self.lost,
+            self.duplicates,
+            self.quarantined,
+            self.dead_lettered,
+            self.retried,
+        )
         if min(counts) < 0:
             raise ValueError(f"negative count in summary: {counts}")
         if self.accepted + self.failed > self.requests:
@@ -64,6 +78,7 @@ class RunResult:
     events: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     created: str = field(default_factory=lambda: utc_now())
+    calibration: dict[str, Any] | None = None  # the floors measured before the run
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +89,7 @@ class RunResult:
             "config": self.config,
             "environment": self.environment,
             "summary": asdict(self.summary),
+            "calibration": self.calibration,
             "warnings": self.warnings,
             "samples": self.samples,
             "timeline": self.timeline,
@@ -109,9 +125,13 @@ def write(data: dict[str, Any], out_dir: Path, name: str) -> Path:
 def check(data: dict[str, Any]) -> None:
     version = data.get("format_version")
     if version != FORMAT_VERSION:
-        raise BadInput(f"unsupported result format_version {version!r} (this mqlab reads {FORMAT_VERSION})")
+        raise BadInput(
+            f"unsupported result format_version {version!r} (this mqlab reads {FORMAT_VERSION})"
+        )
     if data.get("kind") not in KINDS:
-        raise BadInput(f"unknown result kind {data.get('kind')!r} (expected one of {', '.join(KINDS)})")
+        raise BadInput(
+            f"unknown result kind {data.get('kind')!r} (expected one of {', '.join(KINDS)})"
+        )
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -125,3 +145,14 @@ def load(path: Path) -> dict[str, Any]:
         raise BadInput(f"{path} is not a readable mqlab result: not a JSON object")
     check(data)
     return data
+
+
+def latest(folder: Path, kinds: Sequence[str]) -> Path:
+    """The newest result file in `folder` of one of `kinds` (names sort by time)."""
+    for path in sorted(folder.glob("*.json"), reverse=True):
+        try:
+            if load(path)["kind"] in kinds:
+                return path
+        except BadInput:
+            continue  # not ours, or a newer format: look further back
+    raise BadInput(f"no {' or '.join(kinds)} result in {folder}/: run 'mqlab compare' first")

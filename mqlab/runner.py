@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from mqlab import environment, ledger, loadgen, metrics, rabbit
-from mqlab.amqp import EXCHANGE, QUEUE, AmqpSettings, delete_queue
+from mqlab import calibrate, environment, ledger, loadgen, metrics, rabbit
+from mqlab.amqp import EXCHANGE, QUEUE, AmqpSettings, dead_job_ids, delete_run_objects
 from mqlab.config import Mode, RunConfig, Workload
 from mqlab.errors import NoBroker
 from mqlab.lab import Lab
@@ -65,7 +65,15 @@ def run(
         contextlib.nullcontext(broker) if broker is not None else broker_for(config)
     )
     with cm as b, workdir(keep, config.mode.value) as tmp:
-        return _run(config, tmp, b, progress)
+        cal = floors_for(b, config.workload) if config.floors else None
+        result = _run(config, tmp, b, progress)
+        result.calibration = cal
+        return result
+
+
+def floors_for(broker: Broker | None, workload: Workload) -> dict[str, Any]:
+    """The floors the run stands on, measured just before it on the same broker (~2 s)."""
+    return calibrate.quick(broker.url if broker else None, rate=workload.rate).to_dict()
 
 
 @contextlib.contextmanager
@@ -93,7 +101,10 @@ class Chaos(Protocol):
 
 
 def run_with_chaos(
-    config: RunConfig, workdir: Path, broker: Broker | None, progress: Progress | None,
+    config: RunConfig,
+    workdir: Path,
+    broker: Broker | None,
+    progress: Progress | None,
     chaos: Chaos,
 ) -> RunResult:
     """A run with a fault injected (crash tests); `broker` must already be there."""
@@ -113,8 +124,12 @@ def _run(
         # An exchange and queue of this run's own: no other run (or a leftover queue bound
         # to a shared exchange) can receive copies of its jobs or mix jobs in, and deleting
         # them afterwards touches nothing mqlab did not declare.
-        amqp = AmqpSettings(url=broker.url, exchange=f"{EXCHANGE}.run-{tag}",
-                            queue=f"{QUEUE}.run-{tag}", durable=config.safety.durable)
+        amqp = AmqpSettings(
+            url=broker.url,
+            exchange=f"{EXCHANGE}.run-{tag}",
+            queue=f"{QUEUE}.run-{tag}",
+            durable=config.safety.durable,
+        )
     lab = Lab(config, workdir, amqp)
     report = progress or (lambda phase, done, total: None)
     w = config.workload
@@ -132,29 +147,45 @@ def _run(
                 answered += 1
                 report("load", answered, w.requests)
 
-            load = loadgen.run_load(lab.signup_url, requests, w.rate, w.request_timeout,
-                                    on_answer, chaos.on_send if chaos else None)
+            load = loadgen.run_load(
+                lab.signup_url,
+                requests,
+                w.rate,
+                w.request_timeout,
+                on_answer,
+                chaos.on_send if chaos else None,
+            )
             if chaos is not None:
                 chaos.finish(timeout=60)
-            drained = drain(lab, load.samples, w.drain_timeout, settle_s(w.scan_ms),
-                            lambda n: report("drain", n, len(load.samples)))
+            drained = drain(
+                lab,
+                load.samples,
+                w.drain_timeout,
+                settle_s(w.scan_ms),
+                lambda n: report("drain", n, len(load.samples)),
+            )
             if chaos is not None:
                 time.sleep(settle_s(w.scan_ms))  # let late duplicates land: they must be counted
-        arrivals = ledger.read_arrivals(lab.ledger)
+        arrivals = ledger.read_arrivals(lab.ledger, include_refused=True)
     finally:
         lab.close()
+        dead = dead_job_ids(amqp) if amqp is not None else []
         if amqp is not None:
-            delete_queue(amqp)
-    summary = metrics.summarize(load.samples, arrivals)
+            delete_run_objects(amqp)
+    summary = metrics.summarize(load.samples, arrivals, dead)
     first = metrics.account(load.samples, arrivals).first_arrival
     warnings = []
     if drained == "timeout":
-        warnings.append(f"drain timed out after {w.drain_timeout:.0f} s: "
-                        "undelivered jobs count as lost")
+        warnings.append(
+            f"drain timed out after {w.drain_timeout:.0f} s: undelivered jobs count as lost"
+        )
     late = summary.generator_late_ms.p99
     if late is not None and late > 20:
-        warnings.append(f"the load generator ran late (p99 {late:.0f} ms): "
-                        "this machine is overloaded")
+        warnings.append(
+            f"the load generator ran late (p99 {late:.0f} ms): this machine is overloaded"
+        )
+    elif doubt := calibrate.lateness_warning(asdict(summary)):
+        warnings.append(doubt)  # smaller delays still spoil response times of a few ms
     events = chaos.events if chaos else []
     return RunResult(
         mode=config.mode.value,
@@ -173,8 +204,9 @@ def settle_s(scan_ms: float) -> float:
     return max(1.0, 4 * scan_ms / 1000 + 0.5)
 
 
-def drain(lab: Lab, samples: list[Sample], timeout: float, settle: float,
-          report: Callable[[int], None]) -> str:
+def drain(
+    lab: Lab, samples: list[Sample], timeout: float, settle: float, report: Callable[[int], None]
+) -> str:
     """Wait for every accepted job to reach the sink.
 
     Returns "complete" when all did, "idle" when the lab has nothing left to do (no
@@ -193,7 +225,7 @@ def drain(lab: Lab, samples: list[Sample], timeout: float, settle: float,
         now = time.monotonic()
         if len(arrivals) != seen:
             seen, quiet_since = len(arrivals), now
-        elif now - quiet_since > settle and not lab.backlog():
+        elif now - quiet_since > settle and (not lab.has_queue or lab.backlog() == 0):
             return "idle"
         if now > deadline:
             return "timeout"
@@ -210,7 +242,7 @@ class DepthSampler:
         self._thread = threading.Thread(target=self._loop, name="depth-sampler", daemon=True)
 
     def _loop(self) -> None:
-        while not self._stop.wait(SAMPLE_EVERY_S):
+        while self.lab.has_queue and not self._stop.wait(SAMPLE_EVERY_S):
             self.samples.append(metrics.DepthSample(time.time(), self.lab.backlog()))
 
     def __enter__(self) -> DepthSampler:
@@ -249,6 +281,7 @@ class CompareResult:
     config: dict[str, Any]
     environment: dict[str, Any]
     created: str
+    calibration: dict[str, Any] | None = None  # the floors, measured before the runs
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -257,6 +290,7 @@ class CompareResult:
             "created": self.created,
             "config": self.config,
             "environment": self.environment,
+            "calibration": self.calibration,
             "runs": [r.to_dict() for r in self.runs],
         }
 
@@ -269,6 +303,7 @@ def compare(
     amqp_url: str | None = None,
     modes: Sequence[Mode] = tuple(Mode),
     progress_for: ProgressFor | None = None,
+    floors: bool = True,
 ) -> CompareResult:
     """The same workload through every mode, one after the other, on one broker."""
     runs = []
@@ -278,8 +313,9 @@ def compare(
         broker_for(broker_cfg) if needs_broker else contextlib.nullcontext(None)
     )
     with cm as broker:
+        cal = floors_for(broker, workload) if floors else None
         for mode in modes:
-            config = RunConfig(mode, workload, amqp_url)
+            config = RunConfig(mode, workload, amqp_url, floors=False)
             bar = progress_for(mode.value) if progress_for else contextlib.nullcontext(None)
             with bar as report:
                 runs.append(run(config, report, broker if mode is Mode.broker else None))
@@ -288,4 +324,5 @@ def compare(
         config={k: v for k, v in runs[0].config.items() if k != "mode"},
         environment=environment.describe(broker.version if broker else None),
         created=utc_now(),
+        calibration=cal,
     )

@@ -37,8 +37,14 @@ class SweepResult:
     created: str = field(default_factory=utc_now)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format_version": FORMAT_VERSION, "kind": "sweep", "created": self.created,
-                "config": self.config, "environment": self.environment, "points": self.points}
+        return {
+            "format_version": FORMAT_VERSION,
+            "kind": "sweep",
+            "created": self.created,
+            "config": self.config,
+            "environment": self.environment,
+            "points": self.points,
+        }
 
 
 def ideal_per_s(workers: int, scan_ms: float) -> float | None:
@@ -51,31 +57,47 @@ ProgressFor = Callable[[str], AbstractContextManager[Progress]]
 def sweep(config: SweepConfig, progress_for: ProgressFor | None = None) -> SweepResult:
     w = config.workload
     cm: AbstractContextManager[Broker | None] = (
-        broker_for(RunConfig(Mode.broker, w, config.amqp_url)) if Mode.broker in config.modes
+        broker_for(RunConfig(Mode.broker, w, config.amqp_url))
+        if Mode.broker in config.modes
         else contextlib.nullcontext(None)
     )
     result = SweepResult(
-        config={"modes": [m.value for m in config.modes], "workers": list(config.workers),
-                "jobs_per_worker": config.jobs_per_worker, "scan_ms": w.scan_ms,
-                "scan_kind": w.scan_kind, "rate": 0, "server_threads": w.server_threads},
+        config={
+            "modes": [m.value for m in config.modes],
+            "workers": list(config.workers),
+            "jobs_per_worker": config.jobs_per_worker,
+            "scan_ms": w.scan_ms,
+            "scan_kind": w.scan_kind,
+            "rate": 0,
+            "server_threads": w.server_threads,
+        },
         environment={},
     )
     with cm as broker:
         for mode in config.modes:
             for workers in config.workers:
-                point = replace(w, workers=workers, requests=config.jobs_per_worker * workers,
-                                rate=0.0)
+                point = replace(
+                    w, workers=workers, requests=config.jobs_per_worker * workers, rate=0.0
+                )
                 label = f"{mode.value} × {workers}"
                 bar = progress_for(label) if progress_for else contextlib.nullcontext(None)
                 with bar as report:
-                    r = run(RunConfig(mode, point, config.amqp_url), report,
-                            broker if mode is Mode.broker else None)
-                result.points.append({
-                    "mode": mode.value, "scan_kind": w.scan_kind, "workers": workers,
-                    "throughput_per_s": r.summary.throughput_per_s,
-                    "ideal_per_s": ideal_per_s(workers, w.scan_ms),
-                    "delivered": r.summary.delivered, "lost": r.summary.lost,
-                    "warnings": r.warnings,
-                })
+                    r = run(
+                        RunConfig(mode, point, config.amqp_url, floors=False),
+                        report,
+                        broker if mode is Mode.broker else None,
+                    )
+                result.points.append(
+                    {
+                        "mode": mode.value,
+                        "scan_kind": w.scan_kind,
+                        "workers": workers,
+                        "throughput_per_s": r.summary.throughput_per_s,
+                        "ideal_per_s": ideal_per_s(workers, w.scan_ms),
+                        "delivered": r.summary.delivered,
+                        "lost": r.summary.lost,
+                        "warnings": r.warnings,
+                    }
+                )
         result.environment = environment.describe(broker.version if broker else None)
     return result

@@ -12,12 +12,23 @@ from typing import Any
 Doc = dict[str, Any]
 
 CONFIG: Doc = {
-    "mode": "compare", "requests": 200, "rate": 50, "scan_ms": 200, "scan_jitter_ms": 0,
-    "scan_kind": "sleep", "workers": 4, "server_threads": 8, "drain_timeout": 30, "seed": 1,
+    "mode": "compare",
+    "requests": 200,
+    "rate": 50,
+    "scan_ms": 200,
+    "scan_jitter_ms": 0,
+    "scan_kind": "sleep",
+    "workers": 4,
+    "server_threads": 8,
+    "drain_timeout": 30,
+    "seed": 1,
 }
 ENVIRONMENT: Doc = {
-    "python": "3.11.0", "platform": "Linux", "cpu_count": 8,
-    "packages": {"matplotlib": "3.11"}, "broker_version": "4.1.0",
+    "python": "3.11.0",
+    "platform": "Linux",
+    "cpu_count": 8,
+    "packages": {"matplotlib": "3.11"},
+    "broker_version": "4.1.0",
 }
 
 # response/e2e percentiles per mode: sync waits (hundreds of ms), the others answer at once.
@@ -42,42 +53,103 @@ def timeline(mode: str, seconds: int = 12) -> list[Doc]:
         delivered = accepted if mode == "sync" else min(20, backlog + accepted)
         backlog += accepted - delivered
         depth = None if mode == "sync" else backlog
-        rows.append({"t": float(t), "accepted": accepted, "delivered": delivered,
-                     "backlog": backlog, "queue_depth": depth})
+        rows.append(
+            {
+                "t": float(t),
+                "accepted": accepted,
+                "delivered": delivered,
+                "backlog": backlog,
+                "queue_depth": depth,
+            }
+        )
     return rows
 
 
 def run(mode: str) -> Doc:
     summary = {
-        "requests": 200, "accepted": 200, "failed": 0, "delivered": 200, "lost": 0,
-        "duplicates": 0, "quarantined": 0, "throughput_per_s": THROUGHPUT[mode],
-        "duration_s": 10.0, "response_ms": dict(RESPONSE[mode]), "e2e_ms": dict(E2E[mode]),
+        "requests": 200,
+        "accepted": 200,
+        "failed": 0,
+        "delivered": 200,
+        "lost": 0,
+        "duplicates": 0,
+        "quarantined": 0,
+        "throughput_per_s": THROUGHPUT[mode],
+        "duration_s": 10.0,
+        "response_ms": dict(RESPONSE[mode]),
+        "e2e_ms": dict(E2E[mode]),
     }
-    events = [{"t": 5.0, "kind": "kill", "target": "worker"},
-              {"t": 6.0, "kind": "restart", "target": "worker"}] if mode == "broker" else []
+    events = (
+        [
+            {"t": 5.0, "kind": "kill", "target": "worker"},
+            {"t": 6.0, "kind": "restart", "target": "worker"},
+        ]
+        if mode == "broker"
+        else []
+    )
     return {
-        "format_version": 1, "kind": "run", "mode": mode, "created": "2026-11-25T07:34:12Z",
-        "config": {**CONFIG, "mode": mode}, "environment": ENVIRONMENT, "summary": summary,
-        "samples": [{"id": 1, "intended": 0.0, "sent": 0.0, "status": 200,
-                     "response_ms": RESPONSE[mode]["p50"], "delivered": True}],
-        "timeline": timeline(mode), "events": events,
+        "format_version": 1,
+        "kind": "run",
+        "mode": mode,
+        "created": "2026-11-25T07:34:12Z",
+        "config": {**CONFIG, "mode": mode},
+        "environment": ENVIRONMENT,
+        "summary": summary,
+        "samples": [
+            {
+                "id": 1,
+                "intended": 0.0,
+                "sent": 0.0,
+                "status": 200,
+                "response_ms": RESPONSE[mode]["p50"],
+                "delivered": True,
+            }
+        ],
+        "timeline": timeline(mode),
+        "events": events,
     }
 
 
 def compare(order: tuple[str, ...] = ("broker", "sync", "thread")) -> Doc:
     """A compare file whose runs are deliberately not in sync, thread, broker order."""
-    return {"format_version": 1, "kind": "compare", "created": "2026-11-25T07:34:12Z",
-            "config": dict(CONFIG), "environment": ENVIRONMENT,
-            "runs": [run(mode) for mode in order]}
-
-
-def crash_row(mode: str, fault: str, safety: str, trial: int, accepted: int, delivered: int,
-              lost: int, duplicates: int, skipped: bool = False, note: str = "") -> Doc:
     return {
-        "mode": mode, "fault": fault, "trial": trial, "accepted": accepted, "failed": 0,
-        "delivered": delivered, "lost": lost, "duplicates": duplicates, "quarantined": 0,
-        "skipped": skipped, "note": note, "safety": safety, "throughput_per_s": 10.0,
-        "response_ms": dict(RESPONSE[mode]), "timeline": [] if skipped else timeline(mode),
+        "format_version": 1,
+        "kind": "compare",
+        "created": "2026-11-25T07:34:12Z",
+        "config": dict(CONFIG),
+        "environment": ENVIRONMENT,
+        "runs": [run(mode) for mode in order],
+    }
+
+
+def crash_row(
+    mode: str,
+    fault: str,
+    safety: str,
+    trial: int,
+    accepted: int,
+    delivered: int,
+    lost: int,
+    duplicates: int,
+    skipped: bool = False,
+    note: str = "",
+) -> Doc:
+    return {
+        "mode": mode,
+        "fault": fault,
+        "trial": trial,
+        "accepted": accepted,
+        "failed": 0,
+        "delivered": delivered,
+        "lost": lost,
+        "duplicates": duplicates,
+        "quarantined": 0,
+        "skipped": skipped,
+        "note": note,
+        "safety": safety,
+        "throughput_per_s": 10.0,
+        "response_ms": dict(RESPONSE[mode]),
+        "timeline": [] if skipped else timeline(mode),
     }
 
 
@@ -90,18 +162,55 @@ def crash_test() -> Doc:
         crash_row("thread", "worker-kill", "default", 2, 100, 63, 37, 0),
         crash_row("broker", "worker-kill", "default", 2, 100, 100, 0, 3),
         crash_row("broker", "worker-kill", "auto-ack", 2, 100, 92, 8, 0),
-        crash_row("sync", "app-kill", "default", 1, 0, 0, 0, 0, skipped=True,
-                  note="sync has no queue to lose: the user saw the error"),
+        crash_row(
+            "sync",
+            "app-kill",
+            "default",
+            1,
+            0,
+            0,
+            0,
+            0,
+            skipped=True,
+            note="sync has no queue to lose: the user saw the error",
+        ),
         crash_row("broker", "app-kill", "default", 1, 100, 100, 0, 0),
     ]
-    events = [{"mode": "broker", "fault": "worker-kill", "trial": 1, "t": 3.0,
-               "kind": "kill", "target": "worker"},
-              {"mode": "broker", "fault": "worker-kill", "trial": 1, "t": 5.0,
-               "kind": "restart", "target": "worker"},
-              {"mode": "thread", "fault": "worker-kill", "trial": 1, "t": 3.0,
-               "kind": "kill", "target": "app"}]
-    return {"format_version": 1, "kind": "crash-test", "created": "2026-11-25T07:34:12Z",
-            "config": dict(CONFIG), "environment": ENVIRONMENT, "rows": rows, "events": events}
+    events = [
+        {
+            "mode": "broker",
+            "fault": "worker-kill",
+            "trial": 1,
+            "t": 3.0,
+            "kind": "kill",
+            "target": "worker",
+        },
+        {
+            "mode": "broker",
+            "fault": "worker-kill",
+            "trial": 1,
+            "t": 5.0,
+            "kind": "restart",
+            "target": "worker",
+        },
+        {
+            "mode": "thread",
+            "fault": "worker-kill",
+            "trial": 1,
+            "t": 3.0,
+            "kind": "kill",
+            "target": "app",
+        },
+    ]
+    return {
+        "format_version": 1,
+        "kind": "crash-test",
+        "created": "2026-11-25T07:34:12Z",
+        "config": dict(CONFIG),
+        "environment": ENVIRONMENT,
+        "rows": rows,
+        "events": events,
+    }
 
 
 SWEEP_WORKERS = (1, 2, 4, 8)
@@ -113,16 +222,37 @@ def sweep() -> Doc:
     for w in SWEEP_WORKERS:
         ideal = w * 1000 / 200
         points += [
-            {"mode": "thread", "scan_kind": "sleep", "workers": w,
-             "throughput_per_s": ideal * 0.95, "ideal_per_s": ideal},
-            {"mode": "thread", "scan_kind": "cpu", "workers": w,
-             "throughput_per_s": 4.8, "ideal_per_s": ideal},
-            {"mode": "broker", "scan_kind": "cpu", "workers": w,
-             "throughput_per_s": ideal * 0.9, "ideal_per_s": ideal},
+            {
+                "mode": "thread",
+                "scan_kind": "sleep",
+                "workers": w,
+                "throughput_per_s": ideal * 0.95,
+                "ideal_per_s": ideal,
+            },
+            {
+                "mode": "thread",
+                "scan_kind": "cpu",
+                "workers": w,
+                "throughput_per_s": 4.8,
+                "ideal_per_s": ideal,
+            },
+            {
+                "mode": "broker",
+                "scan_kind": "cpu",
+                "workers": w,
+                "throughput_per_s": ideal * 0.9,
+                "ideal_per_s": ideal,
+            },
         ]
     config = {k: v for k, v in CONFIG.items() if k not in ("workers", "scan_kind")}
-    return {"format_version": 1, "kind": "sweep", "created": "2026-11-25T07:34:12Z",
-            "config": config, "environment": ENVIRONMENT, "points": points}
+    return {
+        "format_version": 1,
+        "kind": "sweep",
+        "created": "2026-11-25T07:34:12Z",
+        "config": config,
+        "environment": ENVIRONMENT,
+        "points": points,
+    }
 
 
 def with_changes(doc: Doc, **changes: Any) -> Doc:

@@ -72,11 +72,20 @@ class App:
     def url(self) -> str:
         return f"http://{HOST}:{self.port}"
 
-    def post(self, body: bytes | dict[str, Any], path: str = "/signup",
-             headers: dict[str, str] | None = None, method: str = "POST") -> tuple[int, dict[str, Any]]:
+    def post(
+        self,
+        body: bytes | dict[str, Any],
+        path: str = "/signup",
+        headers: dict[str, str] | None = None,
+        method: str = "POST",
+    ) -> tuple[int, dict[str, Any]]:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json", **(headers or {})})
+        req = urllib.request.Request(
+            self.url + path,
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json", **(headers or {})},
+        )
         try:
             with urllib.request.urlopen(req, timeout=15) as r:
                 return int(r.status), json.loads(r.read() or b"{}")

@@ -23,8 +23,11 @@ def test_a_signup_is_answered_and_mailed(
     code, body = app.post(SIGNUP, headers={"X-Job-Id": "job-1"})
     assert (code, body["job_id"]) == (status, "job-1")
     (arrival,) = sink.wait_for(1)
-    assert (arrival.job_id, arrival.recipient, arrival.kind) == ("job-1", "ana@example.test",
-                                                                 "welcome")
+    assert (arrival.job_id, arrival.recipient, arrival.kind) == (
+        "job-1",
+        "ana@example.test",
+        "welcome",
+    )
 
 
 def test_sync_answers_after_the_mail_is_in_the_inbox(
@@ -74,17 +77,32 @@ def test_sync_reports_an_smtp_failure_to_the_user(
     [
         ("/signup", "POST", b"{oops", 400, "not valid JSON"),
         ("/signup", "POST", b'["a"]', 400, "JSON object"),
-        ("/signup", "POST", b'{"email": "ana@example.test", "name": "Bob\\r\\nBcc: x@y.test"}',
-         400, "control characters"),
+        (
+            "/signup",
+            "POST",
+            b'{"email": "ana@example.test", "name": "Bob\\r\\nBcc: x@y.test"}',
+            400,
+            "control characters",
+        ),
         ("/signup", "GET", None, 405, "use POST"),
         ("/nowhere", "GET", None, 404, "no such path"),
-        ("/signup", "POST", b'{"email": "a@b.test", "name": "A", "attachment": "@@"}', 400,
-         "base64"),
+        (
+            "/signup",
+            "POST",
+            b'{"email": "a@b.test", "name": "A", "attachment": "@@"}',
+            400,
+            "base64",
+        ),
     ],
 )
 def test_bad_requests_get_a_json_error_and_no_mail(
-    start_app: Callable[..., App], sink: Sink,
-    path: str, method: str, body: bytes | None, status: int, message: str,
+    start_app: Callable[..., App],
+    sink: Sink,
+    path: str,
+    method: str,
+    body: bytes | None,
+    status: int,
+    message: str,
 ) -> None:
     app = start_app("sync", sink, "--scan-ms", "0")
     code, answer = app.post(body or b"", path=path, method=method)
@@ -95,7 +113,9 @@ def test_bad_requests_get_a_json_error_and_no_mail(
     assert len(sink.arrivals()) == 1  # only the good signup was mailed
 
 
-def test_a_body_over_the_limit_is_refused_with_413(start_app: Callable[..., App], sink: Sink) -> None:
+def test_a_body_over_the_limit_is_refused_with_413(
+    start_app: Callable[..., App], sink: Sink
+) -> None:
     app = start_app("sync", sink, "--scan-ms", "0")
     big = b'{"email": "a@b.test", "name": "' + b"x" * (1024 * 1024 + 10) + b'"}'
     code, answer = app.post(big)
@@ -104,8 +124,9 @@ def test_a_body_over_the_limit_is_refused_with_413(start_app: Callable[..., App]
     assert sink.arrivals() == []
 
 
-def test_a_busy_port_is_one_clear_line(start_app: Callable[..., App], sink: Sink,
-                                       capfd: pytest.CaptureFixture[str]) -> None:
+def test_a_busy_port_is_one_clear_line(
+    start_app: Callable[..., App], sink: Sink, capfd: pytest.CaptureFixture[str]
+) -> None:
     from mqlab.core import main
 
     app = start_app("sync", sink)

@@ -42,9 +42,28 @@ def test_the_queue_mqlab_declares_is_durable(broker_url: str) -> None:
 def test_a_broker_run_delivers_everything_and_cleans_up_its_queue(
     broker_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["run", "broker", "--requests", "12", "--rate", "100", "--scan-ms", "20",
-                 "--workers", "2", "--amqp-url", broker_url, "--out", str(tmp_path),
-                 "--json"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "broker",
+                "--requests",
+                "12",
+                "--rate",
+                "100",
+                "--scan-ms",
+                "20",
+                "--workers",
+                "2",
+                "--amqp-url",
+                broker_url,
+                "--out",
+                str(tmp_path),
+                "--json",
+            ]
+        )
+        == 0
+    )
     data = load(Path(json.loads(capsys.readouterr().out)["file"]))
     s = data["summary"]
     assert (s["accepted"], s["delivered"], s["lost"]) == (12, 12, 0)
@@ -64,13 +83,21 @@ def test_serve_broker_and_separate_workers_deliver_each_signup(
     amqp = ["--amqp-url", broker_url, "--queue", queue, "--exchange", queue]
     app = start_app("broker", None, *amqp)
     workers = [
-        Child(f"worker {i}", mqlab_argv("worker", "--smtp-port", str(sink.port), "--scan-ms",
-                                        "10", *amqp), tmp_path / f"worker-{i}.log").start()
+        Child(
+            f"worker {i}",
+            mqlab_argv("worker", "--smtp-port", str(sink.port), "--scan-ms", "10", *amqp),
+            tmp_path / f"worker-{i}.log",
+        ).start()
         for i in range(2)
     ]
     try:
-        answers = [app.post({"email": f"user{i}@example.test", "name": f"User {i}"},
-                            headers={"X-Job-Id": f"job-{i}"}) for i in range(6)]
+        answers = [
+            app.post(
+                {"email": f"user{i}@example.test", "name": f"User {i}"},
+                headers={"X-Job-Id": f"job-{i}"},
+            )
+            for i in range(6)
+        ]
         assert [code for code, _ in answers] == [202] * 6
         arrivals = sink.wait_for(6, timeout=20)
         assert sorted(a.job_id for a in arrivals) == [f"job-{i}" for i in range(6)]

@@ -26,13 +26,21 @@ try:
 except ImportError:  # tests/ collected as a plain directory
     import chartdata  # type: ignore[no-redef]
 
-DOCS = {"run-broker": chartdata.run("broker"), "compare": chartdata.compare(),
-        "crash": chartdata.crash_test(), "sweep": chartdata.sweep()}
+DOCS = {
+    "run-broker": chartdata.run("broker"),
+    "compare": chartdata.compare(),
+    "crash": chartdata.crash_test(),
+    "sweep": chartdata.sweep(),
+}
 CHARTS = {
     "run-broker": ["latency", "throughput", "timeline"],
     "compare": ["latency", "throughput", "timeline"],
-    "crash": ["crash-app-kill", "crash-worker-kill", "crash-timeline-app-kill",
-              "crash-timeline-worker-kill"],
+    "crash": [
+        "crash-app-kill",
+        "crash-worker-kill",
+        "crash-timeline-app-kill",
+        "crash-timeline-worker-kill",
+    ],
     "sweep": ["sweep"],
 }
 
@@ -83,10 +91,18 @@ def mode_rgb(mode: str) -> tuple[float, float, float]:
 
 def test_draw_writes_png_and_svg_for_every_chart(drawn: dict[str, Any]) -> None:
     base: Path = drawn["base"]
-    expected_en = {base / f"{stem}-{name}.{ext}" for stem, names in CHARTS.items()
-                   for name in names for ext in ("png", "svg")}
-    expected_ko = {base / "out" / f"{stem}-{name}-ko.{ext}" for stem, names in CHARTS.items()
-                   for name in names for ext in ("png", "svg")}
+    expected_en = {
+        base / f"{stem}-{name}.{ext}"
+        for stem, names in CHARTS.items()
+        for name in names
+        for ext in ("png", "svg")
+    }
+    expected_ko = {
+        base / "out" / f"{stem}-{name}-ko.{ext}"
+        for stem, names in CHARTS.items()
+        for name in names
+        for ext in ("png", "svg")
+    }
     assert set(drawn["en"]) == expected_en
     assert set(drawn["ko"]) == expected_ko
     assert all(path.is_file() for path in expected_en | expected_ko)
@@ -131,8 +147,12 @@ def test_throughput_bars_and_ideal_lines() -> None:
     left, right = figures(chartdata.compare())["throughput"].axes
     assert heights(left) == [chartdata.E2E[m][p] for m in chart.MODES for p in chart.PERCENTILES]
     assert heights(right) == [chartdata.THROUGHPUT[m] for m in chart.MODES]
-    ideals = [seg[0][1] for coll in right.collections if isinstance(coll, LineCollection)
-              for seg in coll.get_segments()]
+    ideals = [
+        seg[0][1]
+        for coll in right.collections
+        if isinstance(coll, LineCollection)
+        for seg in coll.get_segments()
+    ]
     assert ideals == [40.0, 20.0, 20.0]  # 8 server threads, then 4 workers, ÷ 200 ms
 
 
@@ -158,8 +178,12 @@ def test_crash_bars_per_mode_and_safety_summed_over_trials() -> None:
     by_metric = {c.get_label(): [round(b.get_height()) for b in c] for c in ax.containers}
     assert list(by_metric) == list(chart.CRASH_METRICS)
     # groups: thread, broker (default), broker (auto-ack); two trials each
-    assert by_metric == {"accepted": [200, 200, 200], "delivered": [126, 200, 182],
-                         "lost": [74, 0, 18], "duplicates": [0, 5, 0]}
+    assert by_metric == {
+        "accepted": [200, 200, 200],
+        "delivered": [126, 200, 182],
+        "lost": [74, 0, 18],
+        "duplicates": [0, 5, 0],
+    }
     lost = next(c for c in ax.containers if c.get_label() == "lost")
     assert all(to_rgb(b.get_facecolor()) == (0.0, 0.0, 0.0) for b in lost)
     labels = [t.get_text() for t in ax.get_xticklabels()]
@@ -170,8 +194,9 @@ def test_skipped_crash_rows_are_shown_as_skipped_with_the_note() -> None:
     figs = figures(chartdata.crash_test())
     ax = figs["crash-app-kill"].axes[0]
     assert len(ax.patches) == 4  # only broker's four bars; sync drew none
-    assert any(t.get_text().startswith("skipped") and "no queue to lose" in t.get_text()
-               for t in ax.texts)
+    assert any(
+        t.get_text().startswith("skipped") and "no queue to lose" in t.get_text() for t in ax.texts
+    )
     panel = figs["crash-timeline-app-kill"].axes[0]
     assert any("no queue to lose" in t.get_text() for t in panel.texts)
 
@@ -207,20 +232,24 @@ def test_a_mode_keeps_its_colour_on_every_chart() -> None:
     bars = [to_rgb(p.get_facecolor()) for p in figs["throughput"].axes[1].patches]
     assert bars == [mode_rgb(m) for m in chart.MODES]
     neutral = {to_rgb("black"), to_rgb(chart.INK)}
-    lines = [{to_rgb(line.get_color()) for line in ax.lines} - neutral
-             for ax in figs["timeline"].axes]
+    lines = [
+        {to_rgb(line.get_color()) for line in ax.lines} - neutral for ax in figs["timeline"].axes
+    ]
     assert lines == [{colour} for colour in bars]
     crash = figures(chartdata.crash_test())["crash-worker-kill"].axes[0]
     delivered = next(c for c in crash.containers if c.get_label() == "delivered")
-    assert [to_rgb(b.get_facecolor()) for b in delivered] == [mode_rgb("thread"),
-                                                                mode_rgb("broker"),
-                                                                mode_rgb("broker")]
+    assert [to_rgb(b.get_facecolor()) for b in delivered] == [
+        mode_rgb("thread"),
+        mode_rgb("broker"),
+        mode_rgb("broker"),
+    ]
 
 
 def test_korean_charts_use_a_hangul_font_and_miss_no_glyph() -> None:
     family = chart._hangul_family()
-    found = font_manager.findfont(font_manager.FontProperties(family=family),
-                                  fallback_to_default=False)
+    found = font_manager.findfont(
+        font_manager.FontProperties(family=family), fallback_to_default=False
+    )
     assert "nanum" in Path(found).name.lower() or family != "NanumGothic"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -233,8 +262,15 @@ def test_korean_charts_use_a_hangul_font_and_miss_no_glyph() -> None:
 # ---------------------------------------------------------------- refusals
 
 
-@pytest.mark.parametrize("change", [{"format_version": 2}, {"format_version": None},
-                                    {"format_version": True}, {"kind": "benchmark"}])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"format_version": 2},
+        {"format_version": None},
+        {"format_version": True},
+        {"kind": "benchmark"},
+    ],
+)
 def test_unknown_format_version_or_kind_raises_one_line(change: dict[str, Any]) -> None:
     with pytest.raises(ValueError) as info:
         chart.charts_for(chartdata.with_changes(chartdata.run("sync"), **change), "en")
@@ -255,8 +291,9 @@ def test_draw_refuses_a_future_file_and_broken_json(tmp_path: Path) -> None:
 
 def test_malformed_and_unknown_language_are_value_errors() -> None:
     with pytest.raises(ValueError, match="malformed compare"):
-        chart.charts_for({"format_version": 1, "kind": "compare", "config": {},
-                          "runs": [{"mode": "sync"}]}, "en")
+        chart.charts_for(
+            {"format_version": 1, "kind": "compare", "config": {}, "runs": [{"mode": "sync"}]}, "en"
+        )
     with pytest.raises(ValueError, match="unknown language"):
         chart.charts_for(chartdata.run("sync"), "fr")
 
@@ -267,8 +304,15 @@ def test_only_the_chart_module_imports_matplotlib() -> None:
         if path.name == "chart.py":
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        names = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
-                 for alias in node.names]
-        names += [node.module for node in ast.walk(tree)
-                  if isinstance(node, ast.ImportFrom) and node.module]
+        names = [
+            alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        ]
+        names += [
+            node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module
+        ]
         assert not [n for n in names if n.split(".")[0] == "matplotlib"], path.name

@@ -13,8 +13,13 @@ COMMANDS = ["run", "compare", "crash-test", "chart", "sweep", "serve", "worker",
 
 
 def mqlab(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mqlab", *args], capture_output=True, text=True,
-                          timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "mqlab", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_help_lists_every_command() -> None:

@@ -62,8 +62,9 @@ def test_healthcheck_pings_the_node(service: dict[str, Any]) -> None:
     assert int(check["retries"]) >= 3
 
 
-def test_data_lives_in_a_declared_named_volume(compose: dict[str, Any],
-                                               service: dict[str, Any]) -> None:
+def test_data_lives_in_a_declared_named_volume(
+    compose: dict[str, Any], service: dict[str, Any]
+) -> None:
     mounts = {}
     for v in service["volumes"]:
         source, _, target = str(v).partition(":")

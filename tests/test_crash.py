@@ -20,27 +20,42 @@ from mqlab.results import load
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
 # The pool (2 workers x 50 ms) drains 40 jobs/s; 100 requests/s builds a backlog to lose.
-WORKLOAD = ["--requests", "30", "--rate", "100", "--scan-ms", "50", "--workers", "2",
-            "--drain-timeout", "30"]
+WORKLOAD = [
+    "--requests",
+    "30",
+    "--rate",
+    "100",
+    "--scan-ms",
+    "50",
+    "--workers",
+    "2",
+    "--drain-timeout",
+    "30",
+]
 
 
 def crash_test(tmp: Path, capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
     keep = tmp / "kept"
-    assert main(["crash-test", *WORKLOAD, *args, "--out", str(tmp), "--keep", str(keep),
-                 "--json"]) == 0
+    assert (
+        main(["crash-test", *WORKLOAD, *args, "--out", str(tmp), "--keep", str(keep), "--json"])
+        == 0
+    )
     data = load(Path(json.loads(capsys.readouterr().out)["file"]))
     data["kept"] = keep
     return data
 
 
 def row(data: dict[str, Any], mode: str, fault: str, safety: str = "default") -> dict[str, Any]:
-    (found,) = [r for r in data["rows"]
-                if (r["mode"], r["fault"], r["safety"]) == (mode, fault, safety)]
+    (found,) = [
+        r for r in data["rows"] if (r["mode"], r["fault"], r["safety"]) == (mode, fault, safety)
+    ]
     assert not found["skipped"], found["note"]
     return found
 
 
-def own_count(data: dict[str, Any], mode: str, fault: str, safety: str = "default") -> tuple[int, int]:
+def own_count(
+    data: dict[str, Any], mode: str, fault: str, safety: str = "default"
+) -> tuple[int, int]:
     """(distinct jobs mailed, extra copies) straight from the kept SQLite ledger."""
     (folder,) = data["kept"].glob(f"*-{mode}-{fault}-{safety}-1-*")
     db = sqlite3.connect(folder / "ledger.db")
@@ -71,8 +86,13 @@ def default_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def test_every_fault_runs_for_every_mode_it_applies_to(default_run: dict[str, Any]) -> None:
     combos = {(r["mode"], r["fault"]) for r in default_run["rows"]}
-    assert combos == {("sync", "app-kill"), ("thread", "app-kill"), ("broker", "app-kill"),
-                      ("broker", "worker-kill"), ("broker", "broker-restart")}
+    assert combos == {
+        ("sync", "app-kill"),
+        ("thread", "app-kill"),
+        ("broker", "app-kill"),
+        ("broker", "worker-kill"),
+        ("broker", "broker-restart"),
+    }
     kinds = {(e["mode"], e["fault"], e["kind"], e["target"]) for e in default_run["events"]}
     assert ("broker", "broker-restart", "kill", "broker") in kinds
     assert ("broker", "broker-restart", "restart", "broker") in kinds
@@ -118,8 +138,9 @@ def test_a_worker_killed_before_its_ack_causes_a_counted_duplicate(
 def test_a_transient_queue_loses_jobs_when_the_broker_restarts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data = crash_test(tmp_path, capsys, "--modes", "broker", "--faults", "broker-restart",
-                      "--transient")
+    data = crash_test(
+        tmp_path, capsys, "--modes", "broker", "--faults", "broker-restart", "--transient"
+    )
     assert row(data, "broker", "broker-restart", "transient")["lost"] > 0
     assert row(data, "broker", "broker-restart", "default")["lost"] == 0
 
@@ -127,8 +148,9 @@ def test_a_transient_queue_loses_jobs_when_the_broker_restarts(
 def test_idempotent_workers_send_no_duplicate_after_a_worker_kill(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data = crash_test(tmp_path, capsys, "--modes", "broker", "--faults", "worker-kill",
-                      "--idempotent")
+    data = crash_test(
+        tmp_path, capsys, "--modes", "broker", "--faults", "worker-kill", "--idempotent"
+    )
     assert row(data, "broker", "worker-kill", "default")["duplicates"] == 1
     idem = row(data, "broker", "worker-kill", "idempotent")
     assert (idem["duplicates"], idem["lost"]) == (0, 0)

@@ -48,10 +48,31 @@ def test_unknown_data_values_are_shown_as_they_are() -> None:
 
 
 def test_table_columns_cover_the_result_fields() -> None:
-    wanted = {"mode", "requests", "accepted", "failed", "delivered", "lost", "duplicates",
-              "quarantined", "throughput", "response_p50", "response_p95", "response_p99",
-              "response_max", "e2e_p50", "e2e_p95", "e2e_p99", "fault", "trial", "safety",
-              "skipped", "note"}
+    wanted = {
+        "mode",
+        "requests",
+        "accepted",
+        "failed",
+        "delivered",
+        "lost",
+        "duplicates",
+        "quarantined",
+        "dead_lettered",
+        "retried",
+        "throughput",
+        "response_p50",
+        "response_p95",
+        "response_p99",
+        "response_max",
+        "e2e_p50",
+        "e2e_p95",
+        "e2e_p99",
+        "fault",
+        "trial",
+        "safety",
+        "skipped",
+        "note",
+    }
     assert {key.removeprefix("col.") for key in i18n.COLUMNS} == wanted
     assert i18n.text("col.lost", "ko") == "유실"
     assert i18n.text("col.throughput") == "throughput (mails/s)"
@@ -63,9 +84,14 @@ def test_counted_uses_the_singular_for_one() -> None:
     assert i18n.counted("sub.workers", 1, "ko") == "워커 1개"
 
 
-@pytest.mark.parametrize("call", [lambda: i18n.text("col.mode", "fr"),
-                                  lambda: i18n.mode_label("sync", "EN"),
-                                  lambda: i18n.text("no.such.key", "ko")])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: i18n.text("col.mode", "fr"),
+        lambda: i18n.mode_label("sync", "EN"),
+        lambda: i18n.text("no.such.key", "ko"),
+    ],
+)
 def test_unknown_language_or_key_is_one_line_value_error(call: object) -> None:
     with pytest.raises(ValueError) as info:
         call()  # type: ignore[operator]

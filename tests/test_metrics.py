@@ -58,3 +58,16 @@ def test_timeline_counts_per_interval_and_backlog() -> None:
     assert rows[0]["accepted"] == 4
     assert [r["delivered"] for r in rows] == [1, 1, 1, 1]
     assert [r["backlog"] for r in rows] == [3, 2, 1, 0]
+
+
+def test_dead_lettered_and_retried_jobs_are_counted_not_lost() -> None:
+    samples = [sample(j, 0.0, 202) for j in ("a", "b", "c")]
+    arrivals = [
+        Arrival("a", "refused", "a@x.test", 0.1),  # refused once, then delivered: retried
+        Arrival("a", "welcome", "a@x.test", 0.5),
+        Arrival("b", "refused", "b@x.test", 0.1),  # refused for good: parked in .dead
+        Arrival("c", "welcome", "c@x.test", 0.2),
+    ]
+    s = summarize(samples, arrivals, dead=["b", "not-ours"])
+    assert (s.delivered, s.dead_lettered, s.retried, s.lost) == (2, 1, 1, 0)
+    assert summarize(samples, arrivals).lost == 1  # without the dead-letter queue: lost

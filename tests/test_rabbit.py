@@ -62,8 +62,11 @@ def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def node() -> Iterator[rabbit.PrivateNode]:
     """One private node shared by the tests of this file (started once, ~2 s)."""
     if rabbit.find_rabbitmq_server() is None:
-        pytest.fail("rabbitmq-server is not installed: the broker tests need it "
-                    "(apt-get install rabbitmq-server)", pytrace=False)
+        pytest.fail(
+            "rabbitmq-server is not installed: the broker tests need it "
+            "(apt-get install rabbitmq-server)",
+            pytrace=False,
+        )
     n = rabbit.PrivateNode.create()
     try:
         n.start()
@@ -76,8 +79,11 @@ def node() -> Iterator[rabbit.PrivateNode]:
 
 MASKED = [
     ("amqp://guest:guest@localhost:5672/%2F", "amqp://guest:****@localhost:5672/%2F", "guest"),
-    ("amqps://app:p%40ss%2Fw0rd@mq.example.com:5671/prod?heartbeat=30",
-     "amqps://app:****@mq.example.com:5671/prod?heartbeat=30", "p%40ss%2Fw0rd"),
+    (
+        "amqps://app:p%40ss%2Fw0rd@mq.example.com:5671/prod?heartbeat=30",
+        "amqps://app:****@mq.example.com:5671/prod?heartbeat=30",
+        "p%40ss%2Fw0rd",
+    ),
     ("amqp://app:pa:ss@host/", "amqp://app:****@host/", "pa:ss"),
     ("amqp://u:p@ss/w#rd?x@host:5672/%2F", "amqp://u:****@host:5672/%2F", "p@ss/w#rd?x"),
     ("amqp://:s3cr3t@host:5672", "amqp://:****@host:5672", "s3cr3t"),
@@ -93,11 +99,14 @@ def test_mask_url_hides_the_password(url: str, expected: str, password: str) -> 
         assert password not in masked
 
 
-@pytest.mark.parametrize("url", [
-    "amqp://guest@localhost:5672/%2F",
-    "amqp://localhost:5672/%2F",
-    "amqp://127.0.0.1",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "amqp://guest@localhost:5672/%2F",
+        "amqp://localhost:5672/%2F",
+        "amqp://127.0.0.1",
+    ],
+)
 def test_mask_url_without_password_is_unchanged(url: str) -> None:
     assert rabbit.mask_url(url) == url
 
@@ -105,8 +114,9 @@ def test_mask_url_without_password_is_unchanged(url: str) -> None:
 @settings(max_examples=300, deadline=None)
 @given(password=st.text(min_size=1, max_size=40))
 def test_mask_url_never_leaks_any_password(password: str) -> None:
-    assert rabbit.mask_url(f"amqp://user:{password}@host:5672/%2F") == \
-        "amqp://user:****@host:5672/%2F"
+    assert (
+        rabbit.mask_url(f"amqp://user:{password}@host:5672/%2F") == "amqp://user:****@host:5672/%2F"
+    )
 
 
 # -------------------------------------------------------------- resolve_url
@@ -161,7 +171,8 @@ def test_rabbitmq_server_is_installed() -> None:
 
 @pytest.mark.broker
 def test_confirmed_persistent_messages_survive_sigkill_and_restart(
-        node: rabbit.PrivateNode) -> None:
+    node: rabbit.PrivateNode,
+) -> None:
     durable, transient = unique("durable"), unique("transient")
     bodies = [f"welcome mail {i}".encode() for i in range(5)]
     conn = pika.BlockingConnection(pika.URLParameters(node.url))
@@ -171,8 +182,9 @@ def test_confirmed_persistent_messages_survive_sigkill_and_restart(
         ch.queue_declare(durable, durable=True)
         ch.queue_declare(transient, durable=False)
         for body in bodies:
-            ch.basic_publish("", durable, body, pika.BasicProperties(delivery_mode=2),
-                             mandatory=True)
+            ch.basic_publish(
+                "", durable, body, pika.BasicProperties(delivery_mode=2), mandatory=True
+            )
         ch.basic_publish("", transient, b"lost", mandatory=True)
     finally:
         conn.close()
@@ -205,7 +217,8 @@ def test_confirmed_persistent_messages_survive_sigkill_and_restart(
 
 @pytest.mark.broker
 def test_queue_depth_of_a_missing_queue_is_none_and_creates_nothing(
-        node: rabbit.PrivateNode) -> None:
+    node: rabbit.PrivateNode,
+) -> None:
     missing = unique("missing")
     assert rabbit.queue_depth(node.url, missing) is None
     assert rabbit.queue_depth(node.url, missing) is None
@@ -224,8 +237,7 @@ def test_queue_depth_on_the_system_broker_never_declares(state_dir: Path) -> Non
 
 
 @pytest.mark.broker
-def test_queue_depths_uses_one_connection_for_several_queues(
-        node: rabbit.PrivateNode) -> None:
+def test_queue_depths_uses_one_connection_for_several_queues(node: rabbit.PrivateNode) -> None:
     full, missing, empty = unique("full"), unique("missing"), unique("empty")
     conn = pika.BlockingConnection(pika.URLParameters(node.url))
     try:
@@ -270,7 +282,8 @@ def test_ensure_broker_with_a_dead_explicit_url_raises_one_masked_line(state_dir
 
 @pytest.mark.broker
 def test_ensure_broker_with_a_dead_url_from_the_environment_raises(
-        state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(rabbit.ENV_VAR, f"amqp://u:Env-Secret@127.0.0.1:{closed_port()}/%2F")
     with pytest.raises(rabbit.BrokerUnavailable) as e, rabbit.ensure_broker():
         pass
@@ -278,8 +291,9 @@ def test_ensure_broker_with_a_dead_url_from_the_environment_raises(
 
 
 @pytest.mark.broker
-def test_ensure_broker_uses_an_answering_broker_untouched(node: rabbit.PrivateNode,
-                                                          state_dir: Path) -> None:
+def test_ensure_broker_uses_an_answering_broker_untouched(
+    node: rabbit.PrivateNode, state_dir: Path
+) -> None:
     with rabbit.ensure_broker(node.url) as handle:
         assert handle.url == node.url
         assert handle.started_by_mqlab is False
@@ -290,7 +304,8 @@ def test_ensure_broker_uses_an_answering_broker_untouched(node: rabbit.PrivateNo
 
 @pytest.mark.broker
 def test_ensure_broker_starts_and_removes_a_private_node_when_nothing_answers(
-        state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     dead = f"amqp://guest:guest@127.0.0.1:{closed_port()}/%2F"
     monkeypatch.setattr(rabbit, "DEFAULT_URL", dead)
     with pytest.raises(rabbit.BrokerUnavailable), rabbit.ensure_broker(allow_private=False):
@@ -313,9 +328,13 @@ def test_ensure_broker_starts_and_removes_a_private_node_when_nothing_answers(
 def test_broker_up_outlives_the_process_and_broker_down_stops_it(state_dir: Path) -> None:
     port = closed_port()
     up = subprocess.run(
-        [sys.executable, "-c",
-         f"from mqlab import rabbit; print(rabbit.broker_up({port}).url)"],
-        cwd=ROOT, env=os.environ.copy(), capture_output=True, text=True, timeout=60)
+        [sys.executable, "-c", f"from mqlab import rabbit; print(rabbit.broker_up({port}).url)"],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert up.returncode == 0, up.stderr
     url = up.stdout.strip()
     try:
@@ -375,7 +394,8 @@ def test_broker_down_never_signals_a_process_that_is_not_its_node(state_dir: Pat
         (state_dir / "broker.json").write_text(
             '{"url": "amqp://guest:guest@127.0.0.1:1/%2F", "port": 1, "dist_port": 2, '
             '"nodename": "mqlab-1@localhost", "data_dir": "/nonexistent", '
-            f'"server": "rabbitmq-server", "pid": {stranger.pid}, "pgid": {stranger.pid}}}')
+            f'"server": "rabbitmq-server", "pid": {stranger.pid}, "pgid": {stranger.pid}}}'
+        )
         assert rabbit.resolve_url(None) == rabbit.DEFAULT_URL  # not taken for our node
         assert rabbit.broker_down() is False
         assert stranger.poll() is None, "broker_down signalled a stranger"

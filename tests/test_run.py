@@ -12,7 +12,7 @@ from mqlab.results import load
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> dict:  # type: ignore[type-arg]
-    assert main(["run", *args, "--json"]) == 0
+    assert main(["run", *args, "--no-floors", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     return load(Path(out["file"]))
 
@@ -21,11 +21,28 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> dict:  # type: ig
 def test_a_run_delivers_every_accepted_signup(
     mode: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data = run_cli(capsys, mode, "--requests", "12", "--rate", "100", "--scan-ms", "20",
-                   "--workers", "2", "--out", str(tmp_path))
+    data = run_cli(
+        capsys,
+        mode,
+        "--requests",
+        "12",
+        "--rate",
+        "100",
+        "--scan-ms",
+        "20",
+        "--workers",
+        "2",
+        "--out",
+        str(tmp_path),
+    )
     s = data["summary"]
     assert (s["requests"], s["accepted"], s["delivered"], s["lost"], s["duplicates"]) == (
-        12, 12, 12, 0, 0)
+        12,
+        12,
+        12,
+        0,
+        0,
+    )
     assert data["format_version"] == 1 and data["kind"] == "run" and data["mode"] == mode
     assert data["config"]["requests"] == 12 and data["config"]["scan_ms"] == 20
     assert data["environment"]["packages"]["pika"]
@@ -46,8 +63,18 @@ def test_a_run_delivers_every_accepted_signup(
 def test_sync_waits_while_thread_answers_at_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = ["--requests", "8", "--rate", "50", "--scan-ms", "40", "--workers", "2",
-            "--out", str(tmp_path)]
+    args = [
+        "--requests",
+        "8",
+        "--rate",
+        "50",
+        "--scan-ms",
+        "40",
+        "--workers",
+        "2",
+        "--out",
+        str(tmp_path),
+    ]
     sync = run_cli(capsys, "sync", *args)["summary"]
     thread = run_cli(capsys, "thread", *args)["summary"]
     assert sync["response_ms"]["p50"] >= 40
@@ -58,8 +85,20 @@ def test_sync_waits_while_thread_answers_at_once(
 def test_infected_signups_are_counted_as_quarantined(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data = run_cli(capsys, "thread", "--requests", "6", "--infected", "2", "--rate", "0",
-                   "--scan-ms", "5", "--out", str(tmp_path))
+    data = run_cli(
+        capsys,
+        "thread",
+        "--requests",
+        "6",
+        "--infected",
+        "2",
+        "--rate",
+        "0",
+        "--scan-ms",
+        "5",
+        "--out",
+        str(tmp_path),
+    )
     s = data["summary"]
     assert (s["accepted"], s["delivered"], s["quarantined"], s["lost"]) == (6, 4, 2, 0)
 
@@ -67,8 +106,25 @@ def test_infected_signups_are_counted_as_quarantined(
 def test_sweep_runs_one_point_per_worker_count(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["sweep", "--workers", "1,2", "--modes", "thread", "--scan-ms", "20",
-                 "--jobs-per-worker", "4", "--out", str(tmp_path), "--json"]) == 0
+    assert (
+        main(
+            [
+                "sweep",
+                "--workers",
+                "1,2",
+                "--modes",
+                "thread",
+                "--scan-ms",
+                "20",
+                "--jobs-per-worker",
+                "4",
+                "--out",
+                str(tmp_path),
+                "--json",
+            ]
+        )
+        == 0
+    )
     data = load(Path(json.loads(capsys.readouterr().out)["file"]))
     assert data["kind"] == "sweep"
     points = [(p["mode"], p["workers"], p["delivered"], p["lost"]) for p in data["points"]]
@@ -79,8 +135,25 @@ def test_sweep_runs_one_point_per_worker_count(
 def test_compare_runs_the_three_modes_on_one_workload(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["compare", "--requests", "10", "--rate", "50", "--scan-ms", "20",
-                 "--workers", "2", "--out", str(tmp_path), "--json"]) == 0
+    assert (
+        main(
+            [
+                "compare",
+                "--requests",
+                "10",
+                "--rate",
+                "50",
+                "--scan-ms",
+                "20",
+                "--workers",
+                "2",
+                "--out",
+                str(tmp_path),
+                "--json",
+            ]
+        )
+        == 0
+    )  # with floors
     data = load(Path(json.loads(capsys.readouterr().out)["file"]))
     assert data["kind"] == "compare"
     assert [r["mode"] for r in data["runs"]] == ["sync", "thread", "broker"]
@@ -89,3 +162,65 @@ def test_compare_runs_the_three_modes_on_one_workload(
     broker = data["runs"][2]
     assert broker["environment"]["broker_version"]
     assert any(row["queue_depth"] is not None for row in broker["timeline"])
+    floors = data["calibration"]["floors"]  # measured before the runs, on the same broker
+    assert set(floors) == {"http", "publish", "smtp"}
+    assert all(f["ms"]["p50"] > 0 for f in floors.values())
+
+
+@pytest.mark.broker
+def test_a_flaky_mail_server_loses_nothing_in_broker_mode(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = run_cli(
+        capsys,
+        "broker",
+        "--requests",
+        "20",
+        "--rate",
+        "100",
+        "--scan-ms",
+        "5",
+        "--workers",
+        "2",
+        "--smtp-fail-rate",
+        "0.3",
+        "--retry-delay-ms",
+        "50",
+        "--out",
+        str(tmp_path),
+    )
+    s = data["summary"]
+    assert s["lost"] == 0
+    assert s["delivered"] + s["dead_lettered"] == s["accepted"] == 20
+    assert s["retried"] > 0  # refused mails were retried from the retry queue, and arrived
+
+
+@pytest.mark.parametrize(
+    ("mode", "lost", "parked"), [("thread", True, False), ("broker", False, True)]
+)
+def test_a_permanent_smtp_failure_is_lost_in_memory_but_parked_by_the_broker(
+    mode: str, lost: bool, parked: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = run_cli(
+        capsys,
+        mode,
+        "--requests",
+        "20",
+        "--rate",
+        "100",
+        "--scan-ms",
+        "5",
+        "--workers",
+        "2",
+        "--smtp-fail-rate",
+        "0.3",
+        "--smtp-fail-kind",
+        "permanent",
+        "--out",
+        str(tmp_path),
+    )
+    s = data["summary"]
+    assert s["delivered"] < 20
+    assert (s["lost"] > 0) is lost
+    assert (s["dead_lettered"] > 0) is parked
+    assert s["delivered"] + s["lost"] + s["dead_lettered"] == s["accepted"]

@@ -17,8 +17,11 @@ def test_a_mail_sent_over_smtp_lands_in_the_ledger(sink: Sink) -> None:
     job = Job("job-42", "ana@example.test", "Ana")
     mail.send(mail.welcome_message(job), SmtpTarget(HOST, sink.port))
     (arrival,) = sink.wait_for(1)
-    assert (arrival.job_id, arrival.kind, arrival.recipient) == ("job-42", "welcome",
-                                                                 "ana@example.test")
+    assert (arrival.job_id, arrival.kind, arrival.recipient) == (
+        "job-42",
+        "welcome",
+        "ana@example.test",
+    )
 
 
 def test_the_sink_can_refuse_mail_transiently(start_sink) -> None:  # type: ignore[no-untyped-def]
@@ -40,8 +43,10 @@ def test_no_sink_is_a_transient_mail_error() -> None:
     from mqlab.procs import free_port
 
     with pytest.raises(MailError) as e:
-        mail.send(mail.welcome_message(Job("j", "a@b.test", "A")),
-                  SmtpTarget(HOST, free_port(), timeout_s=2))
+        mail.send(
+            mail.welcome_message(Job("j", "a@b.test", "A")),
+            SmtpTarget(HOST, free_port(), timeout_s=2),
+        )
     assert e.value.transient
 
 
