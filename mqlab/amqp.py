@@ -16,6 +16,7 @@ Both are declared durable when the work queue is, so a broker restart keeps them
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -185,6 +186,20 @@ def dead_job_ids(settings: AmqpSettings) -> list[str]:
         if connection.is_open:
             connection.close()
     return ids
+
+
+def private_settings(url: str, durable: bool = True) -> AmqpSettings:
+    """An exchange and a queue of their own (`*.run-<tag>`) for one run, test or measurement.
+
+    Nothing else publishes to them or consumes from them: on the shared `mqlab` exchange,
+    every queue bound with `signup.welcome` would get a copy of every job, so a run would
+    leak jobs into a person's demo queue (and the other way round).
+    `delete_run_objects` removes them afterwards.
+    """
+    tag = uuid.uuid4().hex[:8]
+    return AmqpSettings(
+        url=url, exchange=f"{EXCHANGE}.run-{tag}", queue=f"{QUEUE}.run-{tag}", durable=durable
+    )
 
 
 def delete_queue(settings: AmqpSettings) -> None:

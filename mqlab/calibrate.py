@@ -50,7 +50,7 @@ import pika
 import pika.exceptions
 
 from mqlab import environment, loadgen, mail, metrics, rabbit
-from mqlab.amqp import EXCHANGE, AmqpSettings, delete_queue, parameters
+from mqlab.amqp import delete_run_objects, parameters, private_settings
 from mqlab.answer import Answer
 from mqlab.config import Mode, ServeConfig
 from mqlab.procs import Child, free_port, http_ok, tcp_open
@@ -273,9 +273,7 @@ def publish_floor(amqp_url: str, n: int, pace_s: float = 0.0) -> Floor:
     """n persistent, mandatory, confirmed publishes of a signup job, on a queue of our own."""
     from scenarios.broker import declare
 
-    settings = AmqpSettings(
-        url=amqp_url, exchange=EXCHANGE, queue=f"mqlab.calibrate-{uuid.uuid4().hex[:8]}"
-    )
+    settings = private_settings(amqp_url)  # on the shared exchange, others would get copies
     body = Job("calibrate", "calibrate@example.test", "Cal", b"x" * 1024).to_bytes()
     props = pika.BasicProperties(delivery_mode=2, content_type="application/json")
     connection = pika.BlockingConnection(parameters(settings))
@@ -293,7 +291,7 @@ def publish_floor(amqp_url: str, n: int, pace_s: float = 0.0) -> Floor:
     finally:
         if connection.is_open:
             connection.close()
-        delete_queue(settings)
+        delete_run_objects(settings)
     return Floor("publish", n, ms, _every(pace_s))
 
 

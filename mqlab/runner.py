@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from mqlab import calibrate, environment, ledger, loadgen, metrics, rabbit
-from mqlab.amqp import EXCHANGE, QUEUE, AmqpSettings, dead_job_ids, delete_run_objects
+from mqlab.amqp import dead_job_ids, delete_run_objects, private_settings
 from mqlab.config import Mode, RunConfig, Workload
 from mqlab.errors import NoBroker
 from mqlab.lab import Lab
@@ -124,12 +124,7 @@ def _run(
         # An exchange and queue of this run's own: no other run (or a leftover queue bound
         # to a shared exchange) can receive copies of its jobs or mix jobs in, and deleting
         # them afterwards touches nothing mqlab did not declare.
-        amqp = AmqpSettings(
-            url=broker.url,
-            exchange=f"{EXCHANGE}.run-{tag}",
-            queue=f"{QUEUE}.run-{tag}",
-            durable=config.safety.durable,
-        )
+        amqp = private_settings(broker.url, durable=config.safety.durable)
     lab = Lab(config, workdir, amqp)
     report = progress or (lambda phase, done, total: None)
     w = config.workload

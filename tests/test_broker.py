@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pika.exceptions
 import pytest
 
 from mqlab import rabbit
-from mqlab.amqp import AmqpSettings, parameters
+from mqlab.amqp import delete_run_objects, parameters, private_settings
 from mqlab.core import main
 from mqlab.procs import Child, mqlab_argv
 from mqlab.results import load
@@ -24,7 +23,7 @@ pytestmark = pytest.mark.broker
 
 
 def test_the_queue_mqlab_declares_is_durable(broker_url: str) -> None:
-    settings = AmqpSettings(url=broker_url, queue=f"mqlab.test.{uuid.uuid4().hex[:8]}")
+    settings = private_settings(broker_url)
     connection = pika.BlockingConnection(parameters(settings))
     try:
         declare(connection.channel(), settings)
@@ -35,8 +34,8 @@ def test_the_queue_mqlab_declares_is_durable(broker_url: str) -> None:
         assert "durable" in refused.value.reply_text
     finally:
         if connection.is_open:
-            connection.channel().queue_delete(settings.queue)
             connection.close()
+        delete_run_objects(settings)
 
 
 def test_a_broker_run_delivers_everything_and_cleans_up_its_queue(
@@ -78,9 +77,10 @@ def test_a_broker_run_delivers_everything_and_cleans_up_its_queue(
 def test_serve_broker_and_separate_workers_deliver_each_signup(
     broker_url: str, start_app: Callable[..., App], sink: Sink, tmp_path: Path
 ) -> None:
-    queue = f"mqlab.test.{uuid.uuid4().hex[:8]}"
     # An exchange of its own too: on a shared exchange, other runs' jobs would reach this queue.
-    amqp = ["--amqp-url", broker_url, "--queue", queue, "--exchange", queue]
+    own = private_settings(broker_url)
+    queue = own.queue
+    amqp = ["--amqp-url", broker_url, "--queue", queue, "--exchange", own.exchange]
     app = start_app("broker", None, *amqp)
     workers = [
         Child(
@@ -105,9 +105,7 @@ def test_serve_broker_and_separate_workers_deliver_each_signup(
     finally:
         for w in workers:
             w.stop()
-        from mqlab.amqp import delete_queue
-
-        delete_queue(AmqpSettings(url=broker_url, queue=queue, exchange=queue))
+        delete_run_objects(own)
 
 
 def test_no_broker_means_503_never_202(start_app: Callable[..., App]) -> None:

@@ -15,8 +15,15 @@ import pika
 import pytest
 from pika.spec import BasicProperties
 
-from mqlab.amqp import REASON_HEADER, RETRIES_HEADER, AmqpSettings, dead_letter_queue, retry_queue
-from mqlab.amqp import delete_queue as delete_queues
+from mqlab.amqp import (
+    REASON_HEADER,
+    RETRIES_HEADER,
+    AmqpSettings,
+    dead_letter_queue,
+    delete_run_objects,
+    private_settings,
+    retry_queue,
+)
 from mqlab.ledger import ProcessedJobs, read_arrivals
 from mqlab.procs import Child, free_port, mqlab_argv, tcp_open
 from mqlab.scan import EICAR
@@ -42,8 +49,8 @@ class Queues:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.name = f"mqlab.test.{uuid.uuid4().hex[:12]}"
-        self.exchange = "mqlab.test"
+        settings = private_settings(url)  # an exchange of its own too: no copies of others' jobs
+        self.name, self.exchange = settings.queue, settings.exchange
 
     def args(self) -> list[str]:
         return ["--amqp-url", self.url, "--queue", self.name, "--exchange", self.exchange]
@@ -104,7 +111,7 @@ class Queues:
         raise AssertionError(f"nothing arrived in {queue} within {timeout:g} s")
 
     def delete(self) -> None:
-        delete_queues(AmqpSettings(url=self.url, queue=self.name))
+        delete_run_objects(AmqpSettings(url=self.url, queue=self.name, exchange=self.exchange))
 
 
 def wait_until(check: Callable[[], bool], timeout: float = 15.0, what: str = "") -> None:
