@@ -6,13 +6,15 @@ function that returns a result object; `mqlab.render` prints it.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -213,21 +215,22 @@ def _scan(ms: float, jitter_ms: float, kind: ScanKindChoice, seed: int) -> ScanS
     return ScanSettings(ms, jitter_ms, "cpu" if kind is ScanKindChoice.cpu else "sleep", seed)
 
 
-def _workload(
-    requests: int,
-    rate: float,
-    scan_ms: float,
-    scan_jitter_ms: float,
-    scan_kind: ScanKindChoice,
-    workers: int,
-    server_threads: int,
-    infected: int,
-    seed: int,
-    drain_timeout: float,
-    smtp_ms: float = 0.0,
-    smtp_fail_rate: float = 0.0,
-    smtp_fail_kind: FailKindChoice = FailKindChoice.transient,
+def _workload_options(
+    requests: Requests = 200,
+    rate: Rate = 50.0,
+    scan_ms: ScanMs = 200.0,
+    scan_jitter_ms: ScanJitter = 0.0,
+    scan_kind: ScanKind = ScanKindChoice.sleep,
+    workers: Workers = 4,
+    server_threads: ServerThreads = 8,
+    infected: Infected = 0,
+    smtp_ms: SmtpMs = 0.0,
+    smtp_fail_rate: SmtpFailRate = 0.0,
+    smtp_fail_kind: SmtpFailKind = FailKindChoice.transient,
+    seed: Seed = 1,
+    drain_timeout: DrainTimeout = 60.0,
 ) -> Workload:
+    """The workload options of run, compare and crash-test, defined once, as one Workload."""
     if infected > requests:
         raise typer.BadParameter(f"--infected ({infected}) is more than --requests ({requests})")
     return Workload(
@@ -245,6 +248,29 @@ def _workload(
         smtp_fail_rate=smtp_fail_rate,
         smtp_fail_kind=smtp_fail_kind.value,
     )
+
+
+def with_workload(command: Callable[..., None]) -> Callable[..., None]:
+    """Give `command` the options of `_workload_options` in place of its `workload` parameter.
+
+    typer reads a command's options from its signature, so the wrapper shows typer the
+    command's own parameters plus the shared ones, and hands the command one Workload.
+    """
+    shared = inspect.signature(_workload_options, eval_str=True).parameters
+    own = inspect.signature(command, eval_str=True).parameters
+    mine = [p for name, p in own.items() if name != "workload"]
+    arguments = [p for p in mine if p.default is inspect.Parameter.empty]
+    options = [p for p in mine if p.default is not inspect.Parameter.empty]
+    parameters = [*arguments, *shared.values(), *options]
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> None:
+        workload = _workload_options(**{name: kwargs.pop(name) for name in shared})
+        command(workload=workload, **kwargs)
+
+    wrapper.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+    return wrapper
 
 
 def _amqp(
@@ -278,21 +304,10 @@ def _logging(verbose: bool = True) -> None:
 
 
 @app.command()
+@with_workload
 def run(
     mode: ModeArg,
-    requests: Requests = 200,
-    rate: Rate = 50.0,
-    scan_ms: ScanMs = 200.0,
-    scan_jitter_ms: ScanJitter = 0.0,
-    scan_kind: ScanKind = ScanKindChoice.sleep,
-    workers: Workers = 4,
-    server_threads: ServerThreads = 8,
-    infected: Infected = 0,
-    smtp_ms: SmtpMs = 0.0,
-    smtp_fail_rate: SmtpFailRate = 0.0,
-    smtp_fail_kind: SmtpFailKind = FailKindChoice.transient,
-    seed: Seed = 1,
-    drain_timeout: DrainTimeout = 60.0,
+    workload: Workload = Workload(),  # noqa: B008 (frozen; replaced by with_workload)
     amqp_url: AmqpUrl = None,
     prefetch: Prefetch = 1,
     retry_delay_ms: Annotated[
@@ -315,28 +330,14 @@ def run(
 
     config = RunConfig(
         mode=mode,
-        workload=_workload(
-            requests,
-            rate,
-            scan_ms,
-            scan_jitter_ms,
-            scan_kind,
-            workers,
-            server_threads,
-            infected,
-            seed,
-            drain_timeout,
-            smtp_ms,
-            smtp_fail_rate,
-            smtp_fail_kind,
-        ),
+        workload=workload,
         amqp_url=amqp_url,
         prefetch=prefetch,
         safety=Safety(),
         floors=floors,
     )
     config = replace(config, workload=replace(config.workload, retry_delay_ms=retry_delay_ms))
-    with render.progress(f"{mode.value}", requests, quiet=as_json) as report:
+    with render.progress(mode.value, workload.requests, quiet=as_json) as report:
         result = runner.run(config, progress=report, keep=keep)
     data = result.to_dict()
     path = results.write(data, out, mode.value)
@@ -521,20 +522,9 @@ def sink(
 
 
 @app.command()
+@with_workload
 def compare(
-    requests: Requests = 200,
-    rate: Rate = 50.0,
-    scan_ms: ScanMs = 200.0,
-    scan_jitter_ms: ScanJitter = 0.0,
-    scan_kind: ScanKind = ScanKindChoice.sleep,
-    workers: Workers = 4,
-    server_threads: ServerThreads = 8,
-    infected: Infected = 0,
-    smtp_ms: SmtpMs = 0.0,
-    smtp_fail_rate: SmtpFailRate = 0.0,
-    smtp_fail_kind: SmtpFailKind = FailKindChoice.transient,
-    seed: Seed = 1,
-    drain_timeout: DrainTimeout = 60.0,
+    workload: Workload = Workload(),  # noqa: B008 (frozen; replaced by with_workload)
     amqp_url: AmqpUrl = None,
     out: Out = Path("results"),
     floors: Floors = True,
@@ -544,26 +534,11 @@ def compare(
     """Run sync, thread and broker on the same workload and show them side by side."""
     from mqlab import render, results, runner
 
-    workload = _workload(
-        requests,
-        rate,
-        scan_ms,
-        scan_jitter_ms,
-        scan_kind,
-        workers,
-        server_threads,
-        infected,
-        seed,
-        drain_timeout,
-        smtp_ms,
-        smtp_fail_rate,
-        smtp_fail_kind,
-    )
     result = runner.compare(
         workload,
         amqp_url,
         floors=floors,
-        progress_for=lambda mode: render.progress(mode, requests, as_json),
+        progress_for=lambda mode: render.progress(mode, workload.requests, as_json),
     )
     data = result.to_dict()
     path = results.write(data, out, "compare")
@@ -679,6 +654,7 @@ def _choices(value: str, allowed: Sequence[str], option: str) -> list[str]:
 
 
 @app.command("crash-test")
+@with_workload
 def crash_test(
     modes: Annotated[
         str, typer.Option("--modes", help="Modes to test, comma-separated.")
@@ -712,19 +688,7 @@ def crash_test(
             "worker crash causes no duplicate mail.",
         ),
     ] = False,
-    requests: Requests = 200,
-    rate: Rate = 50.0,
-    scan_ms: ScanMs = 200.0,
-    scan_jitter_ms: ScanJitter = 0.0,
-    scan_kind: ScanKind = ScanKindChoice.sleep,
-    workers: Workers = 4,
-    server_threads: ServerThreads = 8,
-    infected: Infected = 0,
-    smtp_ms: SmtpMs = 0.0,
-    smtp_fail_rate: SmtpFailRate = 0.0,
-    smtp_fail_kind: SmtpFailKind = FailKindChoice.transient,
-    seed: Seed = 1,
-    drain_timeout: DrainTimeout = 60.0,
+    workload: Workload = Workload(),  # noqa: B008 (frozen; replaced by with_workload)
     amqp_url: AmqpUrl = None,
     out: Out = Path("results"),
     keep: Keep = None,
@@ -744,21 +708,7 @@ def crash_test(
         "idempotent": idempotent,
     }
     config = crash.CrashConfig(
-        workload=_workload(
-            requests,
-            rate,
-            scan_ms,
-            scan_jitter_ms,
-            scan_kind,
-            workers,
-            server_threads,
-            infected,
-            seed,
-            drain_timeout,
-            smtp_ms,
-            smtp_fail_rate,
-            smtp_fail_kind,
-        ),
+        workload=workload,
         modes=[Mode(m) for m in _choices(modes, [m.value for m in Mode], "--modes")],
         faults=_choices(faults, crash.FAULTS, "--faults"),
         trials=trials,
@@ -768,7 +718,7 @@ def crash_test(
         keep=keep,
     )
     result = crash.crash_test(
-        config, progress_for=lambda label: render.progress(label, requests, as_json)
+        config, progress_for=lambda label: render.progress(label, workload.requests, as_json)
     )
     data = result.to_dict()
     path = results.write(data, out, "crash-test")
@@ -823,7 +773,14 @@ def sweep(
         raise typer.BadParameter("--workers takes numbers from 1 to 256")
     chosen = [Mode(m) for m in _choices(modes, ["thread", "broker"], "--modes")]
     config = sweeping.SweepConfig(
-        workload=_workload(1, 0.0, scan_ms, 0.0, scan_kind, 1, server_threads, 0, 1, drain_timeout),
+        workload=Workload(
+            requests=1,
+            rate=0.0,
+            scan_ms=scan_ms,
+            scan_kind=scan_kind.value,
+            server_threads=server_threads,
+            drain_timeout=drain_timeout,
+        ),
         workers=counts,
         modes=chosen,
         jobs_per_worker=jobs_per_worker,
