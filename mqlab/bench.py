@@ -185,7 +185,7 @@ def _doubt(
     if late is not None and late > 20:
         return f"generator late (p99 {late:.0f} ms)"
     if percentile is not None:
-        reason = calibrate.untrusted(asdict(summary)).get(percentile)
+        reason = metrics.untrusted(asdict(summary)).get(percentile)
         if reason:
             return reason
     return _foreign(cpu, FOREIGN_DOUBT_CORES)
@@ -335,7 +335,7 @@ def _generator_rows(cal: calibrate.Calibration) -> list[Row]:
         ),
         Row(
             "capacity.late",
-            ratio(sched.late_ms.p99, calibrate.LATE_OK_MS),
+            ratio(sched.late_ms.p99, metrics.LATE_OK_MS),
             f"p50 {_ms(sched.late_ms.p50)}, p99 {_ms(sched.late_ms.p99)}",
             doubt,
         ),

@@ -53,14 +53,13 @@ from mqlab import environment, loadgen, mail, metrics, rabbit
 from mqlab.amqp import delete_run_objects, parameters, private_settings
 from mqlab.answer import Answer
 from mqlab.config import Mode, ServeConfig
+from mqlab.metrics import LATE_OK_MS, untrusted
 from mqlab.procs import Child, free_port, http_ok, tcp_open
 from mqlab.results import FORMAT_VERSION, Percentiles, utc_now
 from mqlab.signup import Job
 
 HOST = "127.0.0.1"
 FLOORS = ("http", "publish", "smtp")
-LATE_OK_MS = 2.0  # generator lateness p99 above this: its response times carry its own delay
-LATE_SHARE = 0.10  # ... and a percentile is doubtful when the delay is more than 10% of it
 QUICK_SAMPLES = 20
 MAX_QUICK_PACE_S = 0.02  # slower runs get floors paced at 50/s: quick stays under ~2 s
 FULL_SAMPLES = 300
@@ -472,29 +471,6 @@ def listening_pids(port: int) -> list[int]:
             ):
                 pids.append(int(entry))
     return pids
-
-
-def untrusted(summary: Mapping[str, Any]) -> dict[str, str]:
-    """Percentiles of a run (a summary dict) that carry too much of the generator's own delay.
-
-    Response and e2e times are counted from the *intended* send time, so a generator that
-    sends late adds its delay to them. A percentile is not to be printed when the generator
-    was late by more than LATE_OK_MS *and* by more than LATE_SHARE of that percentile, at
-    the same percentile: {"response_ms.p50": "the generator sent 3.1 ms late (40% of it)"}.
-    """
-    late = summary.get("generator_late_ms") or {}
-    out: dict[str, str] = {}
-    for group in ("response_ms", "e2e_ms"):
-        values = summary.get(group) or {}
-        for key in ("p50", "p95", "p99", "max"):
-            lag, value = late.get(key), values.get(key)
-            if lag is None or value is None or value <= 0:
-                continue
-            if lag > LATE_OK_MS and lag > LATE_SHARE * value:
-                out[f"{group}.{key}"] = (
-                    f"the generator sent {lag:.1f} ms late ({lag / value:.0%} of it)"
-                )
-    return out
 
 
 def lateness_warning(summary: Mapping[str, Any]) -> str | None:

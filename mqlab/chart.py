@@ -39,7 +39,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
 
-from mqlab import i18n
+from mqlab import i18n, metrics
 
 Result = dict[str, Any]
 Chart = tuple[str, Figure]
@@ -362,9 +362,17 @@ def _percentile_bars(
         colours = [to_rgba(_colour(run["mode"]), a) for a in alphas]
         xs = [i + o for o in offsets]
         bars = ax.bar(xs, heights, width, color=colours, label=run["mode"])
+        # A percentile carrying the load generator's own delay says so on the slide too.
+        doubtful = metrics.untrusted(run["summary"])
+        late = [f"{key}.{p}" in doubtful for p in PERCENTILES]
         ax.bar_label(
             bars,
-            labels=["" if v is None else _fmt(v, lang) for v in raw],
+            labels=[
+                ""
+                if v is None
+                else _fmt(v, lang) + (f"\n({i18n.text('late', lang)})" if bad else "")
+                for v, bad in zip(raw, late, strict=True)
+            ],
             padding=4,
             fontsize=VALUE_PT,
         )

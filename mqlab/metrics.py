@@ -16,8 +16,9 @@ Percentiles come from all samples at once (numpy), never from averaged percentil
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -26,6 +27,8 @@ from mqlab.loadgen import Sample
 from mqlab.results import Percentiles, Summary
 
 QUARANTINE_STATUS = 422
+LATE_OK_MS = 2.0  # generator lateness above this: its response times carry its own delay
+LATE_SHARE = 0.10  # ... and a percentile is doubtful when the delay is more than 10% of it
 
 
 def percentiles(values: Iterable[float]) -> Percentiles:
@@ -181,3 +184,26 @@ def interval_width(duration_s: float) -> float:
         if duration_s / width <= 80:
             return width
     return 30.0
+
+
+def untrusted(summary: Mapping[str, Any]) -> dict[str, str]:
+    """Percentiles of a run (a summary dict) that carry too much of the generator's own delay.
+
+    Response and e2e times are counted from the *intended* send time, so a generator that
+    sends late adds its delay to them. A percentile is not to be printed when the generator
+    was late by more than LATE_OK_MS *and* by more than LATE_SHARE of that percentile, at
+    the same percentile: {"response_ms.p50": "the generator sent 3.1 ms late (40% of it)"}.
+    """
+    late = summary.get("generator_late_ms") or {}
+    out: dict[str, str] = {}
+    for group in ("response_ms", "e2e_ms"):
+        values = summary.get(group) or {}
+        for key in ("p50", "p95", "p99", "max"):
+            lag, value = late.get(key), values.get(key)
+            if lag is None or value is None or value <= 0:
+                continue
+            if lag > LATE_OK_MS and lag > LATE_SHARE * value:
+                out[f"{group}.{key}"] = (
+                    f"the generator sent {lag:.1f} ms late ({lag / value:.0%} of it)"
+                )
+    return out

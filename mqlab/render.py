@@ -15,8 +15,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from mqlab.calibrate import untrusted
 from mqlab.i18n import text, workload_line
+from mqlab.metrics import untrusted
 
 console = Console()
 err_console = Console(stderr=True)

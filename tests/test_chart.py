@@ -137,6 +137,18 @@ def test_latency_bars_are_in_mode_order_with_the_measured_heights() -> None:
     assert "user waits" in labels[0] and "answered at once" in labels[2]
 
 
+def test_a_percentile_spoiled_by_a_late_generator_says_so_on_the_slide() -> None:
+    doc = chartdata.compare()
+    thread = next(r for r in doc["runs"] if r["mode"] == "thread")
+    p99 = thread["summary"]["response_ms"]["p99"]
+    # the generator sent the p99 request late by more than 2 ms and 10% of the p99 itself
+    thread["summary"]["generator_late_ms"] = {"p50": 0.1, "p95": 0.2, "p99": p99, "max": p99}
+    ax = figures(doc)["latency"].axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    late = [t for t in texts if "(late)" in t]
+    assert len(late) == 1 and late[0].startswith(chart._fmt(p99))
+
+
 def test_latency_stays_linear_when_values_are_close() -> None:
     ax = figures(chartdata.run("broker"))["latency"].axes[0]
     assert ax.get_yscale() == "linear"
