@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from mqlab import calibrate, environment, ledger, loadgen, metrics, rabbit
-from mqlab.amqp import dead_job_ids, delete_run_objects, private_settings
+from mqlab.amqp import AmqpSettings, dead_job_ids, delete_run_objects, private_settings
 from mqlab.config import Mode, RunConfig, Workload
 from mqlab.errors import NoBroker
 from mqlab.lab import Lab
@@ -184,7 +184,7 @@ def _run(
     events = chaos.events if chaos else []
     return RunResult(
         mode=config.mode.value,
-        config=config_dict(config, broker),
+        config=config_dict(config, broker, amqp),
         environment=environment.describe(broker.version if broker else None),
         summary=summary,
         samples=[sample_dict(s, load.started, first.get(s.job_id)) for s in load.samples],
@@ -249,12 +249,16 @@ class DepthSampler:
         self._thread.join(timeout=5)
 
 
-def config_dict(config: RunConfig, broker: Broker | None) -> dict[str, Any]:
+def config_dict(
+    config: RunConfig, broker: Broker | None, amqp: AmqpSettings | None = None
+) -> dict[str, Any]:
     out: dict[str, Any] = {"mode": config.mode.value, **asdict(config.workload)}
     out["prefetch"] = config.prefetch
     out.update(asdict(config.safety))
     out["amqp_url"] = rabbit.mask_url(broker.url) if broker else None
     out["broker_started_by_mqlab"] = broker.started_by_mqlab if broker else None
+    out["exchange"] = amqp.exchange if amqp else None  # the run's own, deleted after it
+    out["queue"] = amqp.queue if amqp else None
     return out
 
 

@@ -122,3 +122,33 @@ def broker_url() -> Iterator[str]:
             yield handle.url
     except rabbit.BrokerUnavailable as e:
         pytest.fail(f"no RabbitMQ for the broker tests: {e}", pytrace=False)
+
+
+Result = dict[str, Any]
+
+
+def flags(**options: object) -> list[str]:
+    """requests=12, scan_ms=20, no_floors=True -> --requests 12 --scan-ms 20 --no-floors"""
+    out: list[str] = []
+    for key, value in options.items():
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            out.append(flag)
+        elif value is not False and value is not None:
+            out += [flag, str(value)]
+    return out
+
+
+@pytest.fixture
+def mqlab_result(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    """Run an mqlab command in-process (the real CLI, the real processes behind it) with
+    `--json`, and return the result file it wrote, loaded and checked."""
+    from mqlab.core import main
+    from mqlab.results import load
+
+    def run(*args: str, **options: object) -> Result:
+        argv = [*args, *flags(out=tmp_path / "results", json=True, **options)]
+        assert main(argv) == 0, capsys.readouterr().err
+        return load(Path(json.loads(capsys.readouterr().out)["file"]))
+
+    return run

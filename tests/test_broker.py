@@ -12,12 +12,10 @@ import pytest
 
 from mqlab import rabbit
 from mqlab.amqp import delete_run_objects, parameters, private_settings
-from mqlab.core import main
 from mqlab.procs import Child, mqlab_argv
-from mqlab.results import load
 from scenarios.broker import declare
 
-from .conftest import App, Sink
+from .conftest import App, Result, Sink
 
 pytestmark = pytest.mark.broker
 
@@ -39,31 +37,10 @@ def test_the_queue_mqlab_declares_is_durable(broker_url: str) -> None:
 
 
 def test_a_broker_run_delivers_everything_and_cleans_up_its_queue(
-    broker_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    broker_url: str, mqlab_result: Callable[..., Result]
 ) -> None:
-    assert (
-        main(
-            [
-                "run",
-                "broker",
-                "--requests",
-                "12",
-                "--rate",
-                "100",
-                "--scan-ms",
-                "20",
-                "--workers",
-                "2",
-                "--amqp-url",
-                broker_url,
-                "--out",
-                str(tmp_path),
-                "--json",
-            ]
-        )
-        == 0
-    )
-    data = load(Path(json.loads(capsys.readouterr().out)["file"]))
+    data = mqlab_result("run", "broker", requests=12, rate=100, scan_ms=20, workers=2,
+                        amqp_url=broker_url)  # fmt: skip
     s = data["summary"]
     assert (s["accepted"], s["delivered"], s["lost"]) == (12, 12, 0)
     assert data["config"]["durable"] and data["config"]["confirm"]
@@ -72,6 +49,11 @@ def test_a_broker_run_delivers_everything_and_cleans_up_its_queue(
         assert sample["status"] == 202
         # answered once the broker had the job, before any worker sent the mail
         assert sample["intended"] + sample["response_ms"] / 1000 < sample["delivered"]
+    # The run's own queue (and its .retry and .dead) are gone: nothing left on the broker.
+    queue = data["config"]["queue"]
+    assert ".run-" in queue
+    for name in (queue, f"{queue}.retry", f"{queue}.dead"):
+        assert rabbit.queue_depth(broker_url, name) is None
 
 
 def test_serve_broker_and_separate_workers_deliver_each_signup(

@@ -1,48 +1,27 @@
-"""`mqlab run sync|thread` end to end: real processes, real HTTP, real SMTP, a result file."""
+"""`mqlab run sync|thread|broker`, `compare` and `sweep` end to end: real processes, real
+HTTP, real SMTP, a result file."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
-from mqlab.core import main
-from mqlab.results import load
+from .conftest import Result
+
+Run = Callable[..., Result]
 
 
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> dict:  # type: ignore[type-arg]
-    assert main(["run", *args, "--no-floors", "--json"]) == 0
-    out = json.loads(capsys.readouterr().out)
-    return load(Path(out["file"]))
+def run(mqlab_result: Run, mode: str, **options: object) -> Result:
+    return mqlab_result("run", mode, no_floors=True, **options)
 
 
 @pytest.mark.parametrize("mode", ["sync", "thread"])
-def test_a_run_delivers_every_accepted_signup(
-    mode: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    data = run_cli(
-        capsys,
-        mode,
-        "--requests",
-        "12",
-        "--rate",
-        "100",
-        "--scan-ms",
-        "20",
-        "--workers",
-        "2",
-        "--out",
-        str(tmp_path),
-    )
+def test_a_run_delivers_every_accepted_signup(mode: str, mqlab_result: Run) -> None:
+    data = run(mqlab_result, mode, requests=12, rate=100, scan_ms=20, workers=2)
     s = data["summary"]
-    assert (s["requests"], s["accepted"], s["delivered"], s["lost"], s["duplicates"]) == (
-        12,
-        12,
-        12,
-        0,
-        0,
-    )
+    counts = (s["requests"], s["accepted"], s["delivered"], s["lost"], s["duplicates"])
+    assert counts == (12, 12, 12, 0, 0)
     assert data["format_version"] == 1 and data["kind"] == "run" and data["mode"] == mode
     assert data["config"]["requests"] == 12 and data["config"]["scan_ms"] == 20
     assert data["environment"]["packages"]["pika"]
@@ -60,101 +39,31 @@ def test_a_run_delivers_every_accepted_signup(
             assert answered < sample["delivered"]
 
 
-def test_sync_waits_while_thread_answers_at_once(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    args = [
-        "--requests",
-        "8",
-        "--rate",
-        "50",
-        "--scan-ms",
-        "40",
-        "--workers",
-        "2",
-        "--out",
-        str(tmp_path),
-    ]
-    sync = run_cli(capsys, "sync", *args)["summary"]
-    thread = run_cli(capsys, "thread", *args)["summary"]
+def test_sync_waits_while_thread_answers_at_once(mqlab_result: Run) -> None:
+    workload = {"requests": 8, "rate": 50, "scan_ms": 40, "workers": 2}
+    sync = run(mqlab_result, "sync", **workload)["summary"]
+    thread = run(mqlab_result, "thread", **workload)["summary"]
     assert sync["response_ms"]["p50"] >= 40
     assert thread["response_ms"]["p50"] < sync["response_ms"]["p50"]
     assert sync["delivered"] == thread["delivered"] == 8
 
 
-def test_infected_signups_are_counted_as_quarantined(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    data = run_cli(
-        capsys,
-        "thread",
-        "--requests",
-        "6",
-        "--infected",
-        "2",
-        "--rate",
-        "0",
-        "--scan-ms",
-        "5",
-        "--out",
-        str(tmp_path),
-    )
-    s = data["summary"]
+def test_infected_signups_are_counted_as_quarantined(mqlab_result: Run) -> None:
+    s = run(mqlab_result, "thread", requests=6, infected=2, rate=0, scan_ms=5)["summary"]
     assert (s["accepted"], s["delivered"], s["quarantined"], s["lost"]) == (6, 4, 2, 0)
 
 
-def test_sweep_runs_one_point_per_worker_count(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert (
-        main(
-            [
-                "sweep",
-                "--workers",
-                "1,2",
-                "--modes",
-                "thread",
-                "--scan-ms",
-                "20",
-                "--jobs-per-worker",
-                "4",
-                "--out",
-                str(tmp_path),
-                "--json",
-            ]
-        )
-        == 0
-    )
-    data = load(Path(json.loads(capsys.readouterr().out)["file"]))
+def test_sweep_runs_one_point_per_worker_count(mqlab_result: Run) -> None:
+    data = mqlab_result("sweep", workers="1,2", modes="thread", scan_ms=20, jobs_per_worker=4)
     assert data["kind"] == "sweep"
     points = [(p["mode"], p["workers"], p["delivered"], p["lost"]) for p in data["points"]]
     assert points == [("thread", 1, 4, 0), ("thread", 2, 8, 0)]
     assert [p["ideal_per_s"] for p in data["points"]] == [50.0, 100.0]
 
 
-def test_compare_runs_the_three_modes_on_one_workload(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert (
-        main(
-            [
-                "compare",
-                "--requests",
-                "10",
-                "--rate",
-                "50",
-                "--scan-ms",
-                "20",
-                "--workers",
-                "2",
-                "--out",
-                str(tmp_path),
-                "--json",
-            ]
-        )
-        == 0
-    )  # with floors
-    data = load(Path(json.loads(capsys.readouterr().out)["file"]))
+@pytest.mark.broker
+def test_compare_runs_the_three_modes_on_one_workload(mqlab_result: Run) -> None:
+    data = mqlab_result("compare", requests=10, rate=50, scan_ms=20, workers=2)  # with floors
     assert data["kind"] == "compare"
     assert [r["mode"] for r in data["runs"]] == ["sync", "thread", "broker"]
     for r in data["runs"]:
@@ -168,27 +77,9 @@ def test_compare_runs_the_three_modes_on_one_workload(
 
 
 @pytest.mark.broker
-def test_a_flaky_mail_server_loses_nothing_in_broker_mode(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    data = run_cli(
-        capsys,
-        "broker",
-        "--requests",
-        "20",
-        "--rate",
-        "100",
-        "--scan-ms",
-        "5",
-        "--workers",
-        "2",
-        "--smtp-fail-rate",
-        "0.3",
-        "--retry-delay-ms",
-        "50",
-        "--out",
-        str(tmp_path),
-    )
+def test_a_flaky_mail_server_loses_nothing_in_broker_mode(mqlab_result: Run) -> None:
+    data = run(mqlab_result, "broker", requests=20, rate=100, scan_ms=5, workers=2,
+               smtp_fail_rate=0.3, retry_delay_ms=50)  # fmt: skip
     s = data["summary"]
     assert s["lost"] == 0
     assert s["delivered"] + s["dead_lettered"] == s["accepted"] == 20
@@ -199,26 +90,10 @@ def test_a_flaky_mail_server_loses_nothing_in_broker_mode(
     ("mode", "lost", "parked"), [("thread", True, False), ("broker", False, True)]
 )
 def test_a_permanent_smtp_failure_is_lost_in_memory_but_parked_by_the_broker(
-    mode: str, lost: bool, parked: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    mode: str, lost: bool, parked: bool, mqlab_result: Run
 ) -> None:
-    data = run_cli(
-        capsys,
-        mode,
-        "--requests",
-        "20",
-        "--rate",
-        "100",
-        "--scan-ms",
-        "5",
-        "--workers",
-        "2",
-        "--smtp-fail-rate",
-        "0.3",
-        "--smtp-fail-kind",
-        "permanent",
-        "--out",
-        str(tmp_path),
-    )
+    data = run(mqlab_result, mode, requests=20, rate=100, scan_ms=5, workers=2,
+               smtp_fail_rate=0.3, smtp_fail_kind="permanent")  # fmt: skip
     s = data["summary"]
     assert s["delivered"] < 20
     assert (s["lost"] > 0) is lost
