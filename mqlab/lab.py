@@ -224,17 +224,23 @@ class QueueWatch:
     After a broker restart the next call connects again.
     """
 
+    RETRY_AFTER_S = 0.5  # while the broker is down, do not try to connect ten times a second
+
     def __init__(self, amqp: AmqpSettings) -> None:
         self.amqp = amqp
         self._lock = threading.Lock()
         self._connection: pika.BlockingConnection | None = None
+        self._retry_at = 0.0
 
     def backlog(self) -> int | None:
         with self._lock:
+            if self._connection is None and time.monotonic() < self._retry_at:
+                return None  # unknown: the broker did not answer a moment ago
             try:
                 return self._backlog()
             except (pika.exceptions.AMQPError, OSError):
                 self._drop()
+                self._retry_at = time.monotonic() + self.RETRY_AFTER_S
                 return None
 
     def _backlog(self) -> int | None:
