@@ -204,23 +204,26 @@ def drain(
 ) -> str:
     """Wait for every accepted job to reach the sink.
 
-    Returns "complete" when all did, "idle" when the lab has nothing left to do (no
-    backlog, nothing arriving for `settle` seconds: the rest will never come, e.g. it
-    died with a crashed process), or "timeout".
+    Returns "complete" when all did, "idle" when the lab has nothing left to do, or
+    "timeout". Idle means quiet for `settle` seconds in a row: no mail and no refused
+    attempt reached the sink, and every look at the backlog (queues, retry queue, thread
+    pool) found it empty. Then the rest will never come (it died with a crashed process).
+    A backlog that cannot be read counts as busy.
     """
     accepted = {s.job_id for s in samples if s.accepted}
     deadline = time.monotonic() + timeout
     seen, quiet_since = -1, time.monotonic()
     while True:
-        arrivals = ledger.read_arrivals(lab.ledger)
-        done = {a.job_id for a in arrivals} & accepted
+        rows = ledger.read_arrivals(lab.ledger, include_refused=True)
+        done = {a.job_id for a in rows if a.kind != "refused"} & accepted
         report(len(done))
         if len(done) == len(accepted):
             return "complete"
         now = time.monotonic()
-        if len(arrivals) != seen:
-            seen, quiet_since = len(arrivals), now
-        elif now - quiet_since > settle and (not lab.has_queue or lab.backlog() == 0):
+        backlog = lab.backlog() if lab.has_queue else 0
+        if len(rows) != seen or backlog != 0:
+            seen, quiet_since = len(rows), now  # something moved, or is still waiting
+        elif now - quiet_since > settle:
             return "idle"
         if now > deadline:
             return "timeout"
