@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pika.exceptions
+
 from mqlab import environment, failpoint, rabbit
 from mqlab.config import Mode, RunConfig, Safety, Workload
 from mqlab.errors import MqlabError
@@ -170,6 +172,8 @@ def _trial(
             run = run_with_chaos(run_config, tmp, broker, report, chaos)
     except MqlabError as e:
         return _skipped(case, f"the trial could not run: {e}"), []
+    except (pika.exceptions.AMQPError, OSError) as e:  # a crash is a row, not the end of the test
+        return _skipped(case, f"the trial could not run: {type(e).__name__}: {e}"), []
     row = _row(case, run, chaos)
     events = [
         {

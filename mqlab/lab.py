@@ -56,22 +56,19 @@ class Lab:
 
     def wait_consuming(self, count: int, timeout: float | None = None) -> None:
         """Until `count` consumers are on the run's queue (a worker that exits fails at once).
-        Each worker needs ~0.3 s of CPU to start: the default timeout grows with `count`."""
+        Each worker needs ~0.3 s of CPU to start: the default timeout grows with `count`.
+        A broker that does not answer for a moment (a node just restarted) is asked again."""
         assert self.amqp is not None
         timeout = timeout if timeout is not None else max(20.0, 0.5 * count)
-        connection = pika.BlockingConnection(parameters(self.amqp))
+        deadline = time.monotonic() + timeout
+        watch = QueueWatch(self.amqp)
         try:
-            deadline = time.monotonic() + timeout
             while True:
                 for w in self.workers:
                     if not w.alive:
                         raise ChildFailed(f"{w.name} exited before it was ready: {w.log_tail()}")
-                with contextlib.suppress(pika.exceptions.ChannelClosedByBroker):  # no queue yet
-                    channel = connection.channel()
-                    ok = channel.queue_declare(self.amqp.queue, passive=True)
-                    channel.close()
-                    if ok.method.consumer_count >= count:
-                        return
+                if (watch.consumers() or 0) >= count:
+                    return
                 if time.monotonic() > deadline:
                     raise ChildFailed(
                         f"workers did not consume within {timeout:.0f} s: "
@@ -79,8 +76,7 @@ class Lab:
                     )
                 time.sleep(0.02)
         finally:
-            if connection.is_open:
-                connection.close()
+            watch.close()
 
     def start_sink(self) -> None:
         w = self.config.workload
@@ -241,6 +237,23 @@ class QueueWatch:
             except (pika.exceptions.AMQPError, OSError):
                 self._drop()
                 self._retry_at = time.monotonic() + self.RETRY_AFTER_S
+                return None
+
+    def consumers(self) -> int | None:
+        """Consumers on the work queue; None if it is not declared yet or unreadable."""
+        with self._lock:
+            try:
+                if self._connection is None or not self._connection.is_open:
+                    self._connection = pika.BlockingConnection(parameters(self.amqp))
+                channel = self._connection.channel()
+                try:
+                    ok = channel.queue_declare(self.amqp.queue, passive=True)
+                except pika.exceptions.ChannelClosedByBroker:
+                    return None  # not declared yet
+                channel.close()
+                return int(ok.method.consumer_count)
+            except (pika.exceptions.AMQPError, OSError):
+                self._drop()
                 return None
 
     def _backlog(self) -> int | None:
