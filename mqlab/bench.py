@@ -30,13 +30,11 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import pika
-import pika.exceptions
-
 from mqlab import calibrate, crash, environment, failpoint, ledger, loadgen, metrics, rabbit, runner
+from mqlab.amqp import AmqpSettings, delete_queue, delete_run_objects
 from mqlab.config import Mode, RunConfig, Workload
 from mqlab.errors import BadInput, ChildFailed
-from mqlab.lab import Lab
+from mqlab.lab import Lab, wait_for_consumers
 from mqlab.procs import Child, free_port, http_ok, mqlab_argv, tcp_open
 from mqlab.results import FORMAT_VERSION, Summary, utc_now
 
@@ -342,41 +340,6 @@ def _generator_rows(cal: calibrate.Calibration) -> list[Row]:
     ]
 
 
-def _child_wait_consumers(
-    url: str, queue: str, count: int, children: list[Child], timeout: float = 30.0
-) -> None:
-    connection = pika.BlockingConnection(pika.URLParameters(url))
-    try:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for c in children:
-                if not c.alive:
-                    raise ChildFailed(f"{c.name} exited: {c.log_tail()}")
-            with contextlib.suppress(pika.exceptions.ChannelClosedByBroker):
-                channel = connection.channel()
-                ok = channel.queue_declare(queue, passive=True)
-                channel.close()
-                if ok.method.consumer_count >= count:
-                    return
-            time.sleep(0.02)
-        raise ChildFailed(f"no {count} consumers on {queue} after {timeout:.0f} s")
-    finally:
-        if connection.is_open:
-            connection.close()
-
-
-def _delete(url: str, queue: str, exchange: str | None = None) -> None:
-    with contextlib.suppress(pika.exceptions.AMQPError, OSError):
-        connection = pika.BlockingConnection(pika.URLParameters(url))
-        try:
-            connection.channel().queue_delete(queue)
-            if exchange:
-                connection.channel().exchange_delete(exchange)
-        finally:
-            if connection.is_open:
-                connection.close()
-
-
 def _script(name: str) -> str:
     path = BENCH_DIR / name
     if not path.exists():
@@ -407,7 +370,7 @@ def raw_ceiling(url: str, count: int, workers: int, threads: int) -> float:
             for c in [sink, *consumers]:
                 c.start()
             sink.wait_ready(lambda: tcp_open(HOST, smtp_port))
-            _child_wait_consumers(url, queue, workers, consumers)
+            wait_for_consumers(AmqpSettings(url=url, queue=queue), workers, consumers, timeout=30)
             out = subprocess.run(
                 [
                     sys.executable,
@@ -434,7 +397,7 @@ def raw_ceiling(url: str, count: int, workers: int, threads: int) -> float:
         finally:
             for c in [*consumers, sink]:
                 c.stop()
-            _delete(url, queue)
+            delete_queue(AmqpSettings(url=url, queue=queue))
     return count / (last - first)
 
 
@@ -577,7 +540,7 @@ class PeerRun:
 
 def celery_run(url: str, load: Workload, kill: str | None = None) -> PeerRun:
     """The same signups through the Celery peer: HTTP app -> Celery -> prefork pool -> sink."""
-    queue = f"mqlab.bench-celery-{uuid.uuid4().hex[:8]}"
+    queue = f"mqlab.bench-celery.run-{uuid.uuid4().hex[:8]}"  # a run's own: deletable
     with tempfile.TemporaryDirectory(prefix="mqlab-bench-") as tmp:
         work = Path(tmp)
         smtp_port, app_port = free_port(), free_port()
@@ -611,7 +574,7 @@ def celery_run(url: str, load: Workload, kill: str | None = None) -> PeerRun:
                 c.start()
             sink.wait_ready(lambda: tcp_open(HOST, smtp_port))
             app.wait_ready(lambda: http_ok(f"http://{HOST}:{app_port}/health"))
-            _child_wait_consumers(url, queue, 1, [worker])
+            wait_for_consumers(AmqpSettings(url=url, queue=queue), 1, [worker], timeout=30)
             _wait_pool(worker.pid, load.workers)
             pool = set(_pool(worker.pid))
 
@@ -638,7 +601,9 @@ def celery_run(url: str, load: Workload, kill: str | None = None) -> PeerRun:
         finally:
             for c in children:
                 c.stop()
-            _delete(url, queue, exchange=queue)
+            delete_run_objects(
+                AmqpSettings(url=url, queue=queue, exchange=queue)
+            )  # Celery's exchange is named after its queue
     return PeerRun(metrics.summarize(result.samples, arrivals), killed)
 
 

@@ -56,27 +56,10 @@ class Lab:
 
     def wait_consuming(self, count: int, timeout: float | None = None) -> None:
         """Until `count` consumers are on the run's queue (a worker that exits fails at once).
-        Each worker needs ~0.3 s of CPU to start: the default timeout grows with `count`.
-        A broker that does not answer for a moment (a node just restarted) is asked again."""
+        Each worker needs ~0.3 s of CPU to start: the default timeout grows with `count`."""
         assert self.amqp is not None
         timeout = timeout if timeout is not None else max(20.0, 0.5 * count)
-        deadline = time.monotonic() + timeout
-        watch = QueueWatch(self.amqp)
-        try:
-            while True:
-                for w in self.workers:
-                    if not w.alive:
-                        raise ChildFailed(f"{w.name} exited before it was ready: {w.log_tail()}")
-                if (watch.consumers() or 0) >= count:
-                    return
-                if time.monotonic() > deadline:
-                    raise ChildFailed(
-                        f"workers did not consume within {timeout:.0f} s: "
-                        f"{self.workers[-1].log_tail()}"
-                    )
-                time.sleep(0.02)
-        finally:
-            watch.close()
+        wait_for_consumers(self.amqp, count, self.workers, timeout)
 
     def start_sink(self) -> None:
         w = self.config.workload
@@ -211,6 +194,32 @@ class Lab:
                 child.stop()
         if self.sink is not None:
             self.sink.stop()
+
+
+def wait_for_consumers(
+    amqp: AmqpSettings, count: int, children: list[Child], timeout: float
+) -> None:
+    """Until `count` consumers are on `amqp.queue`; a child that exits fails at once.
+    A broker that does not answer for a moment (a node just restarted) is asked again."""
+    deadline = time.monotonic() + timeout
+    watch = QueueWatch(amqp)
+    try:
+        while True:
+            for child in children:
+                if not child.alive:
+                    raise ChildFailed(
+                        f"{child.name} exited before it was ready: {child.log_tail()}"
+                    )
+            if (watch.consumers() or 0) >= count:
+                return
+            if time.monotonic() > deadline:
+                last = children[-1].log_tail() if children else ""
+                raise ChildFailed(
+                    f"no {count} consumers on {amqp.queue} within {timeout:.0f} s: {last}"
+                )
+            time.sleep(0.02)
+    finally:
+        watch.close()
 
 
 class QueueWatch:

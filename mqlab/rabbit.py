@@ -45,6 +45,8 @@ from urllib.parse import urlsplit
 import pika
 import pika.exceptions
 
+from mqlab.procs import tcp_open
+
 # pika logs every failed connection attempt at ERROR level. Probing for a broker
 # is expected to fail sometimes, and without any handler Python's "last resort"
 # handler would print those records to stderr. A NullHandler stops that; records
@@ -294,14 +296,6 @@ def queue_depths(url: str, queues: list[str], timeout: float = 2.0) -> dict[str,
 # ----------------------------------------------------------------- local helpers
 
 
-def _tcp_open(host: str, port: int, timeout: float = 0.3) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
 def _free_ports(count: int) -> list[int]:
     """`count` distinct ports that are free on 127.0.0.1 right now."""
     socks: list[socket.socket] = []
@@ -531,7 +525,7 @@ class PrivateNode:
         return sorted(family)
 
     def _gone(self) -> bool:
-        if self._members() or _tcp_open(LOCALHOST, self.port, 0.2):
+        if self._members() or tcp_open(LOCALHOST, self.port, 0.2):
             return False
         names = _epmd_names()
         return names is None or self.nodename.split("@")[0] not in names
@@ -625,7 +619,7 @@ class PrivateNode:
         if self.running:
             return
         t0 = time.monotonic()
-        if _tcp_open(LOCALHOST, self.port):
+        if tcp_open(LOCALHOST, self.port):
             raise BrokerUnavailable(
                 f"cannot start a private RabbitMQ node on 127.0.0.1:{self.port}: "
                 "the port is already in use (choose another port)"
@@ -697,7 +691,7 @@ class PrivateNode:
             if remaining <= 0:
                 self.kill()
                 raise self._failure(f"did not answer AMQP within {timeout:g} s (killed it)")
-            if _tcp_open(LOCALHOST, self.port, 0.2):
+            if tcp_open(LOCALHOST, self.port, 0.2):
                 version, _ = _probe(self.url, min(2.0, max(remaining, 0.2)))
                 if version is not None:
                     self.version = version
