@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
-from email.policy import default as default_policy
+from email.policy import compat32
 from pathlib import Path
 from typing import Any, Literal
 
@@ -48,8 +48,9 @@ class LedgerHandler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.config.delay_ms > 0:
             await asyncio.sleep(self.config.delay_ms / 1000)  # a slow mail server
-        # Only the headers matter here: parsing the body too costs every sender time.
-        msg = BytesHeaderParser(policy=default_policy).parsebytes(envelope.content)
+        # Only our two ASCII headers matter here: parse just the headers, and without the
+        # header registry (compat32), which would cost every sender 0.15 ms a mail.
+        msg = BytesHeaderParser(policy=compat32).parsebytes(envelope.content)
         job_id = str(msg.get(JOB_HEADER, "") or "")
         kind = str(msg.get(KIND_HEADER, "") or "unknown")
         # Every envelope recipient: a mail that somehow gained a Bcc shows it here.

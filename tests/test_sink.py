@@ -50,9 +50,17 @@ def test_no_sink_is_a_transient_mail_error() -> None:
     assert e.value.transient
 
 
-def test_header_injection_cannot_add_a_recipient(sink: Sink) -> None:
-    """Even if validation missed it, the mail library refuses a header with CR/LF."""
-    job = Job("j", "ana@example.test", "Bob\r\nBcc: eve@example.test")
+@pytest.mark.parametrize(
+    "job",
+    [
+        Job("j", "ana@example.test", "Bob\r\nBcc: eve@example.test"),
+        Job("j", "ana@example.test", "Bob\n\nan injected body"),
+        Job("j\r\nBcc: eve@example.test", "ana@example.test", "Bob"),
+        Job("j", "ana@example.test\r\nBcc: eve@example.test", "Bob"),
+    ],
+)
+def test_header_injection_cannot_add_a_recipient(sink: Sink, job: Job) -> None:
+    """Even if validation missed it, building the mail refuses a header with CR/LF."""
     with pytest.raises((ValueError, smtplib.SMTPException)):
         mail.send(mail.welcome_message(job), SmtpTarget(HOST, sink.port))
     assert sink.arrivals() == []
