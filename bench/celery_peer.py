@@ -7,8 +7,9 @@ processes as mqlab has workers, behind the same HTTP app (waitress, the app's
 settings and validation), so the only difference is who moves the job: mqlab's
 twenty lines of pika, or Celery.
 
-Everything else is Celery's defaults: prefork pool, prefetch multiplier 4, no
-publisher confirms, and `task_reject_on_worker_lost=False`, which means a task
+Everything else is Celery's defaults: prefork pool, prefetch multiplier 4 (the bench's
+judged throughput run sets 1, mqlab's dispatch: see bench/README.md), no publisher
+confirms, and `task_reject_on_worker_lost=False`, which means a task
 whose pool process is SIGKILLed is acknowledged as failed, not redelivered.
 (Gossip, mingle and remote control are off: they only slow start-up and would
 leave queues on a broker that is not ours.)
@@ -44,11 +45,13 @@ QUEUE = os.environ.get("MQLAB_PEER_QUEUE", "mqlab.celery-peer")
 SMTP_PORT = int(os.environ.get("MQLAB_PEER_SMTP_PORT", "2525"))
 SCAN_MS = float(os.environ.get("MQLAB_PEER_SCAN_MS", "200"))
 WORKERS = int(os.environ.get("MQLAB_PEER_WORKERS", "4"))
+PREFETCH = int(os.environ.get("MQLAB_PEER_PREFETCH_MULTIPLIER", "4"))  # 4: Celery's default
 ARM_FILE = os.environ.get("MQLAB_PEER_ARM_FILE", "")  # the failpoint fires in one process only
 
 app = Celery("mqlab_peer", broker=BROKER_URL)
 app.conf.update(
     task_default_queue=QUEUE,
+    worker_prefetch_multiplier=PREFETCH,
     task_ignore_result=True,  # no result backend: the sink's ledger is the result
     worker_enable_remote_control=False,
     worker_send_task_events=False,
