@@ -474,14 +474,18 @@ def listening_pids(port: int) -> list[int]:
 
 
 def lateness_warning(summary: Mapping[str, Any]) -> str | None:
-    """One warning line naming the percentiles `untrusted` refuses, or None."""
+    """One warning line naming the percentiles `untrusted` refuses, or None:
+    "the load generator sent up to 12.3 ms late: response p99, response max carry that
+    delay and print as `late`"."""
     doubtful = untrusted(summary)
     if not doubtful:
         return None
-    late = (summary.get("generator_late_ms") or {}).get("p99")
+    worst = (summary.get("generator_late_ms") or {}).get("max") or 0.0
+    names = [key.replace("_ms.", " ") for key in doubtful]  # "response_ms.p50" -> "response p50"
+    verbs = ("carries", "prints") if len(names) == 1 else ("carry", "print")
     return (
-        f"the load generator ran late (p99 {late:.1f} ms): {', '.join(doubtful)} "
-        "carry its delay and are not to be trusted"
+        f"the load generator sent up to {worst:.1f} ms late: {', '.join(names)} {verbs[0]} "
+        f"that delay and {verbs[1]} as `late`"
     )
 
 

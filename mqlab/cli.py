@@ -836,8 +836,11 @@ def calibrate(
     as_json: AsJson = False,
     lang: Lang = LangChoice.en,
 ) -> None:
-    """Measure the floors every result stands on: an HTTP round trip, a confirmed publish, an
-    SMTP send, and how precisely the load generator holds its schedule."""
+    """Measure the floors every result stands on (HTTP, publish, SMTP, the generator).
+
+    An HTTP round trip to the app's server with an empty handler, one confirmed persistent
+    publish, one SMTP send into the sink, and how precisely the load generator holds its
+    schedule at --rate."""
     from mqlab import calibrate as calibration
     from mqlab import render, results
 
@@ -875,8 +878,10 @@ def bench(
     out: Out = Path("results"),
     as_json: AsJson = False,
 ) -> None:
-    """Benchmark mqlab itself (about 2 minutes): fidelity, capacity, a Celery peer and time,
-    each as a ratio to its target."""
+    """Benchmark mqlab itself: every accuracy target as a ratio (about 5 minutes).
+
+    Fidelity, capacity, a Celery peer and time, each printed as a ratio to its target with
+    the absolute numbers beside it (see bench/README.md)."""
     from mqlab import bench as benchmark
     from mqlab import render, results
 

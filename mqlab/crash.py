@@ -136,7 +136,9 @@ def _shared_broker(stack: contextlib.ExitStack, config: CrashConfig) -> Broker |
 def _private_node(stack: contextlib.ExitStack) -> rabbit.PrivateNode | str:
     """A RabbitMQ node of mqlab's own, the only kind a crash test may kill."""
     try:
-        node = rabbit.PrivateNode.create()
+        # One Erlang scheduler: a restart's boot otherwise takes every core for ~1.5 s, and
+        # the load generator beside it sent 20-200 ms late on 2 cores; with one, 1-3 ms.
+        node = rabbit.PrivateNode.create(schedulers=1)
         stack.callback(node.cleanup)
         node.start()
     except rabbit.BrokerUnavailable as e:

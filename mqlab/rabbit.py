@@ -434,9 +434,12 @@ class PrivateNode:
     version: str | None = None
     startup_seconds: float | None = None
     preload: bool = True  # batch-load the broker's code at boot (see _PRELOAD_EVAL)
+    schedulers: int | None = None  # Erlang scheduler threads (+S); None: one per core
 
     @classmethod
-    def create(cls, data_dir: Path | None = None, port: int | None = None) -> PrivateNode:
+    def create(
+        cls, data_dir: Path | None = None, port: int | None = None, schedulers: int | None = None
+    ) -> PrivateNode:
         """A node (not started yet) on `port` (default: a free one) using `data_dir`.
 
         Without `data_dir` a temp dir is created, and `cleanup()` deletes it. The
@@ -466,6 +469,7 @@ class PrivateNode:
             server=server,
             owns_data_dir=owns,
             preload=os.environ.get(PRELOAD_ENV_VAR, "1") != "0",
+            schedulers=schedulers,
         )
 
     # -- properties
@@ -587,6 +591,8 @@ class PrivateNode:
                 ),
             }
         )
+        if self.schedulers:
+            env["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"] += f" +S {self.schedulers}:{self.schedulers}"
         if self.preload:
             env["ERL_AFLAGS"] = f"-eval '{_PRELOAD_EVAL}'"
         return env

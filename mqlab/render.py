@@ -7,6 +7,7 @@ again from yesterday's file.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,18 @@ from rich.table import Table
 from mqlab.i18n import text, workload_line
 from mqlab.metrics import untrusted
 
-console = Console()
-err_console = Console(stderr=True)
+LOG_WIDTH = 120  # a pipe, a log file or CI: no terminal to fit, so tables keep their headers
+
+
+def _console(stderr: bool = False) -> Console:
+    c = Console(stderr=stderr)
+    if not c.is_terminal and "COLUMNS" not in os.environ:
+        c.width = max(c.width, LOG_WIDTH)  # rich's default there is 80: "ac…", "fa…"
+    return c
+
+
+console = _console()
+err_console = _console(stderr=True)
 
 Report = Callable[[str, int, int], None]
 

@@ -60,14 +60,15 @@ def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(scope="module")
 def node() -> Iterator[rabbit.PrivateNode]:
-    """One private node shared by the tests of this file (started once, ~2 s)."""
+    """One private node shared by the tests of this file (started once, ~2 s), with one
+    Erlang scheduler like the node crash-test kills."""
     if rabbit.find_rabbitmq_server() is None:
         pytest.fail(
             "rabbitmq-server is not installed: the broker tests need it "
             "(apt-get install rabbitmq-server)",
             pytrace=False,
         )
-    n = rabbit.PrivateNode.create()
+    n = rabbit.PrivateNode.create(schedulers=1)
     try:
         n.start()
         yield n
@@ -210,6 +211,26 @@ def test_confirmed_persistent_messages_survive_sigkill_and_restart(
         ch.queue_delete(durable)
     finally:
         conn.close()
+
+
+def beam_args(node: rabbit.PrivateNode) -> list[str]:
+    """The command line of the Erlang VM (beam.smp) of `node`, found by its data dir."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if args[0].endswith("beam.smp") and str(node.data_dir) in args:
+            return args
+    raise AssertionError(f"no beam.smp runs {node.nodename}")
+
+
+def test_a_node_can_be_held_to_one_scheduler(node: rabbit.PrivateNode) -> None:
+    """crash-test's node boots on one core: its restart must leave the other to the lab."""
+    args = beam_args(node)
+    assert args[args.index("-S") + 1] == "1:1"
+    default = rabbit.PrivateNode.create()._environment()["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"]
+    assert "+S" not in default  # other nodes: Erlang's default, one scheduler per core
 
 
 # ------------------------------------------------------------ queue depth
