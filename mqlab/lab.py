@@ -12,9 +12,11 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pika
 import pika.exceptions
+from pika.adapters.blocking_connection import BlockingChannel
 
 from mqlab.amqp import AmqpSettings, parameters, retry_queue
 from mqlab.config import Mode, RunConfig
@@ -235,6 +237,7 @@ class QueueWatch:
         self.amqp = amqp
         self._lock = threading.Lock()
         self._connection: pika.BlockingConnection | None = None
+        self._channel: BlockingChannel | None = None
         self._retry_at = 0.0
 
     def backlog(self) -> int | None:
@@ -252,37 +255,41 @@ class QueueWatch:
         """Consumers on the work queue; None if it is not declared yet or unreadable."""
         with self._lock:
             try:
-                if self._connection is None or not self._connection.is_open:
-                    self._connection = pika.BlockingConnection(parameters(self.amqp))
-                channel = self._connection.channel()
-                try:
-                    ok = channel.queue_declare(self.amqp.queue, passive=True)
-                except pika.exceptions.ChannelClosedByBroker:
-                    return None  # not declared yet
-                channel.close()
-                return int(ok.method.consumer_count)
+                ok = self._declare_passive(self.amqp.queue)
+                return None if ok is None else int(ok.method.consumer_count)  # None: not yet
             except (pika.exceptions.AMQPError, OSError):
                 self._drop()
                 return None
 
     def _backlog(self) -> int | None:
-        if self._connection is None or not self._connection.is_open:
-            self._connection = pika.BlockingConnection(parameters(self.amqp))
         total = 0
         for queue in (self.amqp.queue, retry_queue(self.amqp.queue)):
-            channel = self._connection.channel()
-            try:
-                total += int(channel.queue_declare(queue, passive=True).method.message_count)
-            except pika.exceptions.ChannelClosedByBroker:
+            ok = self._declare_passive(queue)
+            if ok is None:
                 return None  # not declared yet
-            channel.close()
+            total += int(ok.method.message_count)
         return total
+
+    def _declare_passive(self, queue: str) -> Any | None:
+        """queue.declare-ok of `queue`, or None if it does not exist. One channel is kept
+        open: opening one per look costs the broker a few Erlang processes each time."""
+        if self._connection is None or not self._connection.is_open:
+            self._connection = pika.BlockingConnection(parameters(self.amqp))
+            self._channel = None
+        if self._channel is None or not self._channel.is_open:
+            self._channel = self._connection.channel()
+        try:
+            return self._channel.queue_declare(queue, passive=True)
+        except pika.exceptions.ChannelClosedByBroker:
+            self._channel = None  # a 404 closes the channel: the next look opens another
+            return None
 
     def _drop(self) -> None:
         if self._connection is not None and self._connection.is_open:
             with contextlib.suppress(pika.exceptions.AMQPError, OSError):
                 self._connection.close()
         self._connection = None
+        self._channel = None
 
     def close(self) -> None:
         with self._lock:

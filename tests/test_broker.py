@@ -12,6 +12,7 @@ import pytest
 
 from mqlab import rabbit
 from mqlab.amqp import delete_run_objects, parameters, private_settings
+from mqlab.lab import QueueWatch
 from mqlab.procs import Child, mqlab_argv
 from scenarios.broker import declare
 
@@ -31,6 +32,32 @@ def test_the_queue_mqlab_declares_is_durable(broker_url: str) -> None:
         assert refused.value.reply_code == 406
         assert "durable" in refused.value.reply_text
     finally:
+        if connection.is_open:
+            connection.close()
+        delete_run_objects(settings)
+
+
+def test_the_queue_watch_counts_jobs_once_the_queue_exists(broker_url: str) -> None:
+    """The depth sampler's reader: None before the queue exists (a 404 closes its channel),
+    then the jobs waiting, over one connection and one channel, and None again once the
+    queue is gone."""
+    settings = private_settings(broker_url)
+    watch = QueueWatch(settings)
+    connection = pika.BlockingConnection(parameters(settings))
+    try:
+        assert watch.backlog() is None and watch.consumers() is None
+        channel = connection.channel()
+        declare(channel, settings)
+        channel.confirm_delivery()
+        for i in range(3):
+            channel.basic_publish(settings.exchange, settings.routing_key, f"job {i}".encode())
+        assert watch.backlog() == 3
+        assert watch.consumers() == 0
+        assert watch.backlog() == 3  # the same channel, asked again
+        delete_run_objects(settings)
+        assert watch.backlog() is None
+    finally:
+        watch.close()
         if connection.is_open:
             connection.close()
         delete_run_objects(settings)
