@@ -25,6 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mqlab import rabbit
+from mqlab.calibrate import listening_pids
 
 ROOT = Path(__file__).resolve().parents[1]
 SYSTEM_URL = os.environ.get(rabbit.ENV_VAR) or rabbit.DEFAULT_URL
@@ -214,15 +215,11 @@ def test_confirmed_persistent_messages_survive_sigkill_and_restart(
 
 
 def beam_args(node: rabbit.PrivateNode) -> list[str]:
-    """The command line of the Erlang VM (beam.smp) of `node`, found by its data dir."""
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
-        except OSError:
-            continue
-        if args[0].endswith("beam.smp") and str(node.data_dir) in args:
-            return args
-    raise AssertionError(f"no beam.smp runs {node.nodename}")
+    """The command line of the Erlang VM (beam.smp) of `node`: the process on its AMQP port."""
+    (pid,) = listening_pids(node.port)
+    args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    assert args[0].endswith("beam.smp"), args[0]
+    return args
 
 
 def test_a_node_can_be_held_to_one_scheduler(node: rabbit.PrivateNode) -> None:
