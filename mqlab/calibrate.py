@@ -33,7 +33,6 @@ like the real app does, so the client and the server do not share one GIL.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import sys
@@ -265,7 +264,7 @@ def http_floor(url: str, n: int, pace_s: float = 0.0) -> Floor:
                 times.append((time.perf_counter() - t0) * 1000)
         return times[WARMUP:]
 
-    return Floor("http", n, metrics.percentiles(asyncio.run(go())), _every(pace_s))
+    return Floor("http", n, metrics.percentiles(loadgen.run_loop(go())), _every(pace_s))
 
 
 def publish_floor(amqp_url: str, n: int, pace_s: float = 0.0) -> Floor:

@@ -1,0 +1,83 @@
+"""The load generator against a real HTTP server of the test's own (no mqlab app in between)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
+
+import pytest
+
+from mqlab import loadgen
+
+from .conftest import HOST
+
+
+class _Slow(BaseHTTPRequestHandler):
+    """Answers every POST after 20 ms and notes the client's port: one port per connection."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive, as the app's server
+    ports: ClassVar[set[int]] = set()
+    lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with self.lock:
+            self.ports.add(self.client_address[1])
+        time.sleep(0.02)
+        body = b'{"status": "queued"}'
+        self.send_response(202)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 512  # listen()'s backlog: the default 5 would drop a spike's SYNs
+
+
+@pytest.fixture
+def slow_server() -> Iterator[str]:
+    _Slow.ports = set()
+    server = _Server((HOST, 0), _Slow)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{HOST}:{server.server_address[1]}/signup"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_spike_opens_no_more_connections_than_the_pool_holds(slow_server: str) -> None:
+    """All at once, 3x the pool: the rest wait in the generator, and every one is answered."""
+    count = loadgen.MAX_CONNECTIONS * 3
+    result = loadgen.run_load(slow_server, loadgen.signups(count, "spike"), rate=0, timeout_s=20)
+    assert [s.status for s in result.samples] == [202] * count
+    assert 1 < len(_Slow.ports) <= loadgen.MAX_CONNECTIONS
+
+
+def test_waiting_for_a_connection_counts_in_the_response_time(slow_server: str) -> None:
+    """Requests queued behind a full pool answer later, measured from their intended time."""
+    count = loadgen.MAX_CONNECTIONS * 3
+    result = loadgen.run_load(slow_server, loadgen.signups(count, "wait"), rate=0, timeout_s=20)
+    times = sorted(s.response_ms or 0 for s in result.samples)
+    # three waves of at least 20 ms each: the last wave waited for two before it
+    assert times[-1] >= 3 * 20
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="uvloop does not run on Windows")
+def test_the_generator_runs_on_uvloop() -> None:
+    async def loop_module() -> str:
+        return type(asyncio.get_running_loop()).__module__
+
+    assert loadgen.run_loop(loop_module()).startswith("uvloop")
