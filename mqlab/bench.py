@@ -620,6 +620,7 @@ def celery_run(
                 load.rate,
                 load.request_timeout,
                 before_send=before_send,
+                connections=2 * load.server_threads,  # as runner.run
             )
             _drain(
                 work / "ledger.db",
