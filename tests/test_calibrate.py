@@ -196,6 +196,22 @@ def test_verdict(value: float | None, op: bench.Op, target: float, ok: bool | No
     assert bench.verdict(value, op, target) is ok
 
 
+@pytest.mark.parametrize(
+    ("steps", "expected"),
+    [
+        ([(750, 700), (625, 620), (687.5, 680), (718.75, 700)], 700.0),  # 700 < .97 * 750
+        ([(750, 740), (875, 800)], 740.0),  # 800 < .97 * 875: behind, not counted
+        ([(750, 560), (625, 560)], None),  # behind every time
+        ([(750, 727.5)], 727.5),  # exactly .97 of the offer: kept up
+        ([], None),
+    ],
+)
+def test_sustained_is_the_most_delivered_by_a_run_that_kept_up(
+    steps: list[tuple[float, float]], expected: float | None
+) -> None:
+    assert bench.sustained(steps) == expected
+
+
 def test_rows_are_judged_against_their_target_unless_in_doubt() -> None:
     good = bench.Row("fidelity.broker", bench.ratio(19.5, bench.ceiling(4, 200)), "19.5 of 20")
     bad = bench.Row("capacity.broker", bench.ratio(210.0, 330.0), "210 of 330")
