@@ -179,7 +179,7 @@ class BenchResult:
 FOREIGN_DOUBT_CORES = 0.5  # others (broker included) took this much CPU: a light run shared it
 GENERATOR_DOUBT_CORES = 0.25  # ... and for the generator check, which has no broker
 CAPACITY_DOUBT_CORES = 0.25  # a capacity run uses every core: any other load lowers it
-CAPACITY_PAIRS = 3  # (raw ceiling, mqlab staircase) pairs; the median pair is judged
+CAPACITY_PAIRS = 3  # (raw ceiling, mqlab bisection) pairs; the median pair is judged
 CAPACITY_JOBS = 2000  # per run, raw and mqlab alike: 2-3 s of load
 CAPACITY_PROBES = 5  # bisection of the offered share of the raw ceiling in [0.5, 1]: ±0.016
 
@@ -463,8 +463,13 @@ def _capacity(
                 low = share
             else:
                 high = share
-        best = sustained(steps) or 0.0
-        pairs.append((best / top, best, top, f"kept up at {low:.3f}, fell behind at {high:.3f}"))
+        best = sustained(steps)
+        bounds = (
+            f"kept up at {low:.3f}, fell behind at {high:.3f}"
+            if best is not None
+            else f"fell behind even at {high:.3f}"
+        )
+        pairs.append(((best or 0.0) / top, best or 0.0, top, bounds))
     pairs.sort()
     value, mine, top, bounds = pairs[len(pairs) // 2]
     spread = ", ".join(f"{p[0]:.2f}" for p in pairs)
@@ -641,7 +646,7 @@ def celery_run(
                 load.rate,
                 load.request_timeout,
                 before_send=before_send,
-                connections=2 * load.server_threads,  # as runner.run
+                connections=loadgen.pool_for(load.server_threads),  # as runner.run
             )
             _drain(
                 work / "ledger.db",

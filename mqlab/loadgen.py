@@ -29,13 +29,18 @@ except ImportError:  # not on Windows: the standard loop works, a little hungrie
 
 T = TypeVar("T")
 
-# The generator's connection pool, unless told otherwise (`mqlab run` keeps two per server
-# thread: one being answered, one queued behind it). Beyond it, requests wait their turn here
+# The generator's connection pool, unless told otherwise (a lab run asks for `pool_for` its
+# server threads). Beyond it, requests wait their turn here
 # (their response time still counts from the intended time) instead of opening hundreds of
 # connections: under overload those cost the generator and the server more CPU than the
 # requests themselves, and every open connection, idle or not, costs waitress's loop a look
 # on every turn (0.27 ms per request with none idle, 0.36 ms with 64, on the 2-core VM).
 MAX_CONNECTIONS = 64
+
+
+def pool_for(server_threads: int) -> int:
+    """Connections enough to keep every handler thread busy: one being answered, one queued."""
+    return 2 * server_threads
 
 
 @dataclass(frozen=True)

@@ -149,7 +149,7 @@ def _run(
                 w.request_timeout,
                 on_answer,
                 chaos.on_send if chaos else None,
-                connections=2 * w.server_threads,  # enough to keep every handler thread busy
+                connections=loadgen.pool_for(w.server_threads),
             )
             if chaos is not None:
                 chaos.finish(timeout=60)

@@ -58,7 +58,7 @@ def slow_server() -> Iterator[str]:
         server.server_close()
 
 
-@pytest.mark.parametrize("pool", [loadgen.MAX_CONNECTIONS, 16])
+@pytest.mark.parametrize("pool", [loadgen.MAX_CONNECTIONS, loadgen.pool_for(8)])
 def test_a_spike_opens_no_more_connections_than_the_pool_holds(slow_server: str, pool: int) -> None:
     """All at once, 3x the pool: the rest wait in the generator, and every one is answered."""
     count = pool * 3
