@@ -463,13 +463,22 @@ def listening_pids(port: int) -> list[int]:
     for entry in os.listdir("/proc") if inodes else []:
         if not entry.isdigit():
             continue
-        with contextlib.suppress(OSError):
-            if any(
-                os.readlink(f"/proc/{entry}/fd/{fd}") in inodes
-                for fd in os.listdir(f"/proc/{entry}/fd")
-            ):
-                pids.append(int(entry))
+        try:
+            fds = os.listdir(f"/proc/{entry}/fd")
+        except OSError:
+            continue  # gone, or not ours to look into
+        if any(_fd_target(f"/proc/{entry}/fd/{fd}") in inodes for fd in fds):
+            pids.append(int(entry))
     return pids
+
+
+def _fd_target(path: str) -> str | None:
+    """What an open file descriptor points to, or None if it was closed since it was listed
+    (a busy process, a broker after a restart, opens and closes files all the time)."""
+    try:
+        return os.readlink(path)
+    except OSError:
+        return None
 
 
 def lateness_warning(summary: Mapping[str, Any]) -> str | None:

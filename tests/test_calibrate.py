@@ -10,6 +10,8 @@ bench`'s business, not the test suite's.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -142,6 +144,38 @@ def test_a_late_generator_spoils_short_response_times_only() -> None:
     warning = calibrate.lateness_warning(summary(late=5.0, response=20.0))
     assert warning is not None and "response p50" in warning and "5.0 ms late" in warning
     assert calibrate.lateness_warning(summary(late=0.3, response=1.5)) is None
+
+
+# A child that listens on a high file descriptor while it opens and closes 200 lower ones.
+_CHURN = """
+import os, socket, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+listener = socket.socket(fileno=os.dup2(s.fileno(), 900))
+os.close(s.detach())
+print(listener.getsockname()[1], flush=True)
+while True:
+    fds = [os.open(os.devnull, os.O_RDONLY) for _ in range(200)]
+    for fd in fds:
+        os.close(fd)
+    time.sleep(0.0003)
+"""
+
+
+def test_a_listener_is_found_while_its_process_closes_other_files() -> None:
+    """A descriptor closed between listing and reading must not hide the whole process
+    (before the fix: 124 of 300 looks missed it; a broker recovering after a restart)."""
+    with subprocess.Popen(
+        [sys.executable, "-c", _CHURN], stdout=subprocess.PIPE, text=True
+    ) as child:  # on leaving: its pipe closed, the child waited for
+        try:
+            assert child.stdout is not None
+            port = int(child.stdout.readline())
+            missed = sum(child.pid not in calibrate.listening_pids(port) for _ in range(100))
+            assert missed == 0
+        finally:
+            child.kill()
 
 
 def test_the_cpu_meter_reports_shares_of_the_machine() -> None:
