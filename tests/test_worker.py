@@ -184,6 +184,22 @@ def test_a_worker_sends_and_acks(queues: Queues, workers: Workers, sink: Sink) -
     wait_until(lambda: queues.depth() == (0, 1), what="an empty queue")
 
 
+def test_with_prefetch_a_worker_holds_several_jobs_and_sends_each_once(
+    queues: Queues, workers: Workers, sink: Sink
+) -> None:
+    """--prefetch 3: deliveries arrive while the job thread works; its answers are acked on
+    the connection's thread as they come. Unanswered, the worker would stop at three jobs."""
+    workers.start(sink.port, "--scan-ms", "20", "--prefetch", "3")
+    jobs = [signup_job(f"pre{i}") for i in range(12)]
+    for job in jobs:
+        queues.publish(job)
+    arrivals = sink.wait_for(12, timeout=15)
+    assert sorted(a.job_id for a in arrivals) == sorted(j.id for j in jobs)
+    wait_until(lambda: queues.depth() == (0, 1), what="an empty queue")
+    time.sleep(0.2)
+    assert len(sink.arrivals()) == 12  # acked: none came back for a second mail
+
+
 def test_an_infected_attachment_is_quarantined_not_mailed(
     queues: Queues, workers: Workers, sink: Sink
 ) -> None:
