@@ -179,7 +179,7 @@ class BenchResult:
 FOREIGN_DOUBT_CORES = 0.5  # others (broker included) took this much CPU: a light run shared it
 GENERATOR_DOUBT_CORES = 0.25  # ... and for the generator check, which has no broker
 CAPACITY_DOUBT_CORES = 0.25  # a capacity run uses every core: any other load lowers it
-CAPACITY_PAIRS = 3  # (raw ceiling, mqlab bisection) pairs; the median pair is judged
+CAPACITY_PAIRS = 5  # (raw ceiling, mqlab bisection, raw ceiling) pairs; the median is judged
 CAPACITY_JOBS = 2000  # per run, raw and mqlab alike: 2-3 s of load
 CAPACITY_PROBES = 5  # bisection of the offered share of the raw ceiling in [0.5, 1]: ±0.016
 
@@ -315,8 +315,8 @@ def bench(
         )
 
         say(
-            f"capacity: {CAPACITY_PAIRS} pairs of raw pika + SMTP ceiling, then mqlab broker mode "
-            "at scan 0, offered a bisected share of it"
+            f"capacity: {CAPACITY_PAIRS} pairs of raw pika + SMTP ceiling, mqlab broker mode "
+            "at scan 0 offered a bisected share of it, raw ceiling again"
         )
         rows.append(_capacity(url, default, notes, meter))
 
@@ -433,43 +433,54 @@ def _capacity(
     """What mqlab's broker mode sustains at scan 0, as a share of the raw ceiling.
 
     Each pair: the raw ceiling, then mqlab offered a share of it, bisected between 0.5 and 1
-    over CAPACITY_PROBES runs (kept up: offer more; fell behind: offer less); the pair's value
-    is the most a run delivered while it kept up. Offered more than it can sustain, the app
-    spends CPU accepting jobs the workers cannot send yet, and the run measures that blend
-    instead. One pair swings by about ±0.05 on 2 cores (RabbitMQ's pace varies from run to
-    run), so the median of CAPACITY_PAIRS pairs is judged and all of them are printed."""
-    pairs: list[tuple[float, float, float, str]] = []  # (ratio, mails/s, raw mails/s, bounds)
+    over CAPACITY_PROBES runs (kept up: offer more; fell behind: offer less), then the raw
+    ceiling again. The pair's value is the most a run delivered while it kept up, divided by
+    the mean of the two ceilings: the machine's pace drifts over the half minute a pair takes,
+    and the ceilings on both sides of the probes see the same drift they do. Offered more than
+    it can sustain, the app spends CPU accepting jobs the workers cannot send yet, and the run
+    measures that blend instead. One pair still swings by about ±0.05 on 2 cores, so the median
+    of CAPACITY_PAIRS pairs is judged and all of them are printed."""
     doubt: str | None = None
-    for _ in range(CAPACITY_PAIRS):
-        try:
-            with meter() as ceiling_cpu:
-                top = raw_ceiling(url, CAPACITY_JOBS, default.workers, default.server_threads)
-        except (ChildFailed, subprocess.SubprocessError, ValueError, IndexError) as e:
-            notes.append(f"raw ceiling not measured: {e}")
-            return Row("capacity.broker", None, "-", "raw ceiling not measured")
-        doubt = doubt or _foreign(ceiling_cpu, CAPACITY_DOUBT_CORES)
+
+    def ceiling() -> float:
+        nonlocal doubt
+        with meter() as cpu:
+            top = raw_ceiling(url, CAPACITY_JOBS, default.workers, default.server_threads)
+        doubt = doubt or _foreign(cpu, CAPACITY_DOUBT_CORES)
+        return top
+
+    def pair() -> tuple[float, float, float, str]:
+        nonlocal doubt
+        before = ceiling()
         steps: list[tuple[float, float]] = []
         low, high = 0.5, 1.0
         for _ in range(CAPACITY_PROBES):
             share = (low + high) / 2
-            load = replace(default, requests=CAPACITY_JOBS, rate=top * share, scan_ms=0.0)
+            load = replace(default, requests=CAPACITY_JOBS, rate=before * share, scan_ms=0.0)
             with meter() as cpu:
                 s = runner.run(RunConfig(Mode.broker, load, url, floors=False)).summary
             if s.lost or s.failed:
                 doubt = doubt or f"{s.failed} failed, {s.lost} lost"
             doubt = doubt or _foreign(cpu, CAPACITY_DOUBT_CORES)
-            steps.append((top * share, s.throughput_per_s or 0.0))
+            steps.append((before * share, s.throughput_per_s or 0.0))
             if kept_up(*steps[-1]):
                 low = share
             else:
                 high = share
+        top = (before + ceiling()) / 2
         best = sustained(steps)
         bounds = (
             f"kept up at {low:.3f}, fell behind at {high:.3f}"
             if best is not None
             else f"fell behind even at {high:.3f}"
         )
-        pairs.append(((best or 0.0) / top, best or 0.0, top, bounds))
+        return (best or 0.0) / top, best or 0.0, top, bounds
+
+    try:  # each pair: (ratio, mails/s, raw mails/s, bounds)
+        pairs = [pair() for _ in range(CAPACITY_PAIRS)]
+    except (ChildFailed, subprocess.SubprocessError, ValueError, IndexError) as e:
+        notes.append(f"capacity not measured: {e}")
+        return Row("capacity.broker", None, "-", "capacity not measured")
     pairs.sort()
     value, mine, top, bounds = pairs[len(pairs) // 2]
     spread = ", ".join(f"{p[0]:.2f}" for p in pairs)
@@ -477,7 +488,7 @@ def _capacity(
         "capacity.broker",
         value,
         f"median of {len(pairs)} pairs ({spread}): sustains {mine:.0f} of {top:.0f} mails/s "
-        f"({bounds} of it offered)",
+        f"({bounds} of the first ceiling offered)",
         doubt,
     )
 
