@@ -35,7 +35,7 @@ from mqlab.amqp import AmqpSettings, delete_queue, delete_run_objects
 from mqlab.config import Mode, RunConfig, Workload
 from mqlab.errors import BadInput, ChildFailed
 from mqlab.lab import Lab, wait_for_consumers
-from mqlab.procs import Child, free_port, http_ok, mqlab_argv, tcp_open
+from mqlab.procs import Child, free_port, free_ports, http_ok, mqlab_argv, tcp_open
 from mqlab.results import FORMAT_VERSION, Summary, utc_now
 
 BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
@@ -610,7 +610,7 @@ def celery_run(
     queue = f"mqlab.bench-celery.run-{uuid.uuid4().hex[:8]}"  # a run's own: deletable
     with tempfile.TemporaryDirectory(prefix="mqlab-bench-") as tmp:
         work = Path(tmp)
-        smtp_port, app_port = free_port(), free_port()
+        smtp_port, app_port = free_ports(2)
         env = {
             "MQLAB_PEER_AMQP_URL": url,
             "MQLAB_PEER_QUEUE": queue,

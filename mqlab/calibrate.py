@@ -53,7 +53,7 @@ from mqlab.amqp import delete_run_objects, parameters, private_settings
 from mqlab.answer import Answer
 from mqlab.config import Mode, ServeConfig
 from mqlab.metrics import LATE_OK_MS, untrusted
-from mqlab.procs import Child, free_port, http_ok, tcp_open
+from mqlab.procs import Child, free_ports, http_ok, tcp_open
 from mqlab.results import FORMAT_VERSION, Percentiles, utc_now
 from mqlab.signup import Job
 
@@ -180,7 +180,8 @@ class Rig:
 def rig(server_threads: int = 8, sink: bool = True) -> Iterator[Rig]:
     with tempfile.TemporaryDirectory(prefix="mqlab-calibrate-") as tmp:
         workdir = Path(tmp)
-        r = Rig(workdir, free_port(), free_port(), [])
+        app_port, smtp_port = free_ports(2)
+        r = Rig(workdir, app_port, smtp_port, [])
         try:
             app = Child(
                 "empty app",

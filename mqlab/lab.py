@@ -21,7 +21,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 from mqlab.amqp import AmqpSettings, parameters, retry_queue
 from mqlab.config import Mode, RunConfig
 from mqlab.errors import ChildFailed
-from mqlab.procs import Child, free_port, http_ok, mqlab_argv, tcp_open
+from mqlab.procs import Child, free_ports, http_ok, mqlab_argv, tcp_open
 
 HOST = "127.0.0.1"
 
@@ -32,8 +32,7 @@ class Lab:
         self.workdir = workdir
         self.amqp = amqp
         self.ledger = workdir / "ledger.db"
-        self.smtp_port = free_port()
-        self.app_port = free_port()
+        self.smtp_port, self.app_port = free_ports(2)
         self.sink: Child | None = None
         self.app: Child | None = None
         self.workers: list[Child] = []

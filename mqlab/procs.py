@@ -7,6 +7,7 @@ ChildFailed error carrying the end of its log, never a hang.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import signal
 import socket
@@ -22,9 +23,20 @@ from mqlab.errors import ChildFailed, PortInUse
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+    return free_ports(1, host)[0]
+
+
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """`count` different ports free right now. Each socket stays bound until all are picked:
+    two separate `free_port()` calls may get the same port back from the kernel (a fresh-clone
+    test run once started the sink and the app on one port)."""
+    with contextlib.ExitStack() as stack:
+        ports = []
+        for _ in range(count):
+            s = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            s.bind((host, 0))
+            ports.append(int(s.getsockname()[1]))
+        return ports
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -46,10 +58,12 @@ def tcp_open(host: str, port: int, timeout: float = 0.5) -> bool:
 
 
 def http_ok(url: str, timeout: float = 1.0) -> bool:
+    """A 2xx from `url`. Anything else is "not ready", including a port that answers in
+    another protocol (http.client raises BadStatusLine at an SMTP banner)."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as r:
             return 200 <= int(r.status) < 300
-    except (urllib.error.URLError, OSError):
+    except (urllib.error.URLError, OSError, http.client.HTTPException):
         return False
 
 

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from mqlab.ledger import Arrival, read_arrivals
-from mqlab.procs import Child, free_port, http_ok, mqlab_argv, tcp_open
+from mqlab.procs import Child, free_ports, http_ok, mqlab_argv, tcp_open
 from mqlab.scan import EICAR
 from mqlab.signup import InvalidSignup, parse_signup
 
@@ -70,7 +70,7 @@ class Server:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One sync app and one sink for the whole module (hypothesis runs thousands of bodies)."""
     tmp = tmp_path_factory.mktemp("hostile")
-    smtp, port = free_port(), free_port()
+    smtp, port = free_ports(2)
     ledger = tmp / "ledger.db"
     sink = Child(
         "sink", mqlab_argv("sink", "--port", str(smtp), "--ledger", str(ledger)), tmp / "sink.log"

@@ -64,3 +64,11 @@ def test_header_injection_cannot_add_a_recipient(sink: Sink, job: Job) -> None:
     with pytest.raises((ValueError, smtplib.SMTPException)):
         mail.send(mail.welcome_message(job), SmtpTarget(HOST, sink.port))
     assert sink.arrivals() == []
+
+
+def test_a_port_answering_smtp_is_not_a_ready_http_app(sink: Sink) -> None:
+    """The readiness check of the app: a port where the sink answers (two ports picked
+    separately once came back the same) is "not ready", not a BadStatusLine crash."""
+    from mqlab.procs import http_ok
+
+    assert http_ok(f"http://{HOST}:{sink.port}/health", timeout=2.0) is False
