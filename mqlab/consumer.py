@@ -123,8 +123,8 @@ class ThreadedConsumer(Generic[V]):
         self._answers: queue.SimpleQueue[tuple[Delivery, Callable[[], None]]]
         self._answers = queue.SimpleQueue()
         self._answered = threading.Event()
-        self._unsettled: dict[int, Delivery] = {}  # connection's thread only
-        self._pending = 0  # connection's thread only: jobs handed to the job thread, unanswered
+        # Connection's thread only: deliveries not settled yet. Not empty: a job is under way.
+        self._unsettled: dict[int, Delivery] = {}
         self._active: int | None = None  # the delivery tag the job thread is working on
         self._gone = threading.Event()  # the connection is closed or closing: stop working
         self._thread = threading.Thread(target=self._job_loop, name="job", daemon=True)
@@ -170,7 +170,7 @@ class ThreadedConsumer(Generic[V]):
     def _step(self, timeout: float) -> None:
         """Wait at most `timeout` for something to do, and do it: the job thread's answers
         (ack, retry, dead-letter, hand back), the broker's frames (deliveries, heartbeats)."""
-        if not self._pending:
+        if not self._unsettled:
             self.connection.process_data_events(time_limit=timeout)  # wait for a delivery
             return
         if self._answered.wait(timeout):  # a job under way: its answer wakes us
@@ -180,9 +180,8 @@ class ThreadedConsumer(Generic[V]):
                     _, answer = self._answers.get_nowait()
                 except queue.Empty:
                     break
-                self._pending -= 1
                 answer()
-        if self._pending:  # still working (a long scan, or prefetch > 1): read what came in
+        if self._unsettled:  # still working (a long scan, or prefetch > 1): read what came in
             self.connection.process_data_events(time_limit=0)
 
     def _on_message(
@@ -190,7 +189,6 @@ class ThreadedConsumer(Generic[V]):
     ) -> None:
         delivery = Delivery(int(method.delivery_tag), body, properties)
         self._unsettled[delivery.tag] = delivery
-        self._pending += 1
         self._todo.put(delivery)
 
     def _settle(self, delivery: Delivery, verdict: V) -> None:
