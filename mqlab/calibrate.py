@@ -44,7 +44,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pika
 import pika.exceptions
 
@@ -249,23 +248,17 @@ def http_floor(url: str, n: int, pace_s: float = 0.0) -> Floor:
     requests = loadgen.signups(WARMUP + n, f"cal{uuid.uuid4().hex[:6]}")
     wait = _pacer(pace_s)
 
-    async def go() -> list[float]:
-        times = []
-        connector = aiohttp.TCPConnector(limit=0)
-        async with aiohttp.ClientSession(connector=connector) as session:
-            for i, req in enumerate(requests):
-                headers = {"Content-Type": "application/json", "X-Job-Id": req.job_id}
-                if i >= WARMUP:
-                    wait()  # blocks the loop on purpose: nothing else runs here
-                t0 = time.perf_counter()
-                async with session.post(url, data=req.body, headers=headers) as response:
-                    await response.read()
-                    if response.status != 202:
-                        raise RuntimeError(f"empty app answered {response.status}")
-                times.append((time.perf_counter() - t0) * 1000)
-        return times[WARMUP:]
-
-    return Floor("http", n, metrics.percentiles(loadgen.run_loop(go())), _every(pace_s))
+    times = []
+    with loadgen.session(url) as post:
+        for i, req in enumerate(requests):
+            if i >= WARMUP:
+                wait()
+            t0 = time.perf_counter()
+            status = post(req)
+            if status != 202:
+                raise RuntimeError(f"empty app answered {status}")
+            times.append((time.perf_counter() - t0) * 1000)
+    return Floor("http", n, metrics.percentiles(times[WARMUP:]), _every(pace_s))
 
 
 def publish_floor(amqp_url: str, n: int, pace_s: float = 0.0) -> Floor:

@@ -12,7 +12,7 @@ PACKAGES = (
     "pika",
     "aiosmtpd",
     "waitress",
-    "aiohttp",
+    "pycurl",
     "typer",
     "rich",
     "matplotlib",
