@@ -8,9 +8,9 @@ is recorded too (`sent - intended`): when that is large, the lab says so.
 
 The HTTP client is libcurl (pycurl's multi interface): keep-alive connections, at
 most `connections` of them, requests beyond that held by curl until one is free.
-The generator shares the machine with what it measures, so its own CPU matters:
-0.14-0.15 ms per request here against 0.26-0.31 ms for aiohttp on uvloop (800/s
-against the empty app, 2-core VM, issue 6).
+The generator shares the machine with what it measures, so its own CPU matters: about
+half of what aiohttp on uvloop took (0.13-0.18 ms per request against 0.26-0.31 ms, at
+800/s against the empty app, 2-core VM, issue 6).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import pycurl
 from mqlab.scan import EICAR
 
 # The generator's connection pool, unless told otherwise (a lab run asks for `pool_for` its
-# server threads). Beyond it, requests wait their turn here
+# server threads). Beyond it, requests wait their turn in curl
 # (their response time still counts from the intended time) instead of opening hundreds of
 # connections: under overload those cost the generator and the server more CPU than the
 # requests themselves, and every open connection, idle or not, costs waitress's loop a look
