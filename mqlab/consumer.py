@@ -26,7 +26,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Generic, TypeVar
@@ -155,15 +155,19 @@ class ThreadedConsumer(Generic[V]):
     def _unanswerable(self) -> None:
         """After the connection is gone: answers it can no longer carry (the broker hands
         those jobs out again, maybe as a second mail)."""
-        while True:
-            try:
-                delivery, _ = self._answers.get_nowait()
-            except queue.Empty:
-                return
+        for delivery, _ in self._waiting_answers():
             self.shutdown.job_done()
             log.warning(
                 "connection lost before job %s could be acked", delivery.properties.message_id
             )
+
+    def _waiting_answers(self) -> Iterator[tuple[Delivery, Callable[[], None]]]:
+        """The job thread's answers that are here now, oldest first, each taken once."""
+        while True:
+            try:
+                yield self._answers.get_nowait()
+            except queue.Empty:
+                return
 
     # -- the connection's thread
 
@@ -175,11 +179,7 @@ class ThreadedConsumer(Generic[V]):
             return
         if self._answered.wait(timeout):  # a job under way: its answer wakes us
             self._answered.clear()
-            while True:
-                try:
-                    _, answer = self._answers.get_nowait()
-                except queue.Empty:
-                    break
+            for _, answer in self._waiting_answers():
                 answer()
         if self._unsettled:  # still working (a long scan, or prefetch > 1): read what came in
             self.connection.process_data_events(time_limit=0)

@@ -122,13 +122,13 @@ def run_load(
             while i < len(requests) and due(i) <= time.perf_counter():
                 if before_send is not None:
                     before_send(i)
-                offset = due(i) - mono0
-                sample = Sample(requests[i].job_id, intended=wall0 + offset)
-                sample.sent = sample.intended + (time.perf_counter() - due(i))
+                intended = due(i)
+                sample = Sample(requests[i].job_id, intended=wall0 + (intended - mono0))
+                sample.sent = sample.intended + (time.perf_counter() - intended)
                 handle = spare.pop() if spare else _handle(url, timeout_s)
                 _prepare(handle, requests[i])
                 multi.add_handle(handle)  # curl holds it until a connection is free
-                in_flight[handle] = (sample, due(i))
+                in_flight[handle] = (sample, intended)
                 samples.append(sample)
                 i += 1
             for handle, error in _finished(multi):

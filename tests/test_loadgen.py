@@ -62,7 +62,7 @@ def slow_server() -> Iterator[str]:
 
 @pytest.mark.parametrize("pool", [loadgen.MAX_CONNECTIONS, loadgen.pool_for(8)])
 def test_a_spike_opens_no_more_connections_than_the_pool_holds(slow_server: str, pool: int) -> None:
-    """All at once, 3x the pool: the rest wait in the generator, and every one is answered."""
+    """All at once, 3x the pool: the rest wait in curl, and every one is answered."""
     count = pool * 3
     result = loadgen.run_load(
         slow_server, loadgen.signups(count, "spike"), rate=0, timeout_s=20, connections=pool
