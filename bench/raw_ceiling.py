@@ -10,11 +10,15 @@ scan: it measures the plumbing, which is what `--scan-ms 0` leaves of mqlab too.
 Two roles, each a child process started by `mqlab/bench.py`:
 
     python bench/raw_ceiling.py consume URL QUEUE SMTP_PORT
-    python bench/raw_ceiling.py publish URL QUEUE COUNT THREADS TAG
+    python bench/raw_ceiling.py publish URL QUEUE COUNT THREADS TAG [RATE]
 
 `publish` prints the wall-clock time of its first publish, then publishes COUNT
 jobs from THREADS threads (each its own connection and channel, as the app's
-handler threads have), each publish waiting for its confirm.
+handler threads have), each publish waiting for its confirm. Without RATE (or 0)
+they go as fast as they can: the ceiling. With RATE, job i is due i/RATE seconds
+after the first, open loop like mqlab's load generator (a thread that is late sends at
+once): what the raw pipeline sustains when it is offered a steady rate
+(bench/raw_sustained.py).
 """
 
 from __future__ import annotations
@@ -54,9 +58,15 @@ def consume(url: str, queue: str, smtp_port: int) -> None:
     channel.start_consuming()
 
 
-def publish(url: str, queue: str, count: int, threads: int, tag: str) -> None:
-    """COUNT persistent, confirmed publishes from THREADS threads, as fast as they go."""
-    ready = threading.Barrier(threads + 1)
+def publish(url: str, queue: str, count: int, threads: int, tag: str, rate: float = 0.0) -> None:
+    """COUNT persistent, confirmed publishes from THREADS threads, as fast as they go, or
+    on an open-loop schedule of RATE a second."""
+    start: list[float] = []  # [perf_counter, wall clock] of the first publish
+
+    def go() -> None:  # runs once every thread is ready, before any of them is let go
+        start.extend([time.perf_counter(), time.time()])
+
+    ready = threading.Barrier(threads + 1, action=go)
 
     def publisher(ids: range) -> None:
         connection, channel = _channel(url, queue)
@@ -69,7 +79,9 @@ def publish(url: str, queue: str, count: int, threads: int, tag: str) -> None:
         ]
         props = BasicProperties(delivery_mode=2, content_type="application/json")
         ready.wait()
-        for body in bodies:
+        for i, body in zip(ids, bodies, strict=True):
+            if rate > 0:
+                time.sleep(max(0.0, start[0] + i / rate - time.perf_counter()))
             channel.basic_publish("", queue, body, props, mandatory=True)
         connection.close()
 
@@ -79,7 +91,7 @@ def publish(url: str, queue: str, count: int, threads: int, tag: str) -> None:
     for w in workers:
         w.start()
     ready.wait()
-    print(f"{time.time():.6f}", flush=True)  # the moment the first publishes go out
+    print(f"{start[1]:.6f}", flush=True)  # the moment the first publishes go out
     for w in workers:
         w.join()
 
@@ -89,9 +101,10 @@ if __name__ == "__main__":
     if role == "consume":
         consume(args[0], args[1], int(args[2]))
     elif role == "publish":
-        publish(args[0], args[1], int(args[2]), int(args[3]), args[4])
+        rate = float(args[5]) if len(args) > 5 else 0.0
+        publish(args[0], args[1], int(args[2]), int(args[3]), args[4], rate)
     else:
         raise SystemExit(
             "usage: raw_ceiling.py consume URL QUEUE SMTP_PORT | "
-            "publish URL QUEUE COUNT THREADS TAG"
+            "publish URL QUEUE COUNT THREADS TAG [RATE]"
         )

@@ -365,8 +365,11 @@ def _script(name: str) -> str:
     return str(path)
 
 
-def raw_ceiling(url: str, count: int, workers: int, threads: int) -> float:
-    """Mails/s with nothing but pika (confirmed publishes, prefetch 1, acks) and SMTP."""
+def raw_ceiling(url: str, count: int, workers: int, threads: int, rate: float = 0.0) -> float:
+    """Mails/s with nothing but pika (confirmed publishes, prefetch 1, acks) and SMTP.
+
+    With `rate`, the jobs are offered open loop at that rate instead of all at once: what
+    the raw pipeline delivers when offered a steady rate, measured like mqlab's runs."""
     queue = f"mqlab.bench-raw-{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory(prefix="mqlab-bench-") as tmp:
         work = Path(tmp)
@@ -399,6 +402,7 @@ def raw_ceiling(url: str, count: int, workers: int, threads: int) -> float:
                     str(count),
                     str(threads),
                     "raw",
+                    str(rate),
                 ],
                 capture_output=True,
                 text=True,
@@ -427,19 +431,44 @@ def _local_broker(url: str) -> list[int]:
     return calibrate.listening_pids(parts.port or 5672)
 
 
+def sustained_pair(
+    ceiling: Callable[[], float], delivers: Callable[[float], float]
+) -> tuple[float, float, float, str]:
+    """One pair: a raw ceiling, then `delivers(rate)` offered a share of it, bisected between
+    0.5 and 1 over CAPACITY_PROBES runs (kept up: offer more; fell behind: offer less), then
+    the raw ceiling again. Returns (the most delivered while keeping up ÷ the mean of the
+    two ceilings, that rate, the mean ceiling, the bounds of the bisection)."""
+    before = ceiling()
+    steps: list[tuple[float, float]] = []
+    low, high = 0.5, 1.0
+    for _ in range(CAPACITY_PROBES):
+        share = (low + high) / 2
+        steps.append((before * share, delivers(before * share)))
+        if kept_up(*steps[-1]):
+            low = share
+        else:
+            high = share
+    top = (before + ceiling()) / 2
+    best = sustained(steps)
+    bounds = (
+        f"kept up at {low:.3f}, fell behind at {high:.3f}"
+        if best is not None
+        else f"fell behind even at {high:.3f}"
+    )
+    return (best or 0.0) / top, best or 0.0, top, bounds
+
+
 def _capacity(
     url: str, default: Workload, notes: list[str], meter: Callable[[], calibrate.CpuMeter]
 ) -> Row:
     """What mqlab's broker mode sustains at scan 0, as a share of the raw ceiling.
 
-    Each pair: the raw ceiling, then mqlab offered a share of it, bisected between 0.5 and 1
-    over CAPACITY_PROBES runs (kept up: offer more; fell behind: offer less), then the raw
-    ceiling again. The pair's value is the most a run delivered while it kept up, divided by
-    the mean of the two ceilings: the machine's pace drifts over the half minute a pair takes,
-    and the ceilings on both sides of the probes see the same drift they do. Offered more than
-    it can sustain, the app spends CPU accepting jobs the workers cannot send yet, and the run
-    measures that blend instead. One pair still swings by about ±0.05 on 2 cores, so the median
-    of CAPACITY_PAIRS pairs is judged and all of them are printed."""
+    Each pair (`sustained_pair`) divides by the mean of a ceiling before and one after the
+    bisection: the machine's pace drifts over the half minute a pair takes, and the ceilings
+    on both sides of the probes see the same drift they do. Offered more than it can
+    sustain, the app spends CPU accepting jobs the workers cannot send yet, and a run
+    measures that blend instead, hence the bisection. One pair still swings by about ±0.05
+    on 2 cores, so the median of CAPACITY_PAIRS pairs is judged and all of them are printed."""
     doubt: str | None = None
 
     def ceiling() -> float:
@@ -449,35 +478,18 @@ def _capacity(
         doubt = doubt or _foreign(cpu, CAPACITY_DOUBT_CORES)
         return top
 
-    def pair() -> tuple[float, float, float, str]:
+    def mqlab_delivers(rate: float) -> float:
         nonlocal doubt
-        before = ceiling()
-        steps: list[tuple[float, float]] = []
-        low, high = 0.5, 1.0
-        for _ in range(CAPACITY_PROBES):
-            share = (low + high) / 2
-            load = replace(default, requests=CAPACITY_JOBS, rate=before * share, scan_ms=0.0)
-            with meter() as cpu:
-                s = runner.run(RunConfig(Mode.broker, load, url, floors=False)).summary
-            if s.lost or s.failed:
-                doubt = doubt or f"{s.failed} failed, {s.lost} lost"
-            doubt = doubt or _foreign(cpu, CAPACITY_DOUBT_CORES)
-            steps.append((before * share, s.throughput_per_s or 0.0))
-            if kept_up(*steps[-1]):
-                low = share
-            else:
-                high = share
-        top = (before + ceiling()) / 2
-        best = sustained(steps)
-        bounds = (
-            f"kept up at {low:.3f}, fell behind at {high:.3f}"
-            if best is not None
-            else f"fell behind even at {high:.3f}"
-        )
-        return (best or 0.0) / top, best or 0.0, top, bounds
+        load = replace(default, requests=CAPACITY_JOBS, rate=rate, scan_ms=0.0)
+        with meter() as cpu:
+            s = runner.run(RunConfig(Mode.broker, load, url, floors=False)).summary
+        if s.lost or s.failed:
+            doubt = doubt or f"{s.failed} failed, {s.lost} lost"
+        doubt = doubt or _foreign(cpu, CAPACITY_DOUBT_CORES)
+        return s.throughput_per_s or 0.0
 
     try:  # each pair: (ratio, mails/s, raw mails/s, bounds)
-        pairs = [pair() for _ in range(CAPACITY_PAIRS)]
+        pairs = [sustained_pair(ceiling, mqlab_delivers) for _ in range(CAPACITY_PAIRS)]
     except (ChildFailed, subprocess.SubprocessError, ValueError, IndexError) as e:
         notes.append(f"capacity not measured: {e}")
         return Row("capacity.broker", None, "-", "capacity not measured")

@@ -246,6 +246,29 @@ def test_sustained_is_the_most_delivered_by_a_run_that_kept_up(
     assert bench.sustained(steps) == expected
 
 
+def test_a_pair_bisects_towards_what_keeps_up_and_divides_by_the_mean_ceiling() -> None:
+    ceilings = iter([1000.0, 800.0])  # the machine slowed down over the pair
+    offered: list[float] = []
+
+    def delivers(rate: float) -> float:  # keeps up with anything up to 700/s, then caps
+        offered.append(rate)
+        return min(rate, 700.0)
+
+    ratio, mine, top, bounds = bench.sustained_pair(lambda: next(ceilings), delivers)
+    # 750 (behind: 700 < .97 * 750), 625, 687.5, 718.75 (700 >= .97 * 718.75), 734.375 (behind)
+    assert offered == [750.0, 625.0, 687.5, 718.75, 734.375]
+    assert (mine, top) == (700.0, 900.0)
+    assert ratio == pytest.approx(700 / 900)
+    assert bounds == "kept up at 0.719, fell behind at 0.734"
+
+
+def test_a_pair_that_never_keeps_up_says_so() -> None:
+    ceilings = iter([1000.0, 1000.0])
+    ratio, mine, _, bounds = bench.sustained_pair(lambda: next(ceilings), lambda rate: 100.0)
+    assert (ratio, mine) == (0.0, 0.0)
+    assert bounds == "fell behind even at 0.516"
+
+
 def test_rows_are_judged_against_their_target_unless_in_doubt() -> None:
     good = bench.Row("fidelity.broker", bench.ratio(19.5, bench.ceiling(4, 200)), "19.5 of 20")
     bad = bench.Row("capacity.broker", bench.ratio(210.0, 330.0), "210 of 330")
