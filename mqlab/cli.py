@@ -878,7 +878,7 @@ def bench(
     out: Out = Path("results"),
     as_json: AsJson = False,
 ) -> None:
-    """Benchmark mqlab itself: every accuracy target as a ratio (about 4 minutes).
+    """Benchmark mqlab itself: every accuracy target as a ratio (about 5 minutes).
 
     Fidelity, capacity, a Celery peer and time, each printed as a ratio to its target with
     the absolute numbers beside it (see bench/README.md)."""
