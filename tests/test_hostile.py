@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from mqlab.ledger import Arrival, read_arrivals
+from mqlab.ledger import Arrival, count_arrivals, read_arrivals
 from mqlab.procs import Child, free_ports, http_ok, mqlab_argv, tcp_open
 from mqlab.scan import EICAR
 from mqlab.signup import InvalidSignup, parse_signup
@@ -41,6 +41,14 @@ class Server:
 
     def mails(self) -> list[Arrival]:
         return read_arrivals(self.ledger)
+
+    def count(self) -> int:
+        return count_arrivals(self.ledger)
+
+    def mails_since(self, before: int) -> list[Arrival]:
+        """The mails after the first `before` ones (the ledger is read only if there are any:
+        thousands of examples would otherwise read an ever longer ledger twice each)."""
+        return self.mails()[before:] if self.count() != before else []
 
     def request(
         self,
@@ -217,12 +225,12 @@ job_ids = st.one_of(
 def test_no_body_gets_a_5xx_and_a_refused_body_is_never_mailed(
     server: Server, body: bytes, job_id: str | None
 ) -> None:
-    before = len(server.mails())
+    before = server.count()
     headers = {"Content-Type": "application/json"}
     if job_id is not None:
         headers["X-Job-Id"] = job_id
     status, answer_headers, answer = server.request("POST", "/signup", body, headers)
-    mails = server.mails()[before:]
+    mails = server.mails_since(before)
     event(f"HTTP {status}")
     if job_id is not None:
         job_id = job_id.strip(" \t")  # HTTP drops spaces around a header value
