@@ -37,17 +37,14 @@ def main() -> None:
         assert broker is not None
         url = broker.url
 
-        def ceiling() -> float:
-            return bench.raw_ceiling(url, bench.CAPACITY_JOBS, load.workers, load.server_threads)
-
-        def delivers(rate: float) -> float:
+        def raw(rate: float = 0.0) -> float:  # no rate: the ceiling; a rate: one probe
             return bench.raw_ceiling(
                 url, bench.CAPACITY_JOBS, load.workers, load.server_threads, rate=rate
             )
 
         ratios = []
         for i in range(args.pairs):
-            ratio, mine, top, bounds = bench.sustained_pair(ceiling, delivers)
+            ratio, mine, top, bounds = bench.sustained_pair(raw, raw)
             ratios.append(ratio)
             print(
                 f"pair {i + 1}: the raw pipeline sustains {mine:.0f} of {top:.0f} mails/s, "

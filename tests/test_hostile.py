@@ -269,13 +269,13 @@ def test_no_body_gets_a_5xx_and_a_refused_body_is_never_mailed(
     ],
 )
 def test_hand_picked_bad_bodies(server: Server, body: bytes, message: str) -> None:
-    before = len(server.mails())
+    before = server.count()
     status, headers, answer = server.request(
         "POST", "/signup", body, {"Content-Type": "application/json"}
     )
     assert status == 400
     assert message in json_error(status, headers, answer)
-    assert len(server.mails()) == before
+    assert server.count() == before
 
 
 def test_a_body_far_over_the_limit_gets_a_json_413(server: Server) -> None:
