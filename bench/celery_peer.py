@@ -3,7 +3,7 @@
 Why this file exists: "use a broker" usually means "use Celery". The benchmark runs
 the very same job (`MailJob`: the same scan, the same SMTP send into the same sink)
 as a Celery task with `acks_late=True`, on the same RabbitMQ, with as many pool
-processes as mqlab has workers, behind the same HTTP app (waitress, the app's
+processes as mqlab has workers, behind the same HTTP app (mqlab/httpserver.py, the app's
 settings and validation), so the only difference is who moves the job: mqlab's
 twenty lines of pika, or Celery.
 
@@ -106,7 +106,7 @@ def serve(port: int) -> None:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop)
-    server.run()
+    server.serve()
 
 
 def work() -> None:

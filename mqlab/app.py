@@ -1,4 +1,4 @@
-"""The signup app: a real HTTP server (waitress) in front of one scenario.
+"""The signup app: a real HTTP server (mqlab/httpserver.py) in front of one scenario.
 
 Routes: `POST /signup` (JSON body, optional `X-Job-Id` header), `GET /health`,
 `GET /stats` (the in-process backlog, for the timeline). Validation happens
@@ -12,19 +12,12 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable
-from typing import Any
-
-import waitress
-from waitress import wasyncore
-from waitress.channel import HTTPChannel
-from waitress.server import BaseWSGIServer, MultiSocketServer
-from waitress.task import ErrorTask
 
 from mqlab.amqp import quiet_pika_logs
 from mqlab.answer import Answer, Signup
 from mqlab.config import Mode, ServeConfig
 from mqlab.errors import PortInUse
+from mqlab.httpserver import Request, Response, Server
 from mqlab.mailjob import MailJob
 from mqlab.procs import check_port_free
 from mqlab.rabbit import mask_url
@@ -33,25 +26,7 @@ from mqlab.signup import InvalidSignup, parse_signup
 
 log = logging.getLogger(__name__)
 
-StartResponse = Callable[..., Any]
-
 DRAIN_TIMEOUT_S = 8.0  # after SIGTERM: the longest wait for requests under way (procs waits 10)
-
-_REASONS = {
-    200: "OK",
-    201: "Created",
-    202: "Accepted",
-    400: "Bad Request",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    411: "Length Required",
-    413: "Content Too Large",
-    415: "Unsupported Media Type",
-    422: "Unprocessable Content",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-}
 
 
 def build_signup(config: ServeConfig) -> Signup:
@@ -71,25 +46,22 @@ def build_signup(config: ServeConfig) -> Signup:
 
 
 class SignupApp:
-    """The WSGI application."""
+    """Routes a request and turns the scenario's Answer into JSON."""
 
-    def __init__(self, signup: Signup, max_body: int) -> None:
+    def __init__(self, signup: Signup) -> None:
         self.signup = signup
-        self.max_body = max_body
 
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        answer = self.route(environ)
-        body = json.dumps(answer.body).encode("utf-8")
-        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    def __call__(self, request: Request) -> Response:
+        answer = self.route(request)
+        headers: tuple[tuple[str, str], ...] = ()
         if answer.status == 405:
-            headers.append(("Allow", "POST" if environ.get("PATH_INFO") == "/signup" else "GET"))
-        start_response(f"{answer.status} {_REASONS.get(answer.status, '')}".strip(), headers)
-        return [body]
+            headers = (("Allow", "POST" if request.path == "/signup" else "GET"),)
+        return Response(answer.status, json.dumps(answer.body).encode("utf-8"), headers)
 
-    def route(self, environ: dict[str, Any]) -> Answer:
-        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
+    def route(self, request: Request) -> Answer:
+        path, method = request.path, request.method
         if path == "/signup":
-            return self.post_signup(environ) if method == "POST" else _error(405, "use POST")
+            return self.post_signup(request) if method == "POST" else _error(405, "use POST")
         if path in ("/health", "/stats"):
             if method not in ("GET", "HEAD"):
                 return _error(405, "use GET")
@@ -98,16 +70,10 @@ class SignupApp:
             )
         return _error(404, f"no such path: {path}")
 
-    def post_signup(self, environ: dict[str, Any]) -> Answer:
+    def post_signup(self, request: Request) -> Answer:
+        # The server refused a body over the limit already (413), before reading it.
         try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            return _error(400, "bad Content-Length")
-        if length > self.max_body:
-            return _error(413, f"body is larger than {self.max_body} bytes")
-        body = environ["wsgi.input"].read(length) if length > 0 else b""
-        try:
-            job = parse_signup(body, environ.get("HTTP_X_JOB_ID"))
+            job = parse_signup(request.body, request.headers.get("x-job-id"))
         except InvalidSignup as e:
             return _error(400, str(e))
         try:
@@ -121,52 +87,18 @@ def _error(status: int, message: str) -> Answer:
     return Answer(status, {"error": message})
 
 
-class _JsonErrorTask(ErrorTask):  # type: ignore[misc]
-    """Errors waitress answers itself (a body far over the limit, a malformed request line or
-    header), in JSON like every other error of the app, not waitress's plain text."""
-
-    def execute(self) -> None:
-        error = self.request.error
-        if error.code == 413:
-            limit = getattr(self.channel.server, "mqlab_max_body", None)
-            message = f"body is larger than {limit} bytes" if limit else "body is too large"
-        else:
-            message = f"{error.reason.lower()}: {error.body}"
-        body = json.dumps({"error": message}).encode("utf-8")
-        self.status = f"{error.code} {error.reason}"
-        self.response_headers.extend(
-            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-        )
-        self.set_close_on_finish()
-        self.content_length = len(body)
-        self.write(body)
-
-
-class _JsonErrorChannel(HTTPChannel):  # type: ignore[misc]
-    error_task_class = _JsonErrorTask
-
-
-def create_server(config: ServeConfig, signup: Signup) -> BaseWSGIServer | MultiSocketServer:
+def create_server(config: ServeConfig, signup: Signup) -> Server:
     check_port_free(config.host, config.port)
     try:
-        server = waitress.create_server(
-            SignupApp(signup, config.max_body),
-            host=config.host,
-            port=config.port,
-            threads=config.server_threads,
-            # waitress refuses bigger bodies itself; ours answers 413 with a JSON error first
-            max_request_body_size=config.max_body + 1024,
-            connection_limit=1000,
-            backlog=2048,
-            channel_timeout=60,
-            ident="mqlab",
+        return Server(
+            config.host,
+            config.port,
+            SignupApp(signup),
+            handler_threads=config.server_threads,
+            max_body=config.max_body,
         )
     except OSError as e:
         raise PortInUse(f"cannot listen on {config.host}:{config.port}: {e.strerror}") from None
-    for listener in _listeners(server):
-        listener.channel_class = _JsonErrorChannel
-        listener.mqlab_max_body = config.max_body
-    return server
 
 
 def serve(config: ServeConfig) -> None:
@@ -195,55 +127,21 @@ def serve(config: ServeConfig) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    threading.Thread(target=server.serve, name="accept", daemon=True).start()
     try:
-        _run_until(server, done)
+        while not done.wait(0.5):  # a timeout, so that signal handlers run promptly
+            pass
     finally:
+        server.close()
         signup.close()
         log.info("app stopped")
 
 
-def _run_until(server: BaseWSGIServer | MultiSocketServer, done: threading.Event) -> None:
-    """waitress's own loop (`server.run()`), but one that ends when `done` is set."""
-    socket_map = server.map if isinstance(server, MultiSocketServer) else server._map
-    while not done.is_set():
-        wasyncore.loop(
-            timeout=server.adj.asyncore_loop_timeout,
-            map=socket_map,
-            use_poll=server.adj.asyncore_use_poll,
-            count=1,
-        )
-    server.task_dispatcher.shutdown()
-
-
-def _listeners(server: BaseWSGIServer | MultiSocketServer) -> list[BaseWSGIServer]:
-    if isinstance(server, MultiSocketServer):
-        return [s for s in server.map.values() if isinstance(s, BaseWSGIServer)]
-    return [server]
-
-
-def _drain(server: BaseWSGIServer | MultiSocketServer, done: threading.Event) -> None:
-    """On its own thread: close the listening sockets, wait until no request is under way
-    and every answer is sent, then end the loop."""
-    listeners = _listeners(server)
-    closed = threading.Event()
-
-    def close_listeners() -> None:  # on the loop's thread, via waitress's trigger
-        for listener in listeners:
-            wasyncore.dispatcher.close(listener)
-        closed.set()
-
-    listeners[0].trigger.pull_trigger(close_listeners)
+def _drain(server: Server, done: threading.Event) -> None:
+    """On its own thread: accept no new connection, wait until no request is under way (its
+    answer sent), then end."""
+    server.stop_accepting()
     deadline = time.monotonic() + DRAIN_TIMEOUT_S
-    closed.wait(DRAIN_TIMEOUT_S)
-    while time.monotonic() < deadline and not done.is_set() and _busy(listeners[0]):
+    while time.monotonic() < deadline and not done.is_set() and server.busy():
         time.sleep(0.02)
     done.set()
-    listeners[0].trigger.pull_trigger()  # wake the loop so it sees `done`
-
-
-def _busy(listener: BaseWSGIServer) -> bool:
-    tasks = listener.task_dispatcher
-    if tasks.active_count or tasks.queue:
-        return True
-    channels = [c for c in list(listener._map.values()) if isinstance(c, HTTPChannel)]
-    return any(c.requests or c.total_outbufs_len for c in channels)

@@ -5,7 +5,7 @@ that an HTTP round trip to the same server costs 1 ms and a confirmed publish
 0.6 ms here. Calibration times the parts the comparison stands on, each alone,
 on real processes:
 
-- http: one POST /signup to the app's own server (waitress, the app's settings,
+- http: one POST /signup to the app's own server (mqlab/httpserver.py, the app's settings,
   the app's validation) whose scenario does nothing: the floor of every answer;
 - publish: one persistent, mandatory publish with publisher confirms (pika), the
   broker mode's handler minus HTTP: the floor of the broker's answer;
@@ -131,7 +131,7 @@ class Calibration:
 
 
 class EmptySignup:
-    """A scenario that does nothing: what is left of a signup is HTTP, waitress and validation."""
+    """A scenario that does nothing: what is left of a signup is HTTP and validation."""
 
     mode = "empty"
 
@@ -158,7 +158,7 @@ def serve_empty(port: int, server_threads: int) -> None:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop)
-    server.run()
+    server.serve()
 
 
 @dataclass

@@ -11,7 +11,7 @@ PACKAGES = (
     "mqlab",
     "pika",
     "aiosmtpd",
-    "waitress",
+    "h11",
     "pycurl",
     "typer",
     "rich",

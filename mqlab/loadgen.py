@@ -32,8 +32,7 @@ from mqlab.scan import EICAR
 # server threads). Beyond it, requests wait their turn in curl
 # (their response time still counts from the intended time) instead of opening hundreds of
 # connections: under overload those cost the generator and the server more CPU than the
-# requests themselves, and every open connection, idle or not, costs waitress's loop a look
-# on every turn (0.27 ms per request with none idle, 0.36 ms with 64, on the 2-core VM).
+# requests themselves (and, each, a thread of the app's server).
 MAX_CONNECTIONS = 64
 IDLE_S = 0.05  # the longest the loop sleeps: a request due later is woken for in time anyway
 

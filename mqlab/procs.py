@@ -40,7 +40,7 @@ def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
 
 
 def check_port_free(host: str, port: int) -> None:
-    """Refuse a busy port with one clear line (before waitress, which would leak its socket)."""
+    """Refuse a busy port with one clear line (before the server binds it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:

@@ -1,4 +1,4 @@
-"""The app over real HTTP (waitress), sending real SMTP into the real sink."""
+"""The app over real HTTP (mqlab/httpserver.py), sending real SMTP into the real sink."""
 
 from __future__ import annotations
 
