@@ -2,9 +2,10 @@
 
 Why not a general-purpose server (mqlab used waitress at first): those read requests on an
 event loop, hand each one to a thread of a pool, and wake the loop again to send the
-answer. That is three wake-ups a request where one would do, and on the 2-core VM about
-half of the server's CPU per request (0.20 against 0.11-0.12 ms at 800 requests/s), which
-the capacity row of `mqlab bench` pays on every job (bench/README.md, "Capacity"). The
+answer. That is three wake-ups a request where one would do. On the 2-core VM, at 800
+requests/s, an empty handler cost waitress 0.19-0.22 ms of CPU a request against 0.12 on
+one thread per connection with h11, and the app with an empty scenario 0.23-0.28 against
+0.19 here: CPU the capacity row of `mqlab bench` pays on every job (bench/README.md). The
 handlers block (a scan, an SMTP send, a broker's confirm), so they need threads anyway:
 here one thread serves one connection, reads a request, runs the handler and writes the
 answer. h11 does the protocol (request parsing, Content-Length and chunked bodies,
@@ -175,11 +176,16 @@ class Server:
 
     def _pool_thread(self) -> None:
         while True:
-            self._connection(self._waiting.get())
-            with self._lock:
-                self._idle += 1
+            sock = self._waiting.get()
+            try:
+                self._connection(sock)
+            finally:
+                with self._lock:
+                    self._open.discard(sock)
+                    self._idle += 1  # before the close: a client that saw it finds us idle
+                sock.close()
 
-    # -- one connection, on a pool thread
+    # -- one connection, on a pool thread (which closes it afterwards)
 
     def _connection(self, sock: socket.socket) -> None:
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
@@ -192,26 +198,19 @@ class Server:
                     return
                 if request is None:
                     return  # the client closed the connection, or left it idle too long
-                with self._slots:  # at most handler_threads handlers at once
-                    self._count(+1)
-                    try:
+                self._count(+1)  # under way from now, waiting for a slot included (drain)
+                try:
+                    with self._slots:  # at most handler_threads handlers at once
                         response = self._handle(request)
-                        self._send(conn, sock, response, request.method == "HEAD", self._closing)
-                    finally:
-                        self._count(-1)
+                        closing = not self._accepting
+                        self._send(conn, sock, response, request.method == "HEAD", closing)
+                finally:
+                    self._count(-1)
                 if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
                     return  # HTTP/1.0, "Connection: close", or a body we did not read
                 conn.start_next_cycle()
         except (OSError, h11.ProtocolError):
             pass  # the client went away mid-request: nobody is left to answer
-        finally:
-            with self._lock:
-                self._open.discard(sock)
-            sock.close()
-
-    @property
-    def _closing(self) -> bool:
-        return not self._accepting
 
     def _count(self, step: int) -> None:
         with self._lock:

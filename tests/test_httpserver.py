@@ -47,11 +47,18 @@ def serving(handler: Recorder, handler_threads: int) -> Iterator[Server]:
         thread.join(timeout=5)
 
 
-def get(port: int) -> int:
+def get(port: int, until_closed: bool = False) -> int:
+    """One GET on a connection of its own; `until_closed`: wait for the server to close it."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
         conn.request("GET", "/")
-        return conn.getresponse().status
+        response = conn.getresponse()
+        response.read()
+        if until_closed:
+            assert conn.sock is not None
+            conn.sock.shutdown(socket.SHUT_WR)
+            assert conn.sock.recv(1) == b""  # the server's side is closed too (5 s timeout)
+        return response.status
     finally:
         conn.close()
 
@@ -73,7 +80,8 @@ def test_connection_threads_are_reused_across_connections() -> None:
     # connection (curl, a browser) would open a new broker connection for every request.
     quick = Recorder()
     with serving(quick, handler_threads=8) as server:
-        codes = [get(server.port) for _ in range(5)]  # one after the other, each its own
+        # one after the other, each on its own connection, each closed before the next
+        codes = [get(server.port, until_closed=True) for _ in range(5)]
     assert codes == [200] * 5
     assert len(set(quick.threads)) == 1
 
