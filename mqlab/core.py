@@ -36,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(ExitStatus.OK)
         if show_traceback:
             raise
-        _say(e.format_message())
+        _say(e.format_message().replace("Value error, ", ""))  # typer's validator prefix
         return int(ExitStatus.BAD_INPUT)
     except (typer.Abort, KeyboardInterrupt):
         _say("interrupted")

@@ -53,4 +53,5 @@ def test_bad_input_is_one_line_and_a_nonzero_exit(args: list[str], fragment: str
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("mqlab: error:") and fragment in lines[0]
+    assert "Value error" not in lines[0]  # the validator's prefix says nothing to a user
     assert "Traceback" not in result.stderr
