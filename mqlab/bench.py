@@ -483,19 +483,21 @@ def _capacity(
         doubt = doubt or _foreign(cpu, CAPACITY_DOUBT_CORES)
         return top
 
+    def mqlab_run(rate: float) -> Summary:  # rate 0: every job at once
+        load = replace(default, requests=CAPACITY_JOBS, rate=rate, scan_ms=0.0)
+        return runner.run(RunConfig(Mode.broker, load, url, floors=False)).summary
+
     def mqlab_delivers(rate: float) -> float:
         nonlocal doubt
-        load = replace(default, requests=CAPACITY_JOBS, rate=rate, scan_ms=0.0)
         with meter() as cpu:
-            s = runner.run(RunConfig(Mode.broker, load, url, floors=False)).summary
+            s = mqlab_run(rate)
         if s.lost or s.failed:
             doubt = doubt or f"{s.failed} failed, {s.lost} lost"
         doubt = doubt or _foreign(cpu, CAPACITY_DOUBT_CORES)
         return s.throughput_per_s or 0.0
 
     def mqlab_flooded() -> float:  # not judged: its doubts go to the notes, not the row
-        load = replace(default, requests=CAPACITY_JOBS, rate=0.0, scan_ms=0.0)
-        s = runner.run(RunConfig(Mode.broker, load, url, floors=False)).summary
+        s = mqlab_run(0.0)
         if s.lost or s.failed:
             notes.append(f"capacity, flooded: {s.failed} failed, {s.lost} lost")
         return s.throughput_per_s or 0.0
