@@ -26,7 +26,6 @@ Needs the optional dependency: pip install 'celery>=5.3'.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 from typing import Any
 
@@ -97,16 +96,10 @@ class CelerySignup:
 
 
 def serve(port: int) -> None:
-    from mqlab.app import create_server
+    from mqlab.app import serve as serve_app
     from mqlab.config import Mode, ServeConfig
 
-    server = create_server(ServeConfig(mode=Mode.broker, port=port), CelerySignup())
-
-    def stop(*_: object) -> None:
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    server.serve()
+    serve_app(ServeConfig(mode=Mode.broker, port=port), CelerySignup())
 
 
 def work() -> None:

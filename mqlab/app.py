@@ -101,17 +101,20 @@ def create_server(config: ServeConfig, signup: Signup) -> Server:
         raise PortInUse(f"cannot listen on {config.host}:{config.port}: {e.strerror}") from None
 
 
-def serve(config: ServeConfig) -> None:
+def serve(config: ServeConfig, scenario: Signup | None = None) -> None:
     """Run until SIGTERM/SIGINT, then drain: accept no new connection, let the requests under
     way finish and their answers go out, and close the scenario (the thread pool finishes its
-    queue). A second signal, or DRAIN_TIMEOUT_S, ends the draining at once."""
+    queue). A second signal, or DRAIN_TIMEOUT_S, ends the draining at once.
+
+    `scenario`: one of the caller's own instead of the mode's (the calibration's empty one,
+    the Celery peer's)."""
     quiet_pika_logs()
-    signup = build_signup(config)
+    signup = scenario if scenario is not None else build_signup(config)
     server = create_server(config, signup)
-    where = f" (broker {mask_url(config.amqp.url)})" if config.mode is Mode.broker else ""
+    where = f" (broker {mask_url(config.amqp.url)})" if signup.mode == Mode.broker.value else ""
     log.info(
         "%s app listening on http://%s:%d/signup%s",
-        config.mode.value,
+        signup.mode,
         config.host,
         config.port,
         where,

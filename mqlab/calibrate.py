@@ -147,18 +147,10 @@ class EmptySignup:
 
 def serve_empty(port: int, server_threads: int) -> None:
     """The child process: the app's server with the empty scenario, until SIGTERM."""
-    import signal
-
-    from mqlab.app import create_server
+    from mqlab.app import serve
 
     config = ServeConfig(mode=Mode.sync, host=HOST, port=port, server_threads=server_threads)
-    server = create_server(config, EmptySignup())
-
-    def stop(*_: object) -> None:
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    server.serve()
+    serve(config, EmptySignup())
 
 
 @dataclass

@@ -41,7 +41,6 @@ MAX_HEAD_BYTES = 65536  # request line and headers; more is answered 431
 ACCEPT_POLL_S = 0.2  # how often the accept loop looks at the stop flag
 
 REASONS = {
-    100: "Continue",
     200: "OK",
     201: "Created",
     202: "Accepted",
