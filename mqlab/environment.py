@@ -11,7 +11,7 @@ PACKAGES = (
     "mqlab",
     "pika",
     "aiosmtpd",
-    "h11",
+    "httptools",
     "pycurl",
     "typer",
     "rich",

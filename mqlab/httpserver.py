@@ -1,4 +1,4 @@
-"""The app's HTTP server: h11 speaks HTTP/1.1, and the thread that reads a request answers it.
+"""The app's HTTP server: llhttp parses HTTP/1.1, and the thread that reads a request answers it.
 
 Why not a general-purpose server (mqlab used waitress at first): those read requests on an
 event loop, hand each one to a thread of a pool, and wake the loop again to send the
@@ -8,8 +8,11 @@ one thread per connection with h11, and the app with an empty scenario 0.23-0.28
 0.19 here: CPU the capacity row of `mqlab bench` pays on every job (bench/README.md). The
 handlers block (a scan, an SMTP send, a broker's confirm), so they need threads anyway:
 here one thread serves one connection, reads a request, runs the handler and writes the
-answer. h11 does the protocol (request parsing, Content-Length and chunked bodies,
-keep-alive, what is malformed); this module does only sockets and threads.
+answer. The parser is llhttp, Node.js's, through httptools (uvicorn's): request line and
+headers, Content-Length and chunked bodies, keep-alive, what is malformed. It replaced
+h11, pure Python, which cost the broker app 0.47-0.50 ms of CPU a job against 0.34-0.38
+(2-core VM, 550 jobs/s at scan 0, three runs each; issue 6). This module does sockets,
+threads, the size limits and the answer's few header lines.
 
 - At most `handler_threads` handlers run at once (a semaphore): in sync mode that is the
   number of users served at the same time, as with any server's thread pool.
@@ -17,8 +20,8 @@ keep-alive, what is malformed); this module does only sockets and threads.
   what it holds in thread-local storage (the broker scenario's channel) from one
   connection to the next.
   Up to `connections` connections are served at once; more wait for one to close.
-- Errors of the protocol (a malformed request, a body over `max_body`) are answered here,
-  in the app's JSON, and the connection is closed.
+- Errors of the protocol (a malformed request, a head over MAX_HEAD_BYTES, a body over
+  `max_body`) are answered here, in the app's JSON, and the connection is closed.
 """
 
 from __future__ import annotations
@@ -29,10 +32,11 @@ import logging
 import queue
 import socket
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import h11
+import httptools
 
 log = logging.getLogger(__name__)
 
@@ -187,72 +191,48 @@ class Server:
     # -- one connection, on a pool thread (which closes it afterwards)
 
     def _connection(self, sock: socket.socket) -> None:
-        conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
+        reader = _RequestReader(self.max_body)
         try:
             while True:
                 try:
-                    request = self._read(conn, sock)
+                    read = self._read(reader, sock)
                 except _Refused as e:
-                    self._send(conn, sock, e.response, head=False, close=True)
+                    self._send(sock, e.response, head=False, close=True)
                     return
-                if request is None:
+                if read is None:
                     return  # the client closed the connection, or left it idle too long
+                request, keep_alive = read
                 self._count(+1)  # under way from now, waiting for a slot included (drain)
                 try:
                     with self._slots:  # at most handler_threads handlers at once
                         response = self._handle(request)
-                        closing = not self._accepting
-                        self._send(conn, sock, response, request.method == "HEAD", closing)
+                        closing = not keep_alive or not self._accepting
+                        self._send(sock, response, request.method == "HEAD", closing)
                 finally:
                     self._count(-1)
-                if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
-                    return  # HTTP/1.0, "Connection: close", or a body we did not read
-                conn.start_next_cycle()
-        except (OSError, h11.ProtocolError):
+                if closing:
+                    return  # HTTP/1.0, "Connection: close", or a protocol switch declined
+        except OSError:
             pass  # the client went away mid-request: nobody is left to answer
 
     def _count(self, step: int) -> None:
         with self._lock:
             self._busy += step
 
-    def _read(self, conn: h11.Connection, sock: socket.socket) -> Request | None:
-        head: h11.Request | None = None
-        body = bytearray()
-        while True:
+    def _read(self, reader: _RequestReader, sock: socket.socket) -> tuple[Request, bool] | None:
+        """The next request on the connection and whether to keep it open after the answer."""
+        while not reader.complete:
+            if reader.waiting_for_continue:  # the client waits for this before its body
+                reader.waiting_for_continue = False
+                sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
             try:
-                event = conn.next_event()
-            except h11.RemoteProtocolError as e:
-                raise _Refused(json_error(e.error_status_hint, f"malformed request: {e}")) from None
-            if event is h11.NEED_DATA:
-                if conn.they_are_waiting_for_100_continue:
-                    sock.sendall(conn.send(h11.InformationalResponse(status_code=100, headers=[])))
-                try:
-                    data = sock.recv(RECV_BYTES)
-                except TimeoutError:
-                    return None
-                conn.receive_data(data)  # b"": the client closed its side
-            elif isinstance(event, h11.Request):
-                head = event
-                length = _header(event, b"content-length")
-                if length is not None and int(length) > self.max_body:
-                    raise _Refused(self._too_large())  # answered before its body is read
-            elif isinstance(event, h11.Data):
-                body += event.data
-                if len(body) > self.max_body:
-                    raise _Refused(self._too_large())
-            elif isinstance(event, h11.EndOfMessage):
-                assert head is not None
-                return Request(
-                    method=head.method.decode("ascii"),
-                    path=head.target.decode("ascii", "replace").partition("?")[0],
-                    headers={k.decode("latin-1"): v.decode("latin-1") for k, v in head.headers},
-                    body=bytes(body),
-                )
-            else:  # ConnectionClosed, or PAUSED (a protocol switch, which we never agree to)
+                data = sock.recv(RECV_BYTES)
+            except TimeoutError:
                 return None
-
-    def _too_large(self) -> Response:
-        return json_error(413, f"body is larger than {self.max_body} bytes")
+            if not data:
+                return None  # the client closed its side
+            reader.feed(data)
+        return reader.complete.popleft()
 
     def _handle(self, request: Request) -> Response:
         try:
@@ -261,34 +241,96 @@ class Server:
             log.exception("%s %s failed", request.method, request.path)
             return json_error(500, "internal error")
 
-    def _send(
-        self, conn: h11.Connection, sock: socket.socket, response: Response, head: bool, close: bool
-    ) -> None:
-        headers = [
-            ("Content-Type", "application/json"),
-            ("Content-Length", str(len(response.body))),
-            *response.headers,
+    def _send(self, sock: socket.socket, response: Response, head: bool, close: bool) -> None:
+        lines = [
+            f"HTTP/1.1 {response.status} {REASONS.get(response.status, '')}",
+            "Content-Type: application/json",
+            f"Content-Length: {len(response.body)}",
+            *(f"{name}: {value}" for name, value in response.headers),
         ]
         if close:
-            headers.append(("Connection", "close"))
+            lines.append("Connection: close")
+        out = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        # the answer to HEAD has the headers of a GET's, and no body
+        sock.sendall(out if head else out + response.body)
+
+
+class _RequestReader:
+    """One connection's parser: llhttp (httptools) calls these methods as bytes come in, and
+    every request it completes waits in `complete` with whether the connection stays open."""
+
+    def __init__(self, max_body: int) -> None:
+        self.max_body = max_body
+        self.parser = httptools.HttpRequestParser(self)
+        self.complete: deque[tuple[Request, bool]] = deque()
+        self.waiting_for_continue = False
+        self._head_bytes = 0  # bytes fed since the request began, while its head is not done
+        self._in_head = True
+        self._url = b""
+        self._headers: dict[str, str] = {}
+        self._body = bytearray()
+
+    def feed(self, data: bytes) -> None:
+        """Parse what came in. Raises _Refused for what is to be answered with an error."""
+        if self._in_head:
+            self._head_bytes += len(data)
         try:
-            out = conn.send(
-                h11.Response(
-                    status_code=response.status,
-                    headers=headers,
-                    reason=REASONS.get(response.status, "").encode("ascii"),
-                )
-            )
-            if not head:  # the answer to HEAD has the headers of a GET's, and no body
-                out += conn.send(h11.Data(data=response.body)) or b""
-            out += conn.send(h11.EndOfMessage()) or b""
-        except h11.LocalProtocolError:
-            return  # too broken to answer at all: the connection is closed
-        sock.sendall(out)
+            self.parser.feed_data(data)
+        except httptools.HttpParserCallbackError as e:
+            if isinstance(e.__context__, _Refused):
+                raise e.__context__ from None
+            raise
+        except httptools.HttpParserUpgrade:
+            pass  # the request is answered as any other, then the connection is closed
+        except httptools.HttpParserError as e:
+            raise _Refused(json_error(400, f"malformed request: {e}")) from None
+        if self._in_head and self._head_bytes > MAX_HEAD_BYTES:
+            raise _Refused(json_error(431, "request line and headers are too large"))
 
+    # -- httptools' callbacks
 
-def _header(request: h11.Request, name: bytes) -> bytes | None:
-    for key, value in request.headers:
-        if key == name:
-            return bytes(value)
-    return None
+    def on_message_begin(self) -> None:
+        self._url, self._headers, self._body = b"", {}, bytearray()
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        # llhttp leaves the spaces after a value in it; HTTP says they are not part of it
+        self._headers[name.decode("latin-1").lower()] = value.decode("latin-1").strip(" \t")
+
+    def on_headers_complete(self) -> None:
+        self._in_head, self._head_bytes = False, 0
+        length = self._headers.get("content-length", "")
+        if length.isdigit() and int(length) > self.max_body:
+            raise _Refused(self._too_large())  # answered before its body is read
+        self.waiting_for_continue = (
+            self._headers.get("expect", "").lower() == "100-continue"
+            and self.parser.get_http_version() == "1.1"
+        )
+
+    def on_body(self, data: bytes) -> None:
+        self.waiting_for_continue = False
+        self._body += data
+        if len(self._body) > self.max_body:
+            raise _Refused(self._too_large())
+
+    def on_message_complete(self) -> None:
+        request = Request(
+            method=self.parser.get_method().decode("ascii"),
+            path=self._url.decode("ascii", "replace").partition("?")[0],
+            headers=self._headers,
+            body=bytes(self._body),
+        )
+        # HTTP/1.0 closes after each answer, even with "Connection: keep-alive"
+        keep_alive = (
+            self.parser.should_keep_alive()
+            and not self.parser.should_upgrade()
+            and self.parser.get_http_version() == "1.1"
+        )
+        self.complete.append((request, keep_alive))
+        self.waiting_for_continue = False
+        self._in_head, self._head_bytes = True, 0
+
+    def _too_large(self) -> Response:
+        return json_error(413, f"body is larger than {self.max_body} bytes")

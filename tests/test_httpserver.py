@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import socket
 import threading
 import time
@@ -12,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from mqlab.httpserver import Request, Response, Server
+from mqlab.httpserver import MAX_HEAD_BYTES, Handler, Request, Response, Server
 
 
 class Recorder:
@@ -37,6 +38,12 @@ class Recorder:
 
 @contextlib.contextmanager
 def serving(handler: Recorder, handler_threads: int) -> Iterator[Server]:
+    with serving_handler(handler, handler_threads) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def serving_handler(handler: Handler, handler_threads: int = 2) -> Iterator[Server]:
     server = Server("127.0.0.1", 0, handler, handler_threads=handler_threads, max_body=1024)
     thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
@@ -112,3 +119,107 @@ def test_expect_100_continue_is_answered_without_the_client_waiting() -> None:
         assert sock.recv(100).startswith(b"HTTP/1.1 100 ")  # else a client waits 1 s
         sock.sendall(b"{}")
         assert b"HTTP/1.1 200 OK" in sock.recv(1000)
+
+
+class Echo:
+    """A handler that answers with what it was given: method, path, headers, body."""
+
+    def __call__(self, request: Request) -> Response:
+        seen = {
+            "method": request.method,
+            "path": request.path,
+            "headers": request.headers,
+            "body": request.body.decode(),
+        }
+        return Response(200, json.dumps(seen).encode())
+
+
+def exchange(port: int, data: bytes) -> bytes:
+    """Send raw bytes, read until the server closes the connection (5 s timeout)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(data)
+        got = b""
+        while chunk := sock.recv(65536):
+            got += chunk
+    return got
+
+
+def answers(raw: bytes) -> list[tuple[int, dict[str, str], bytes]]:
+    """The HTTP/1.1 answers in `raw`, one after the other (each with a Content-Length)."""
+    out = []
+    while raw:
+        head, _, rest = raw.partition(b"\r\n\r\n")
+        status_line, *lines = head.decode("latin-1").split("\r\n")
+        headers = {k.lower(): v.strip() for k, v in (line.split(":", 1) for line in lines)}
+        length = int(headers["content-length"])
+        out.append((int(status_line.split()[1]), headers, rest[:length]))
+        raw = rest[length:]
+    return out
+
+
+def test_pipelined_requests_are_answered_in_order_and_close_ends_the_connection() -> None:
+    body = b'{"a": 1}'
+    data = (
+        b"POST /one?x=1 HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+        + b"GET /two HTTP/1.1\r\nHost: x\r\nX-Thing:  spaced \t\r\nConnection: close\r\n\r\n"
+    )
+    with serving_handler(Echo()) as server:
+        got = answers(exchange(server.port, data))
+    assert [status for status, _, _ in got] == [200, 200]
+    first, second = (json.loads(b) for _, _, b in got)
+    assert (first["method"], first["path"], first["body"]) == ("POST", "/one", '{"a": 1}')
+    assert (second["method"], second["path"]) == ("GET", "/two")
+    assert second["headers"]["x-thing"] == "spaced"  # no spaces around a header's value
+    assert got[1][1]["connection"] == "close"
+
+
+def test_a_chunked_body_arrives_whole() -> None:
+    data = (
+        b"POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        b"3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n"
+    )
+    with serving_handler(Echo()) as server:
+        ((status, _, body),) = answers(exchange(server.port, data))
+    assert (status, json.loads(body)["body"]) == (200, "abcdefg")
+
+
+def test_http_1_0_is_answered_then_closed() -> None:
+    with serving_handler(Echo()) as server:
+        ((status, headers, _),) = answers(exchange(server.port, b"GET /old HTTP/1.0\r\n\r\n"))
+    assert (status, headers["connection"]) == (200, "close")  # exchange saw the close
+
+
+def test_a_protocol_switch_is_declined_by_an_ordinary_answer_and_a_close() -> None:
+    data = b"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+    with serving_handler(Echo()) as server:
+        ((status, headers, _),) = answers(exchange(server.port, data))
+    assert (status, headers["connection"]) == (200, "close")
+
+
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (MAX_HEAD_BYTES + 10), 431),
+        (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n", 413),
+        (
+            b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n801\r\n"
+            + b"a" * 2049,
+            413,
+        ),
+        (b"GET / HTTP/1.1\r\nno colon\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400),
+    ],
+    ids=[
+        "head too large",
+        "content-length over max_body",
+        "chunk over max_body",
+        "no colon",
+        "two lengths",
+    ],
+)
+def test_what_cannot_be_served_gets_a_json_error_and_a_close(data: bytes, status: int) -> None:
+    echo = Echo()
+    with serving_handler(echo) as server:
+        ((got, headers, body),) = answers(exchange(server.port, data))
+    assert (got, headers["connection"]) == (status, "close")
+    assert json.loads(body)["error"]
