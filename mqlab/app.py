@@ -34,7 +34,7 @@ def build_signup(config: ServeConfig) -> Signup:
     if config.mode is Mode.broker:
         from scenarios.broker import BrokerSignup
 
-        return BrokerSignup(config.amqp)
+        return BrokerSignup(config.amqp, handlers=config.server_threads)
     mail_job = MailJob(Scanner(config.scan), config.smtp)
     if config.mode is Mode.thread:
         from scenarios.thread import ThreadSignup

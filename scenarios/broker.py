@@ -22,9 +22,7 @@ sent or parked somewhere safe, never acked and dropped.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import threading
 from typing import Literal, NamedTuple
 
 import pika
@@ -32,7 +30,14 @@ import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import BasicProperties
 
-from mqlab.amqp import AmqpSettings, Later, declare_retry_queues, parameters, retries
+from mqlab.amqp import (
+    AmqpSettings,
+    ChannelPool,
+    Later,
+    declare_retry_queues,
+    parameters,
+    retries,
+)
 from mqlab.answer import Answer
 from mqlab.consumer import Delivery, HandedBack, Shutdown, ThreadedConsumer
 from mqlab.ledger import ProcessedJobs
@@ -57,61 +62,45 @@ def declare(channel: BlockingChannel, settings: AmqpSettings) -> None:
 class BrokerSignup:
     mode = "broker"
 
-    def __init__(self, settings: AmqpSettings) -> None:
+    def __init__(self, settings: AmqpSettings, handlers: int) -> None:
         self.settings = settings
-        # pika channels are not thread-safe: each HTTP handler thread gets its own.
-        self._local = threading.local()
+        # pika channels are not thread-safe: a handler borrows one of these for its publish.
+        # They are opened now, so that the first users do not wait for a broker handshake.
+        self._channels = ChannelPool(self._open_channel, size=handlers)
 
     def handle(self, job: Job) -> Answer:
         try:
-            channel = self._channel()
-            channel.basic_publish(
-                exchange=self.settings.exchange,
-                routing_key=self.settings.routing_key,
-                body=job.to_bytes(),
-                properties=BasicProperties(
-                    delivery_mode=2 if self.settings.durable else 1,  # 2 = persistent: on disk
-                    message_id=job.id,
-                    content_type="application/json",
-                ),
-                mandatory=True,  # no queue bound? an error, not a silent drop
-            )  # with confirms on, this returns only once the broker has the message
+            with self._channels.borrow() as channel:  # one that fails is not given back
+                channel.basic_publish(
+                    exchange=self.settings.exchange,
+                    routing_key=self.settings.routing_key,
+                    body=job.to_bytes(),
+                    properties=BasicProperties(
+                        delivery_mode=2 if self.settings.durable else 1,  # 2 = persistent: on disk
+                        message_id=job.id,
+                        content_type="application/json",
+                    ),
+                    mandatory=True,  # no queue bound? an error, not a silent drop
+                )  # with confirms on, this returns only once the broker has the message
         except (pika.exceptions.AMQPError, OSError) as e:
             # Broker down, unreachable, nacked or unroutable: the user must know it was NOT taken.
-            self._forget_channel()
             log.warning("publish of job %s failed: %r", job.id, e)
             return Answer(503, {"error": "the mail queue is unavailable; please try again"})
         return Answer(202, {"job_id": job.id, "status": "queued"})
 
-    def _channel(self) -> BlockingChannel:
-        channel: BlockingChannel | None = getattr(self._local, "channel", None)
-        if channel is not None and channel.is_open:
-            try:  # an idle connection may be dead (broker restarted, missed heartbeats): check
-                self._local.connection.process_data_events(time_limit=0)
-            except (pika.exceptions.AMQPError, OSError):
-                channel = None
-        if channel is None or channel.is_closed:
-            self._forget_channel()
-            connection = pika.BlockingConnection(parameters(self.settings))
-            channel = connection.channel()
-            declare(channel, self.settings)
-            if self.settings.confirm:
-                channel.confirm_delivery()  # every publish now waits for the broker's ack
-            self._local.connection, self._local.channel = connection, channel
+    def _open_channel(self) -> BlockingChannel:
+        connection = pika.BlockingConnection(parameters(self.settings))
+        channel = connection.channel()
+        declare(channel, self.settings)
+        if self.settings.confirm:
+            channel.confirm_delivery()  # every publish now waits for the broker's ack
         return channel
-
-    def _forget_channel(self) -> None:
-        connection = getattr(self._local, "connection", None)
-        self._local.connection = self._local.channel = None
-        if connection is not None and connection.is_open:
-            with contextlib.suppress(pika.exceptions.AMQPError, OSError):
-                connection.close()
 
     def backlog(self) -> int | None:
         return None  # the backlog lives in the broker: its queue depth
 
     def close(self) -> None:
-        self._forget_channel()  # nothing in flight here: every 202 was confirmed
+        self._channels.close()  # nothing in flight here: every 202 was confirmed
 
 
 class Verdict(NamedTuple):

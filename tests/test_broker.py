@@ -9,9 +9,10 @@ from pathlib import Path
 import pika
 import pika.exceptions
 import pytest
+from pika.adapters.blocking_connection import BlockingChannel
 
 from mqlab import rabbit
-from mqlab.amqp import delete_run_objects, parameters, private_settings
+from mqlab.amqp import ChannelPool, delete_run_objects, parameters, private_settings
 from mqlab.lab import QueueWatch
 from mqlab.procs import Child, mqlab_argv
 from scenarios.broker import declare
@@ -125,3 +126,38 @@ def test_no_broker_means_503_never_202(start_app: Callable[..., App]) -> None:
     code, body = app.post({"email": "a@b.test", "name": "A"})
     assert code == 503
     assert "unavailable" in body["error"]
+
+
+def test_the_channel_pool_opens_up_front_reuses_and_replaces_what_failed(broker_url: str) -> None:
+    settings = private_settings(broker_url)
+    opened: list[BlockingChannel] = []
+
+    def open_channel() -> BlockingChannel:
+        channel = pika.BlockingConnection(parameters(settings)).channel()
+        declare(channel, settings)
+        channel.confirm_delivery()
+        opened.append(channel)
+        return channel
+
+    pool = ChannelPool(open_channel, size=2)
+    try:
+        assert len(opened) == 2  # before any publish: no handshake on a user's time
+        for i in range(5):
+            with pool.borrow() as channel:
+                channel.basic_publish(settings.exchange, settings.routing_key, b"%d" % i)
+        assert len(opened) == 2  # given back and taken again
+        with pytest.raises(pika.exceptions.UnroutableError), pool.borrow() as channel:
+            channel.basic_publish(settings.exchange, "no.such.key", b"x", mandatory=True)
+        assert channel.connection.is_closed  # its state is unknown: closed, not given back
+        (idle,) = (c for c in opened if c is not channel)
+        idle.connection.close()  # as if the broker dropped it while it sat in the pool
+        with pool.borrow() as first, pool.borrow() as second:
+            assert first.is_open and second.is_open
+        assert len(opened) == 4  # both replaced, on demand
+        watch = QueueWatch(settings)
+        assert watch.backlog() == 5
+        watch.close()
+    finally:
+        pool.close()
+        delete_run_objects(settings)
+    assert all(channel.connection.is_closed for channel in opened)
