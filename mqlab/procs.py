@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -22,6 +23,9 @@ from pathlib import Path
 from mqlab.errors import ChildFailed, PortInUse
 
 
+PICK_FROM = 20000  # free ports are picked from here up to the ephemeral range (below: services)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     return free_ports(1, host)[0]
 
@@ -29,7 +33,41 @@ def free_port(host: str = "127.0.0.1") -> int:
 def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
     """`count` different ports free right now. Each socket stays bound until all are picked:
     two separate `free_port()` calls may get the same port back from the kernel (a fresh-clone
-    test run once started the sink and the app on one port)."""
+    test run once started the sink and the app on one port).
+
+    Picked below the kernel's ephemeral range, from which it gives local ports to outgoing
+    connections: a port picked there may become the local end of one of the lab's own
+    connections (pika, curl, SMTP) before the server binds it. That took a bench's
+    capacity row once ("cannot listen on 127.0.0.1:47301: Address already in use")."""
+    low = _ephemeral_range()[0]
+    if low - PICK_FROM < 1000:  # an unusual range: leave the choice to the kernel
+        return _kernel_ports(count, host)
+    with contextlib.ExitStack() as stack:
+        ports: list[int] = []
+        for _ in range(100 * count):
+            if len(ports) == count:
+                break
+            port = random.randrange(PICK_FROM, low)
+            s = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue  # taken: another
+            ports.append(port)
+        if len(ports) < count:
+            raise PortInUse(f"no {count} free ports on {host} in {PICK_FROM}-{low - 1}")
+        return ports
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default; other systems differ, and have no such file
+
+
+def _kernel_ports(count: int, host: str) -> list[int]:
     with contextlib.ExitStack() as stack:
         ports = []
         for _ in range(count):
