@@ -22,7 +22,6 @@ from pathlib import Path
 
 from mqlab.errors import ChildFailed, PortInUse
 
-
 PICK_FROM = 20000  # free ports are picked from here up to the ephemeral range (below: services)
 
 

@@ -17,7 +17,7 @@ import pika.exceptions
 
 from mqlab.amqp import quiet_pika_logs
 from mqlab.config import WorkerConfig
-from mqlab.consumer import GatedScanner, Shutdown
+from mqlab.consumer import Shutdown, WorkerScanner
 from mqlab.ledger import ProcessedJobs
 from mqlab.mailjob import MailJob
 
@@ -34,7 +34,7 @@ def run(config: WorkerConfig, processed_db: Path | None = None) -> None:
     shutdown = Shutdown()
     signal.signal(signal.SIGTERM, lambda *_: shutdown.request())
     signal.signal(signal.SIGINT, lambda *_: shutdown.request())
-    mail_job = MailJob(GatedScanner(config.scan, shutdown), config.smtp)
+    mail_job = MailJob(WorkerScanner(config.scan, shutdown), config.smtp)
     processed = ProcessedJobs(processed_db) if processed_db is not None else None
     try:
         while not shutdown.requested.is_set():

@@ -39,7 +39,7 @@ from mqlab.amqp import (
     retries,
 )
 from mqlab.answer import Answer
-from mqlab.consumer import Delivery, HandedBack, Shutdown, ThreadedConsumer
+from mqlab.consumer import Consumer, Delivery, HandedBack, Shutdown
 from mqlab.ledger import ProcessedJobs
 from mqlab.mail import MailError
 from mqlab.mailjob import MailJob
@@ -125,7 +125,7 @@ def consume(
         later = Later(connection, settings)  # moves a job to <queue>.retry or <queue>.dead
 
         def work(delivery: Delivery) -> Verdict:
-            """The slow part. It runs on a job thread, so heartbeats keep flowing meanwhile."""
+            """The slow part, run as each job arrives (the scan keeps heartbeats flowing)."""
             try:
                 job = Job.from_bytes(delivery.body)
             except (ValueError, KeyError, TypeError) as e:
@@ -144,14 +144,14 @@ def consume(
                     return Verdict("dead", f"gave up after {settings.max_retries} retries: {e}")
                 return Verdict("retry", str(e))  # e.g. 451, or no SMTP server: try again later
             except HandedBack:
-                raise  # SIGTERM came during the scan: the job goes back to the queue unsent
+                raise  # SIGTERM (or a lost connection) during the scan: back to the queue unsent
             except Exception as e:  # a bug, or input validation missed: retrying will not help
                 log.exception("job %s failed", job.id)
                 return Verdict("dead", f"error: {e!r}")
             return Verdict("ack")
 
         def settle(delivery: Delivery, verdict: Verdict) -> None:
-            """Back on the connection's thread: tell the broker what became of the job."""
+            """Tell the broker what became of the job."""
             if verdict.action == "retry":
                 wait_ms = later.retry(delivery.body, delivery.properties)
                 log.warning(
@@ -173,9 +173,7 @@ def consume(
                 # to another worker (and maybe a second mail): never a lost job.
                 channel.basic_ack(delivery.tag)
 
-        ThreadedConsumer(connection, channel, work, settle, shutdown).run(
-            settings.queue, settings.auto_ack
-        )
+        Consumer(connection, channel, work, settle, shutdown).run(settings.queue, settings.auto_ack)
     finally:
         if connection.is_open:
             connection.close()  # whatever we still hold un-acked goes back to the queue

@@ -17,7 +17,7 @@ from mqlab import rabbit
 from mqlab.procs import http_ok
 
 from .conftest import App, Sink
-from .test_worker import Queues, Workers, wait_until
+from .test_worker import Queues, Workers, signup_job, wait_until
 
 SIGNUP = {"email": "ana@example.test", "name": "Ana"}
 
@@ -134,3 +134,27 @@ def test_sigterm_answers_the_request_under_way(start_app: Callable[..., App], si
     assert answer["code"] == 201  # the user got the answer for the mail that was sent
     assert [a.job_id for a in sink.arrivals()] == ["s1"]
     assert app.child.proc is not None and app.child.proc.returncode == 0
+
+
+@pytest.mark.broker
+def test_a_job_whose_broker_dies_mid_scan_is_not_sent_then_and_is_sent_once_after(
+    node: rabbit.PrivateNode, node_queues: Queues, tmp_path: Path, sink: Sink
+) -> None:
+    """Sent from a dead connection, the mail could never be acked: the broker would hand the
+    job out again, and it would be mailed twice. The scan notices the loss and stops short."""
+    workers = Workers(tmp_path, node_queues)
+    try:
+        worker = workers.start(sink.port, "--scan-ms", "1500")
+        job = signup_job("kim")
+        node_queues.publish(job)
+        wait_until(lambda: node_queues.depth() == (0, 1), what="the worker to take the job")
+        time.sleep(0.2)  # well inside the scan
+        node.kill()
+        node.restart()  # the persistent job is back in the durable queue
+        (arrival,) = sink.wait_for(1, timeout=30)  # from the worker's new connection
+        assert arrival.job_id == job.id
+        time.sleep(2.0)  # a second mail would arrive within a scan and a send
+        assert len(sink.arrivals()) == 1
+        assert "connection lost: handed 1 unsent job(s) back" in workers.log(worker)
+    finally:
+        workers.stop_all()
