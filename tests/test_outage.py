@@ -17,7 +17,7 @@ from mqlab import rabbit
 from mqlab.procs import http_ok
 
 from .conftest import App, Sink
-from .test_worker import Queues, Workers, signup_job, wait_until
+from .test_worker import Queues, Workers, into_a_job, wait_until
 
 SIGNUP = {"email": "ana@example.test", "name": "Ana"}
 
@@ -144,11 +144,9 @@ def test_a_job_whose_broker_dies_mid_scan_is_not_sent_then_and_is_sent_once_afte
     job out again, and it would be mailed twice. The scan notices the loss and stops short."""
     workers = Workers(tmp_path, node_queues)
     try:
-        worker = workers.start(sink.port, "--scan-ms", "1500")
-        job = signup_job("kim")
-        node_queues.publish(job)
-        wait_until(lambda: node_queues.depth() == (0, 1), what="the worker to take the job")
-        time.sleep(0.2)  # well inside the scan
+        worker, job = into_a_job(
+            workers, node_queues, sink.port, "--scan-ms", "1500", tag="kim", after_s=0.2
+        )  # well inside the scan
         node.kill()
         node.restart()  # the persistent job is back in the durable queue
         (arrival,) = sink.wait_for(1, timeout=30)  # from the worker's new connection

@@ -127,6 +127,18 @@ def signup_job(tag: str, attachment: bytes = b"") -> Job:
     return Job(f"{tag}-{uuid.uuid4().hex[:8]}", f"{tag}@example.test", tag.title(), attachment)
 
 
+def into_a_job(
+    workers: Workers, queues: Queues, smtp_port: int, *args: str, tag: str, after_s: float
+) -> tuple[Child, Job]:
+    """A worker started with `args`, given one job, and `after_s` seconds into it."""
+    worker = workers.start(smtp_port, *args)
+    job = signup_job(tag)
+    queues.publish(job)
+    wait_until(lambda: queues.depth() == (0, 1), what="the worker to take the job")
+    time.sleep(after_s)
+    return worker, job
+
+
 def refused(sink: Sink) -> list[str]:
     return [
         a.job_id for a in read_arrivals(sink.ledger, include_refused=True) if a.kind == "refused"
@@ -307,11 +319,9 @@ def test_heartbeats_flow_during_a_scan_longer_than_the_heartbeat(
 def test_sigterm_during_the_scan_hands_the_job_back_unsent(
     queues: Queues, workers: Workers, sink: Sink
 ) -> None:
-    worker = workers.start(sink.port, "--scan-ms", "3000")
-    job = signup_job("hal")
-    queues.publish(job)
-    wait_until(lambda: queues.depth() == (0, 1), what="the worker to take the job")
-    time.sleep(0.2)  # well inside the scan
+    worker, job = into_a_job(
+        workers, queues, sink.port, "--scan-ms", "3000", tag="hal", after_s=0.2
+    )  # well inside the scan
     worker.stop()
     assert worker.proc is not None and worker.proc.returncode == 0
     assert "handed 1 unsent job(s) back" in workers.log(worker)
@@ -326,11 +336,9 @@ def test_sigterm_during_the_send_finishes_and_acks_it(
     queues: Queues, workers: Workers, start_sink: Callable[..., Sink]
 ) -> None:
     sink = start_sink("--smtp-ms", "1500")  # a slow mail server: the send takes 1.5 s
-    worker = workers.start(sink.port, "--scan-ms", "0")
-    job = signup_job("ida")
-    queues.publish(job)
-    wait_until(lambda: queues.depth() == (0, 1), what="the worker to take the job")
-    time.sleep(0.3)  # the scan took 0 ms: the mail is being sent now
+    worker, job = into_a_job(
+        workers, queues, sink.port, "--scan-ms", "0", tag="ida", after_s=0.3
+    )  # the scan took 0 ms: the mail is being sent now
     worker.stop(timeout=30)
     assert worker.proc is not None and worker.proc.returncode == 0
     (arrival,) = sink.arrivals()  # sent before the worker exited
