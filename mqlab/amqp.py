@@ -80,8 +80,9 @@ class ChannelPool:
     thread-safe: a handler borrows one for its publish and gives it back afterwards.
 
     `size` channels are opened at once, so that the first signups do not wait for a broker
-    handshake each (eight of them, one per handler thread, were 100-250 ms of backlog at the
-    start of every run on the 2-core VM). A handler never waits for a channel: with none
+    handshake each (when each connection thread opened its own, eight to sixteen at the
+    start of a run answered its first signups up to 107-156 ms late at 550/s, on the 2-core
+    VM; opening eight here takes about 50 ms). A handler never waits for a channel: with none
     idle (the broker was down at start-up, or one failed), it opens a new one. A channel
     whose publish raised is closed, not given back: its state is unknown. One that sat idle
     is checked first: the broker may have restarted meanwhile, or dropped it for heartbeats

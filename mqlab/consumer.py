@@ -110,7 +110,8 @@ class WorkerScanner(Scanner):
             seconds -= SLICE_S
             self.shutdown.keep_alive()
         self.shutdown.check()
-        take(seconds)
+        if seconds > 0:
+            take(seconds)
 
 
 @dataclass(frozen=True)
