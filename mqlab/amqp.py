@@ -105,14 +105,14 @@ class ChannelPool:
         try:
             yield channel
         except BaseException:
-            _close(channel)
+            close_quietly(channel.connection)
             raise
         self._idle.put(channel)
 
     def close(self) -> None:
         while True:
             try:
-                _close(self._idle.get_nowait())
+                close_quietly(self._idle.get_nowait().connection)
             except queue.Empty:
                 return
 
@@ -122,21 +122,27 @@ class ChannelPool:
                 channel = self._idle.get_nowait()
             except queue.Empty:
                 return self._open()
-            if channel.is_open:
-                try:
-                    channel.connection.process_data_events(time_limit=0)  # still alive?
-                except (pika.exceptions.AMQPError, OSError):
-                    pass
-                else:
-                    if channel.is_open:
-                        return channel
-            _close(channel)
+            if _alive(channel):
+                return channel
+            close_quietly(channel.connection)
 
 
-def _close(channel: BlockingChannel) -> None:
-    if channel.connection.is_open:
+def _alive(channel: BlockingChannel) -> bool:
+    """Still open after reading what the broker sent meanwhile (a close, a lost socket)?"""
+    if not channel.is_open:
+        return False
+    try:
+        channel.connection.process_data_events(time_limit=0)
+    except (pika.exceptions.AMQPError, OSError):
+        return False
+    return bool(channel.is_open)
+
+
+def close_quietly(connection: BlockingConnection) -> None:
+    """Close a connection that may already be half gone; there is nobody to tell."""
+    if connection.is_open:
         with contextlib.suppress(pika.exceptions.AMQPError, OSError):
-            channel.connection.close()
+            connection.close()
 
 
 def quiet_pika_logs() -> None:

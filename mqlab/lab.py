@@ -6,7 +6,6 @@ URL, the backlog), kills and restarts them for crash tests, and stops them.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import threading
 import time
@@ -18,7 +17,7 @@ import pika
 import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 
-from mqlab.amqp import AmqpSettings, parameters, retry_queue
+from mqlab.amqp import AmqpSettings, close_quietly, parameters, retry_queue
 from mqlab.config import Mode, RunConfig
 from mqlab.errors import ChildFailed
 from mqlab.procs import Child, free_ports, http_ok, mqlab_argv, tcp_open
@@ -284,9 +283,8 @@ class QueueWatch:
             return None
 
     def _drop(self) -> None:
-        if self._connection is not None and self._connection.is_open:
-            with contextlib.suppress(pika.exceptions.AMQPError, OSError):
-                self._connection.close()
+        if self._connection is not None:
+            close_quietly(self._connection)
         self._connection = None
         self._channel = None
 
