@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -40,7 +39,7 @@ import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 from pika.spec import Basic, BasicProperties
 
-from mqlab.scan import Scanner, ScanSettings, burn_cpu
+from mqlab.scan import Scanner, ScanSettings
 
 log = logging.getLogger(__name__)
 
@@ -103,15 +102,13 @@ class WorkerScanner(Scanner):
     def _take(self, seconds: float) -> None:
         """The scan's time in slices; between two, the stop flag and the broker are looked
         at. Not after the last one: pika is called next anyway, for the ack."""
-        take = time.sleep if self.settings.kind == "sleep" else burn_cpu
         while seconds > SLICE_S:
             self.shutdown.check()
-            take(SLICE_S)
+            super()._take(SLICE_S)  # a sleep or CPU, as the scan's kind says
             seconds -= SLICE_S
             self.shutdown.keep_alive()
         self.shutdown.check()
-        if seconds > 0:
-            take(seconds)
+        super()._take(seconds)
 
 
 @dataclass(frozen=True)
