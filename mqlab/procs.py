@@ -38,42 +38,33 @@ def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
     connections: a port picked there may become the local end of one of the lab's own
     connections (pika, curl, SMTP) before the server binds it. That took a bench's
     capacity row once ("cannot listen on 127.0.0.1:47301: Address already in use")."""
-    low = _ephemeral_range()[0]
-    if low - PICK_FROM < 1000:  # an unusual range: leave the choice to the kernel
-        return _kernel_ports(count, host)
+    low = _ephemeral_low()
+    room = low - PICK_FROM >= 1000  # else an unusual range: the kernel picks (port 0)
+
+    def pick() -> int:
+        return random.randrange(PICK_FROM, low) if room else 0
+
     with contextlib.ExitStack() as stack:
         ports: list[int] = []
         for _ in range(100 * count):
-            if len(ports) == count:
-                break
-            port = random.randrange(PICK_FROM, low)
             s = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
             try:
-                s.bind((host, port))
+                s.bind((host, pick()))
             except OSError:
                 continue  # taken: another
-            ports.append(port)
-        if len(ports) < count:
-            raise PortInUse(f"no {count} free ports on {host} in {PICK_FROM}-{low - 1}")
-        return ports
-
-
-def _ephemeral_range() -> tuple[int, int]:
-    try:
-        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
-        return int(low), int(high)
-    except (OSError, ValueError):
-        return 32768, 60999  # Linux's default; other systems differ, and have no such file
-
-
-def _kernel_ports(count: int, host: str) -> list[int]:
-    with contextlib.ExitStack() as stack:
-        ports = []
-        for _ in range(count):
-            s = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-            s.bind((host, 0))
             ports.append(int(s.getsockname()[1]))
-        return ports
+            if len(ports) == count:
+                return ports
+    where = f" in {PICK_FROM}-{low - 1}" if room else ""
+    raise PortInUse(f"no {count} free ports on {host}{where}")
+
+
+def _ephemeral_low() -> int:
+    """Where the kernel's range of local ports for outgoing connections begins."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default; other systems differ, and have no such file
 
 
 def check_port_free(host: str, port: int) -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import socket
 
-from mqlab.procs import PICK_FROM, _ephemeral_range, free_ports
+from mqlab.procs import PICK_FROM, _ephemeral_low, free_ports
 
 
 def test_free_ports_are_distinct_free_and_never_ones_the_kernel_gives_outgoing_connections() -> (
     None
 ):
-    low, _ = _ephemeral_range()
+    low = _ephemeral_low()
     ports = free_ports(20)
     assert len(set(ports)) == 20
     assert all(PICK_FROM <= port < low for port in ports)
