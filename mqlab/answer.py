@@ -15,7 +15,7 @@ class Answer:
 
 
 class Signup(Protocol):
-    """One way of handling a valid signup: `scenarios/sync.py`, `thread.py`, `broker.py`."""
+    """One way of handling a valid signup: `scenarios/sync.py`, `thread.py`, `broker.py`"""
 
     mode: str
 

@@ -1,7 +1,7 @@
 """`mqlab worker`: one broker worker process that rides through broker outages.
 
 The consuming itself (manual acks, prefetch, retries) is the lesson in
-`scenarios/broker.py`; this file only keeps it running: reconnect when the
+`scenarios/worker.py`; this file only keeps it running: reconnect when the
 broker goes away, stop cleanly on SIGTERM or Ctrl-C (a job being sent is
 finished and acked, every other job the worker holds goes back to the queue;
 see `mqlab/consumer.py`).
@@ -28,7 +28,7 @@ RECONNECT_DELAY_S = 0.5
 
 def run(config: WorkerConfig, processed_db: Path | None = None) -> None:
     """Consume until SIGTERM/SIGINT. With `processed_db` (--idempotent), skip jobs sent before."""
-    from scenarios.broker import consume
+    from scenarios.worker import consume
 
     quiet_pika_logs()
     shutdown = Shutdown()

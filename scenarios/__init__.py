@@ -4,4 +4,5 @@ Read them in order and diff them: `sync.py` -> `thread.py` -> `broker.py`.
 Each has the same shape: a class whose `handle(job)` runs on the HTTP handler
 thread and returns what the user sees. The slow job itself (`MailJob.run`:
 virus scan, then SMTP) is the same in all three; only where it runs changes.
+In broker mode it runs in separate worker processes: `worker.py`.
 """
