@@ -10,13 +10,9 @@ import sys
 from collections.abc import Sequence
 
 import typer
+from typer import TyperException as UsageProblem  # typer >= 0.28 (pyproject pins it)
 
 from mqlab.errors import ExitStatus, MqlabError
-
-try:  # typer >= 0.2x vendors click; older typer re-uses click's exceptions
-    from typer import TyperException as UsageProblem
-except ImportError:  # pragma: no cover - Python 3.10 gets an older typer
-    from click import ClickException as UsageProblem  # type: ignore[assignment]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
