@@ -8,7 +8,8 @@ injected by a `Chaos` thread:
 - broker-restart: SIGKILL a private RabbitMQ node mqlab started for this test, and
   start it again. Never a broker mqlab did not start.
 A fault that cannot be staged becomes a skipped row with the reason, never a crash
-of the test itself.
+of the test itself. A request that died with the app may have been mailed all the same
+(sync: killed after the send, before the answer): it counts as sent anyway, not delivered.
 """
 
 from __future__ import annotations
@@ -199,10 +200,12 @@ def _row(case: Case, run: RunResult, chaos: Chaos) -> dict[str, Any]:
         "trial": case.trial,
         "accepted": s.accepted,
         "failed": s.failed,
+        "sent_anyway": s.sent_anyway,
         "delivered": s.delivered,
         "lost": s.lost,
         "duplicates": s.duplicates,
         "quarantined": s.quarantined,
+        "dead_lettered": s.dead_lettered,
         "skipped": False,
         "note": chaos.note,
         "throughput_per_s": s.throughput_per_s,
@@ -225,10 +228,12 @@ def _skipped(case: Case, why: str) -> dict[str, Any]:
         "trial": case.trial,
         "accepted": 0,
         "failed": 0,
+        "sent_anyway": 0,
         "delivered": 0,
         "lost": 0,
         "duplicates": 0,
         "quarantined": 0,
+        "dead_lettered": 0,
         "skipped": True,
         "note": why,
         "throughput_per_s": None,

@@ -8,6 +8,10 @@ Definitions (the README repeats them):
   but not lost either, a person can look at them. lost: accepted jobs that are none of these.
   duplicates: welcome mails of a job beyond its first. retried: delivered jobs whose mail the
   SMTP server refused at least once first (the retry worked).
+- sent anyway ("told failed, sent anyway"): failed jobs whose welcome mail arrived all the
+  same (the work went on after the app gave up, or the app died after the send): a user who
+  tries again gets two mails. Jepsen's queue checker calls these "recovered". Kept apart
+  from delivered and lost, which count accepted jobs only; their extra mails are duplicates.
 - throughput: delivered mails / seconds from the first request sent to the last mail delivered.
 - response: answer - *intended* send time. e2e: first arrival in the sink - intended send time.
 Percentiles come from all samples at once (numpy), never from averaged percentiles.
@@ -54,6 +58,10 @@ class Accounting:
     @property
     def delivered(self) -> set[str]:
         return {j for j in self.accepted if self.welcome[j] > 0}
+
+    @property
+    def sent_anyway(self) -> set[str]:
+        return {j for j in self.failed if self.welcome[j] > 0}
 
     @property
     def lost(self) -> set[str]:
@@ -123,6 +131,7 @@ def summarize(
         quarantined=len(acc.quarantined),
         dead_lettered=len(acc.dead_lettered),
         retried=len(acc.retried),
+        sent_anyway=len(acc.sent_anyway),
         throughput_per_s=throughput,
         duration_s=max(0.0, end - start),
         response_ms=percentiles(answered),
@@ -144,12 +153,17 @@ def timeline(
     start: float,
     width_s: float | None = None,
 ) -> list[dict[str, float | int | None]]:
-    """Per interval: accepted answers, welcome mails delivered, backlog at its end, queue depth."""
+    """Per interval: accepted answers, welcome mails delivered, backlog at its end, queue depth.
+
+    The backlog is accepted jobs not yet done: a mail sent for a failed request (sent
+    anyway) was never in it, so it does not shrink it; it still counts as a mail delivered.
+    """
     ours = {s.job_id for s in samples}
+    accepted = {s.job_id for s in samples if s.accepted}
     answers = sorted(s.intended + (s.response_ms or 0) / 1000 for s in samples if s.accepted)
     first_done: dict[str, float] = {}
     for a in arrivals:
-        if a.job_id in ours and a.kind in ("welcome", "quarantine"):
+        if a.job_id in accepted and a.kind in ("welcome", "quarantine"):
             first_done.setdefault(a.job_id, a.arrived)
     done = sorted(first_done.values())  # a duplicate does not shrink the backlog twice
     welcome = sorted(a.arrived for a in arrivals if a.job_id in ours and a.kind == "welcome")

@@ -3,14 +3,16 @@
 Format history (`format_version`):
   1 - first version: kinds "run", "compare", "crash-test", "sweep" (and, added within
       version 1, "calibration" and "bench": new kinds, no field of the others changed;
-      summary fields "dead_lettered" and "retried": readers of version 1 treat a missing
-      one as 0).
+      summary fields "dead_lettered", "retried" and "sent_anyway", and crash-test row fields
+      "dead_lettered" and "sent_anyway": readers of version 1 treat a missing one as 0).
 Every file carries `format_version` and `kind`; `load()` refuses what it does not know.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -42,6 +44,7 @@ class Summary:
     quarantined: int
     dead_lettered: int
     retried: int
+    sent_anyway: int  # failed, yet the welcome mail arrived: "told failed, sent anyway"
     throughput_per_s: float | None
     duration_s: float
     response_ms: Percentiles
@@ -58,6 +61,7 @@ class Summary:
             self.quarantined,
             self.dead_lettered,
             self.retried,
+            self.sent_anyway,
         )
         if min(counts) < 0:
             raise ValueError(f"negative count in summary: {counts}")
@@ -65,6 +69,8 @@ class Summary:
             raise ValueError("more answers than requests")
         if self.delivered + self.lost > self.accepted:
             raise ValueError("more delivered or lost jobs than accepted ones")
+        if self.sent_anyway > self.failed:
+            raise ValueError("more jobs sent anyway than failed ones")
 
 
 @dataclass
@@ -109,17 +115,40 @@ def file_stem(kind: str, created: str) -> str:
 def write(data: dict[str, Any], out_dir: Path, name: str) -> Path:
     """Write a result document as `out_dir/<UTC time>-<name>.json`; never overwrites."""
     check(data)
-    out_dir.mkdir(parents=True, exist_ok=True)
     stem = file_stem(name, data["created"])
-    path = out_dir / f"{stem}.json"
-    n = 1
-    while path.exists():
-        n += 1
-        path = out_dir / f"{stem}-{n}.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / f"{stem}.json"
+        n = 1
+        while path.exists():
+            n += 1
+            path = out_dir / f"{stem}-{n}.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        tmp.replace(path)
+    except OSError as e:  # checked before the run (writable_folder); the disk may still fill
+        raise BadInput(f"cannot write the result into {out_dir}: {e.strerror or e}") from None
     return path
+
+
+def writable_folder(folder: Path) -> Path:
+    """`folder` if it is, or can be made, a folder we can write in; else one BadInput line.
+
+    Called when the options are parsed, before a run of a minute finds out it cannot save
+    its result. Nothing is left behind: the folder is not created here, only a probe
+    folder in its nearest existing ancestor, removed at once.
+    """
+    existing = folder
+    try:
+        while not existing.exists() and existing.parent != existing:
+            existing = existing.parent
+        if not existing.is_dir():
+            raise BadInput(f"cannot use {folder} as a folder: {existing} is a file")
+        os.rmdir(tempfile.mkdtemp(prefix=".mqlab-probe-", dir=existing))
+    except OSError as e:
+        where = "" if existing == folder else f" (in {existing})"
+        raise BadInput(f"cannot create or write {folder}{where}: {e.strerror or e}") from None
+    return folder
 
 
 def check(data: dict[str, Any]) -> None:

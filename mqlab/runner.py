@@ -209,25 +209,29 @@ def drain(
     "timeout". Idle means quiet for `settle` seconds in a row: no mail and no refused
     attempt reached the sink, and every look at the backlog (queues, retry queue, thread
     pool) found it empty. Then the rest will never come (it died with a crashed process).
-    A backlog that cannot be read counts as busy.
+    A backlog that cannot be read counts as busy. When a request failed, its mail may
+    still come (told failed, sent anyway), so the lab must be idle even after every
+    accepted job arrived.
     """
     accepted = {s.job_id for s in samples if s.accepted}
+    unsure = any(not s.accepted and s.status != metrics.QUARANTINE_STATUS for s in samples)
     deadline = time.monotonic() + timeout
     seen, quiet_since = -1, time.monotonic()
     while True:
         rows = ledger.read_arrivals(lab.ledger, include_refused=True)
         done = {a.job_id for a in rows if a.kind != "refused"} & accepted
         report(len(done))
-        if len(done) == len(accepted):
+        complete = len(done) == len(accepted)
+        if complete and not unsure:
             return "complete"
         now = time.monotonic()
         backlog = lab.backlog() if lab.has_queue else 0
         if len(rows) != seen or backlog != 0:
             seen, quiet_since = len(rows), now  # something moved, or is still waiting
         elif now - quiet_since > settle:
-            return "idle"
+            return "complete" if complete else "idle"
         if now > deadline:
-            return "timeout"
+            return "complete" if complete else "timeout"
         time.sleep(0.05)
 
 

@@ -1,4 +1,5 @@
-"""Accounting from samples and ledger rows: lost, duplicates, quarantined, percentiles."""
+"""Accounting from samples and ledger rows: lost, duplicates, quarantined, sent anyway,
+percentiles."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import pytest
 
 from mqlab.ledger import Arrival
 from mqlab.loadgen import Sample
-from mqlab.metrics import percentiles, summarize, timeline
+from mqlab.metrics import account, percentiles, summarize, timeline
+from mqlab.results import Percentiles, Summary
 
 
 def sample(job: str, t: float, status: int | None, ms: float | None = 5.0) -> Sample:
@@ -71,3 +73,46 @@ def test_dead_lettered_and_retried_jobs_are_counted_not_lost() -> None:
     s = summarize(samples, arrivals, dead=["b", "not-ours"])
     assert (s.delivered, s.dead_lettered, s.retried, s.lost) == (2, 1, 1, 0)
     assert summarize(samples, arrivals).lost == 1  # without the dead-letter queue: lost
+
+
+def test_a_failed_request_whose_mail_arrived_is_told_failed_sent_anyway() -> None:
+    samples = [
+        sample("a", 0.0, 503),  # told to try again, yet mailed (twice)
+        sample("b", 0.1, None, None),  # no answer (the app died after the send), mailed
+        sample("c", 0.2, 422),  # quarantined in sync: a notice, not a welcome mail
+        sample("d", 0.3, 503),  # refused, and really not sent
+        sample("e", 0.4, 202),  # accepted and delivered
+    ]
+    arrivals = [
+        Arrival("a", "welcome", "a@x.test", 1.0),
+        Arrival("b", "welcome", "b@x.test", 1.1),
+        Arrival("c", "quarantine", "security@x.test", 0.5),
+        Arrival("e", "welcome", "e@x.test", 0.6),
+        Arrival("a", "welcome", "a@x.test", 1.5),
+    ]
+    assert account(samples, arrivals).sent_anyway == {"a", "b"}
+    s = summarize(samples, arrivals)
+    assert (s.accepted, s.failed, s.sent_anyway) == (1, 3, 2)
+    assert (s.delivered, s.lost, s.quarantined) == (1, 0, 1)
+    assert s.duplicates == 1  # a's second mail: a duplicate as before
+    # throughput and e2e count delivered (accepted) jobs only: e, first sent at 0.0
+    assert s.throughput_per_s == pytest.approx(1 / 0.6)
+    assert s.e2e_ms.max == pytest.approx(200.0)
+
+
+def test_a_mail_sent_anyway_does_not_shrink_the_backlog() -> None:
+    samples = [sample("a", 0.0, 202), sample("b", 0.0, 503)]
+    arrivals = [Arrival("b", "welcome", "b@x.test", 0.2), Arrival("a", "welcome", "a@x.test", 0.7)]
+    rows = timeline(samples, arrivals, [], start=0.0, width_s=0.5)
+    assert [r["backlog"] for r in rows] == [1, 0]  # a is still waiting at 0.5 s
+    assert [r["delivered"] for r in rows] == [1, 1]  # b's mail did go out
+
+
+def test_a_summary_with_more_sent_anyway_than_failed_is_refused() -> None:
+    none = Percentiles(None, None, None, None)
+    with pytest.raises(ValueError, match="sent anyway"):
+        Summary(
+            requests=2, accepted=1, failed=1, delivered=1, lost=0, duplicates=0, quarantined=0,
+            dead_lettered=0, retried=0, sent_anyway=2, throughput_per_s=None, duration_s=1.0,
+            response_ms=none, e2e_ms=none, generator_late_ms=none,
+        )  # fmt: skip
