@@ -50,7 +50,10 @@ MODES = ("sync", "thread", "broker")
 FAULTS = ("app-kill", "worker-kill", "broker-restart")
 SAFETIES = ("default", "no-confirm", "transient", "auto-ack", "idempotent")
 PERCENTILES = ("p50", "p95", "p99")
-CRASH_METRICS = ("accepted", "delivered", "lost", "duplicates")
+# The user's side (accepted, failed) and the inbox's (delivered, lost, duplicates, and mails
+# of requests told they failed: sent anyway).
+CRASH_METRICS = ("accepted", "delivered", "lost", "duplicates", "failed", "sent_anyway")
+HARM = ("lost", "sent_anyway")  # bold numbers: mails missing, or sent after an error
 
 # Okabe-Ito: distinguishable with every common colour-vision deficiency.
 MODE_COLOURS = {"sync": "#D55E00", "thread": "#CC79A7", "broker": "#0072B2"}
@@ -686,14 +689,16 @@ def _crash_subtitle(result: Result, groups: Sequence[_Group], lang: str) -> str:
 
 
 def _crash_chart(result: Result, fault: str, lang: str) -> Figure:
-    """Accepted, delivered, lost, duplicated per mode under one fault; one container each."""
+    """Each of CRASH_METRICS per mode under one fault, summed over trials; one container each."""
     groups = _crash_groups(result["rows"], fault)
     fig = _new_figure(
         i18n.text("chart.crash.title", lang).format(fault=i18n.fault_label(fault, lang)),
         _crash_subtitle(result, groups, lang),
     )
     ax = fig.subplots()
-    offsets, width = (-0.3, -0.1, 0.1, 0.3), 0.19
+    step = 0.84 / len(CRASH_METRICS)
+    width = step * 0.95
+    offsets = [(k - (len(CRASH_METRICS) - 1) / 2) * step for k in range(len(CRASH_METRICS))]
     live = [(i, g) for i, g in enumerate(groups) if g.live]
     top = 1.0
     for metric, offset in zip(CRASH_METRICS, offsets, strict=True):
@@ -705,7 +710,7 @@ def _crash_chart(result: Result, fault: str, lang: str) -> Figure:
         texts = ax.bar_label(
             bars, labels=[f"{h:.0f}" for h in heights], padding=3, fontsize=VALUE_PT
         )
-        if metric == "lost":
+        if metric in HARM:
             for text in texts:
                 text.set_fontweight("bold")
         top = max([top, *heights])
@@ -729,13 +734,14 @@ def _crash_chart(result: Result, fault: str, lang: str) -> Figure:
         _crash_legend_handles(),
         [i18n.text(f"col.{m}", lang) for m in CRASH_METRICS],
         loc="outside lower center",
-        ncols=4,
+        ncols=len(CRASH_METRICS),
     )
     return fig
 
 
 def _crash_bar_style(metric: str, modes: Sequence[str]) -> dict[str, Any]:
-    """Accepted: mode tint; delivered: mode colour; lost: black; duplicates: hatched."""
+    """Accepted: mode tint; delivered: mode colour; lost: black; duplicates: hatched;
+    failed: dotted; sent anyway: cross-hatched in black (a harm, like lost)."""
     colours = [_colour(m) for m in modes]
     if metric == "accepted":
         return {"color": [to_rgba(c, 0.35) for c in colours], "edgecolor": colours}
@@ -743,6 +749,10 @@ def _crash_bar_style(metric: str, modes: Sequence[str]) -> dict[str, Any]:
         return {"color": colours, "edgecolor": colours}
     if metric == "lost":
         return {"color": "black", "edgecolor": "black"}
+    if metric == "failed":
+        return {"color": "white", "edgecolor": MUTED, "hatch": ".."}
+    if metric == "sent_anyway":
+        return {"color": "white", "edgecolor": "black", "hatch": "xx"}
     return {"color": "white", "edgecolor": colours, "hatch": "///"}
 
 
@@ -752,6 +762,8 @@ def _crash_legend_handles() -> list[Patch]:
         Patch(facecolor=MUTED, edgecolor=MUTED),
         Patch(facecolor="black", edgecolor="black"),
         Patch(facecolor="white", edgecolor=MUTED, hatch="///"),
+        Patch(facecolor="white", edgecolor=MUTED, hatch=".."),
+        Patch(facecolor="white", edgecolor="black", hatch="xx"),
     ]
 
 

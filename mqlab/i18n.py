@@ -2,8 +2,8 @@
 
 The course is taught in Korean, so charts and terminal tables must say the same
 things in both languages with the course's own vocabulary (동기 처리, 내부 비동기,
-메시지 브로커, 유실, 적체, ...). Keeping the words here, away from rich and
-matplotlib, lets a translator fix a label without reading drawing code, and lets
+메시지 브로커, 유실, 적체, 실패 응답 후 발송됨, ...). Keeping the words here, away from
+rich and matplotlib, lets a translator fix a label without reading drawing code, and lets
 a test prove that no key exists in one language only.
 
 Strings may hold `str.format` fields (`{n}`, `{fault}`); the caller fills them.
@@ -23,6 +23,7 @@ COLUMNS = (
     "col.requests",
     "col.accepted",
     "col.failed",
+    "col.sent_anyway",
     "col.delivered",
     "col.lost",
     "col.duplicates",
@@ -70,6 +71,8 @@ _EN: dict[str, str] = {
     "col.requests": "requests",
     "col.accepted": "accepted",
     "col.failed": "failed",
+    "col.sent_anyway": "told failed, sent anyway",
+    "col.sent_anyway.short": "sent anyway",
     "col.delivered": "delivered",
     "col.lost": "lost",
     "col.duplicates": "duplicates",
@@ -90,6 +93,11 @@ _EN: dict[str, str] = {
     "col.skipped": "skipped",
     "col.note": "note",
     "saved": "saved",
+    "note.sent_anyway": (
+        "told failed, sent anyway: the user saw an error or no answer, yet the welcome mail "
+        "went out, so a user who tries again gets two mails."
+    ),
+    "crash.speed": "{rate} mails/s, response p50 {p50} ms",
     "late": "late",
     "floor.title": "Floors on this machine",
     "floor.part": "part",
@@ -173,6 +181,8 @@ _KO: dict[str, str] = {
     "col.requests": "요청",
     "col.accepted": "접수",
     "col.failed": "실패",
+    "col.sent_anyway": "실패 응답 후 발송됨",
+    "col.sent_anyway.short": "실패 응답 후 발송됨",
     "col.delivered": "발송 완료",
     "col.lost": "유실",
     "col.duplicates": "중복",
@@ -193,6 +203,11 @@ _KO: dict[str, str] = {
     "col.skipped": "건너뜀",
     "col.note": "비고",
     "saved": "저장한 파일",
+    "note.sent_anyway": (
+        "실패 응답 후 발송됨: 사용자는 오류 응답을 받았거나 응답을 받지 못했는데도 환영 메일은 "
+        "발송된 경우로, 다시 시도한 사용자는 메일을 두 통 받게 됩니다."
+    ),
+    "crash.speed": "처리량 {rate} 메일/초, 응답 p50 {p50} ms",
     "late": "지연",
     "floor.title": "이 컴퓨터의 바닥값",
     "floor.part": "구간",

@@ -12,11 +12,12 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from mqlab.i18n import text, workload_line
+from mqlab.i18n import TEXTS, fault_label, text, workload_line
 from mqlab.metrics import untrusted
 
 LOG_WIDTH = 120  # a pipe, a log file or CI: no terminal to fit, so tables keep their headers
@@ -85,6 +86,7 @@ def run_rows(lang: str) -> list[tuple[str, Callable[[dict[str, Any]], str]]]:
         (text("col.requests", lang), s("requests")),
         (text("col.accepted", lang), s("accepted")),
         (text("col.failed", lang), s("failed")),
+        (text("col.sent_anyway", lang), s("sent_anyway")),
         (text("col.delivered", lang), s("delivered")),
         (text("col.lost", lang), s("lost")),
         (text("col.duplicates", lang), s("duplicates")),
@@ -115,9 +117,14 @@ def runs_table(runs: Sequence[dict[str, Any]], lang: str = "en") -> Table:
     return table
 
 
+# Counts that mean harm when they are not 0: a mail never sent, or one sent twice.
+HIGHLIGHT = {"lost": "bold red", "duplicates": "bold yellow", "sent_anyway": "bold yellow"}
+
+
 def _highlight(label: str, value: str, lang: str) -> str:
-    if label == text("col.lost", lang) and value not in ("0", "-"):
-        return f"[bold red]{value}[/]"
+    for key, style in HIGHLIGHT.items():
+        if label == text(f"col.{key}", lang) and value not in ("0", "-"):
+            return f"[{style}]{value}[/]"
     return value
 
 
@@ -127,6 +134,7 @@ def print_runs(runs: Sequence[dict[str, Any]], lang: str = "en") -> None:
         name = text("mode." + r["mode"], lang)
         for warning in r.get("warnings", []):
             console.print(f"[yellow]{name}: {warning}[/]")
+    _sent_anyway_note([r["summary"] for r in runs], lang)
 
 
 def print_saved(path: Path, lang: str = "en") -> None:
@@ -167,41 +175,79 @@ def print_broker_status(status: dict[str, Any]) -> None:
     console.print(table)
 
 
-def crash_table(data: dict[str, Any], lang: str = "en") -> Table:
-    """Modes × faults: what each crash cost. Ids (sync, app-kill, ...) keep it narrow."""
-    modes = sorted({r["mode"] for r in data["rows"]})
-    table = Table(caption=workload_line(data["config"], modes, lang), caption_justify="left")
+CRASH_COUNTS = ("accepted", "failed", "sent_anyway", "delivered", "lost", "duplicates")
+
+
+def crash_tables(data: dict[str, Any], lang: str = "en") -> list[Table]:
+    """One table per fault, modes as rows: what each crash cost, in 80 columns.
+
+    Ids (sync, app-kill, ...) and a light box keep it narrow; throughput and the median
+    response go to the notes under the tables (`print_crash`), which have the room.
+    """
+    faults = list(dict.fromkeys(r["fault"] for r in data["rows"]))
     several = any(r["trial"] > 1 for r in data["rows"])
-    keys = ["col.mode", "col.fault", "col.safety", *(["col.trial"] if several else [])]
+    return [_crash_table(data, fault, several, lang) for fault in faults]
+
+
+def _crash_table(data: dict[str, Any], fault: str, several: bool, lang: str) -> Table:
+    rows = [r for r in data["rows"] if r["fault"] == fault]
+    table = Table(
+        title=f"{fault} · {fault_label(fault, lang)}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    keys = ["col.mode", "col.safety", *(["col.trial"] if several else [])]
     for key in keys:
         table.add_column(text(key, lang), no_wrap=True)
-    numeric = ("accepted", "failed", "delivered", "lost", "duplicates")
-    for key in (*numeric, "throughput", "response_p50"):
-        table.add_column(text(f"col.{key}", lang), justify="right")
-    for r in data["rows"]:
-        cells = [r["mode"], r["fault"], r["safety"], *([str(r["trial"])] if several else [])]
+    for key in CRASH_COUNTS:
+        label = text(_short(f"col.{key}", lang), lang)
+        # as wide as the header's longest word: the header wraps, the numbers never squeeze
+        table.add_column(label, justify="right", min_width=max(map(len, label.split())))
+    for r in rows:
+        cells = [r["mode"], r["safety"], *([str(r["trial"])] if several else [])]
         if r["skipped"]:
-            table.add_row(
-                *cells, f"[yellow]{text('col.skipped', lang)}[/]", *["-"] * (len(numeric) + 1)
-            )
+            skipped = f"[yellow]{text('col.skipped', lang)}[/]"
+            table.add_row(*cells, skipped, *["-"] * (len(CRASH_COUNTS) - 1))
             continue
-        counts = [str(r[k]) for k in numeric]
-        if r["lost"]:
-            counts[3] = f"[bold red]{r['lost']}[/]"
-        if r["duplicates"]:
-            counts[4] = f"[bold yellow]{r['duplicates']}[/]"
-        table.add_row(*cells, *counts, _rate(r["throughput_per_s"]), _ms(r["response_ms"]["p50"]))
+        counts = {k: str(r.get(k, 0)) for k in CRASH_COUNTS}  # fields added later read as 0
+        for key in HIGHLIGHT:
+            if r.get(key):
+                counts[key] = f"[{HIGHLIGHT[key]}]{counts[key]}[/]"
+        table.add_row(*cells, *counts.values())
     return table
 
 
+def _short(key: str, lang: str) -> str:
+    """The compact label of a column where one exists (narrow tables), else the label."""
+    return f"{key}.short" if f"{key}.short" in TEXTS[lang] else key
+
+
 def print_crash(data: dict[str, Any], lang: str = "en") -> None:
-    console.print(crash_table(data, lang))
+    for table in crash_tables(data, lang):
+        console.print(table)
+    modes = sorted({r["mode"] for r in data["rows"]})
+    console.print(workload_line(data["config"], modes, lang))
     for r in data["rows"]:
         where = f"{r['mode']} {r['fault']} {r['safety']}"
-        style = "yellow" if r["skipped"] else "dim"
-        console.print(f"[{style}]{where}: {r['note']}[/]")
+        if r["skipped"]:
+            console.print(f"[yellow]{where}: {r['note']}[/]")
+            continue
+        speed = text("crash.speed", lang).format(
+            rate=_rate(r["throughput_per_s"]), p50=_ms(r["response_ms"]["p50"])
+        )
+        console.print(f"[dim]{where}: {speed}; {r['note']}[/]")
         for warning in r.get("warnings", []):
             console.print(f"[yellow]{where}: {warning}[/]")
+    _sent_anyway_note(data["rows"], lang)
+
+
+def _sent_anyway_note(summaries: Sequence[dict[str, Any]], lang: str) -> None:
+    """One plain sentence under a table that shows jobs told failed and sent anyway."""
+    if any(s.get("sent_anyway") for s in summaries):
+        console.print(f"[dim]{text('note.sent_anyway', lang)}[/]")
 
 
 def print_sweep(data: dict[str, Any], lang: str = "en") -> None:

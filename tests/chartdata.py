@@ -133,13 +133,16 @@ def crash_row(
     duplicates: int,
     skipped: bool = False,
     note: str = "",
+    failed: int = 0,
+    sent_anyway: int = 0,
 ) -> Doc:
     return {
         "mode": mode,
         "fault": fault,
         "trial": trial,
         "accepted": accepted,
-        "failed": 0,
+        "failed": failed,
+        "sent_anyway": sent_anyway,
         "delivered": delivered,
         "lost": lost,
         "duplicates": duplicates,
@@ -154,13 +157,17 @@ def crash_row(
 
 
 def crash_test() -> Doc:
-    """worker-kill: thread loses 37 (twice), broker loses none; sync skipped for app-kill."""
+    """worker-kill: thread loses 37 (twice), broker loses none; sync skipped for app-kill.
+
+    Broker's default rows answered 3 and 2 requests with an error, and mailed 1 of each
+    anyway (told failed, sent anyway).
+    """
     rows = [
-        crash_row("broker", "worker-kill", "default", 1, 100, 100, 0, 2),
+        crash_row("broker", "worker-kill", "default", 1, 100, 100, 0, 2, failed=3, sent_anyway=1),
         crash_row("thread", "worker-kill", "default", 1, 100, 63, 37, 0),
         crash_row("broker", "worker-kill", "auto-ack", 1, 100, 90, 10, 0),
         crash_row("thread", "worker-kill", "default", 2, 100, 63, 37, 0),
-        crash_row("broker", "worker-kill", "default", 2, 100, 100, 0, 3),
+        crash_row("broker", "worker-kill", "default", 2, 100, 100, 0, 3, failed=2, sent_anyway=1),
         crash_row("broker", "worker-kill", "auto-ack", 2, 100, 92, 8, 0),
         crash_row(
             "sync",

@@ -195,6 +195,8 @@ def test_crash_bars_per_mode_and_safety_summed_over_trials() -> None:
         "delivered": [126, 200, 182],
         "lost": [74, 0, 18],
         "duplicates": [0, 5, 0],
+        "failed": [0, 5, 0],
+        "sent_anyway": [0, 2, 0],
     }
     lost = next(c for c in ax.containers if c.get_label() == "lost")
     assert all(to_rgb(b.get_facecolor()) == (0.0, 0.0, 0.0) for b in lost)
@@ -202,10 +204,34 @@ def test_crash_bars_per_mode_and_safety_summed_over_trials() -> None:
     assert labels[0].startswith("in-process async") and labels[2].endswith("auto-ack")
 
 
+def test_crash_bars_show_failed_and_sent_anyway_beside_lost_and_duplicates() -> None:
+    fig = figures(chartdata.crash_test())["crash-worker-kill"]
+    ax = fig.axes[0]
+    order = [str(c.get_label()) for c in ax.containers]
+    assert order.index("sent_anyway") == order.index("duplicates") + 2
+    sent = next(c for c in ax.containers if c.get_label() == "sent_anyway")
+    assert sent[1].get_hatch() == "xx"  # broker default: 1 + 1 over two trials
+    bold = [t for t in ax.texts if t.get_text() == "2" and t.get_fontweight() == "bold"]
+    assert bold  # a harm, labelled like lost
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend[-2:] == ["failed", "told failed, sent anyway"]
+    ko = figures(chartdata.crash_test(), "ko")["crash-worker-kill"]
+    assert [t.get_text() for t in ko.legends[0].get_texts()][-1] == "실패 응답 후 발송됨"
+
+
+def test_a_crash_file_from_before_sent_anyway_draws_zero_bars() -> None:
+    doc = chartdata.crash_test()
+    for row in doc["rows"]:
+        del row["sent_anyway"]
+    ax = figures(doc)["crash-worker-kill"].axes[0]
+    sent = next(c for c in ax.containers if c.get_label() == "sent_anyway")
+    assert [b.get_height() for b in sent] == [0, 0, 0]
+
+
 def test_skipped_crash_rows_are_shown_as_skipped_with_the_note() -> None:
     figs = figures(chartdata.crash_test())
     ax = figs["crash-app-kill"].axes[0]
-    assert len(ax.patches) == 4  # only broker's four bars; sync drew none
+    assert len(ax.patches) == len(chart.CRASH_METRICS)  # only broker's bars; sync drew none
     assert any(
         t.get_text().startswith("skipped") and "no queue to lose" in t.get_text() for t in ax.texts
     )

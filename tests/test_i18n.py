@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ast
+import io
 import string
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,6 +55,7 @@ def test_table_columns_cover_the_result_fields() -> None:
         "requests",
         "accepted",
         "failed",
+        "sent_anyway",
         "delivered",
         "lost",
         "duplicates",
@@ -75,6 +78,7 @@ def test_table_columns_cover_the_result_fields() -> None:
     }
     assert {key.removeprefix("col.") for key in i18n.COLUMNS} == wanted
     assert i18n.text("col.lost", "ko") == "유실"
+    assert i18n.text("col.sent_anyway", "ko") == "실패 응답 후 발송됨"
     assert i18n.text("col.throughput") == "throughput (mails/s)"
 
 
@@ -107,3 +111,62 @@ def test_no_presentation_library_is_imported() -> None:
         elif isinstance(node, ast.ImportFrom) and node.module:
             imported.add(node.module.split(".")[0])
     assert not imported & {"rich", "matplotlib", "typer"}
+
+
+def crash_doc() -> dict[str, Any]:
+    """The widest crash-test table: every fault, a safety flag, several trials, 3 digits."""
+    row: dict[str, Any] = {
+        "accepted": 200, "failed": 120, "sent_anyway": 15, "delivered": 188, "lost": 12,
+        "duplicates": 10, "quarantined": 0, "skipped": False, "note": "n",
+        "throughput_per_s": 18.6, "response_ms": {"p50": 1234.0}, "warnings": [],
+    }  # fmt: skip
+    rows = [
+        {**row, "mode": mode, "fault": fault, "safety": safety, "trial": trial}
+        for mode, fault in [("sync", "app-kill"), ("broker", "broker-restart")]
+        for safety in ("default", "idempotent")
+        for trial in (1, 10)
+    ]
+    config = {"requests": 200, "rate": 50, "scan_ms": 200, "workers": 4, "server_threads": 8}
+    return {"config": config, "rows": rows}
+
+
+@pytest.mark.parametrize("lang", i18n.LANGS)
+def test_the_crash_table_fits_80_columns_with_sent_anyway(lang: str) -> None:
+    from rich.console import Console
+
+    from mqlab import render
+
+    out = io.StringIO()
+    console = Console(file=out, width=80, force_terminal=False)
+    for table in render.crash_tables(crash_doc(), lang):
+        console.print(table)
+    shown = out.getvalue()
+    assert "…" not in shown  # nothing cut: every header and number whole
+    assert max(console.measure(t).maximum for t in render.crash_tables(crash_doc(), lang)) <= 80
+    assert " 15" in shown and i18n.text("col.sent_anyway.short", lang).split()[-1] in shown
+
+
+@pytest.mark.parametrize("lang", i18n.LANGS)
+def test_run_tables_show_sent_anyway_and_explain_it(
+    lang: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mqlab import render
+
+    def run(sent_anyway: int | None) -> dict[str, Any]:
+        summary = {
+            "requests": 10, "accepted": 8, "failed": 2, "delivered": 8, "lost": 0,
+            "duplicates": 0, "quarantined": 0, "throughput_per_s": 5.0,
+            "response_ms": {"p50": 1.0, "p95": 2.0, "p99": 3.0, "max": 4.0},
+            "e2e_ms": {"p50": 1.0, "p95": 2.0, "p99": 3.0, "max": 4.0},
+        }  # fmt: skip
+        if sent_anyway is not None:
+            summary["sent_anyway"] = sent_anyway
+        return {"mode": "sync", "config": {"requests": 10}, "summary": summary}
+
+    render.print_runs([run(2)], lang)
+    shown = capsys.readouterr().out
+    assert i18n.text("col.sent_anyway", lang) in shown
+    assert i18n.text("note.sent_anyway", lang).split()[-1] in shown
+    render.print_runs([run(None)], lang)  # a file from before the field: 0, no note
+    shown = capsys.readouterr().out
+    assert i18n.text("note.sent_anyway", lang).split()[-1] not in shown
