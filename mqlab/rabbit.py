@@ -731,6 +731,9 @@ class PrivateNode:
         if self.pgid is None:
             return
         if self._members():
+            for pid in self._family():  # a frozen node would not see its SIGTERM
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGCONT)
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.pgid, signal.SIGTERM)
             deadline = time.monotonic() + timeout
@@ -746,6 +749,53 @@ class PrivateNode:
         if self.running:
             self.stop()
         self.start(timeout)
+
+    # -- faults that are not a crash (tests and demos: only ever on this node of ours)
+
+    def freeze(self) -> None:
+        """SIGSTOP the node: a broker that hangs instead of dying. Its port still accepts TCP
+        connections (the kernel does), but nothing answers: no handshake, no confirm, no
+        heartbeat. Only this node's own processes are stopped; `thaw()` resumes them."""
+        self._signal_family(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """SIGCONT what `freeze()` stopped."""
+        self._signal_family(signal.SIGCONT)
+
+    def _signal_family(self, sig: signal.Signals) -> None:
+        family = self._family()
+        if not family:
+            raise BrokerUnavailable(f"private RabbitMQ node {self.nodename} is not running")
+        for pid in family:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+
+    def memory_alarm(self, on: bool) -> None:
+        """Raise (or clear) a memory alarm: the node blocks every publishing connection
+        (AMQP `connection.blocked`) until it is cleared. Done with this node's own rabbitmqctl
+        (its env and cookie), setting the high watermark to 0 (alarm) or back to 0.4."""
+        self.ctl("set_vm_memory_high_watermark", "0" if on else "0.4")
+
+    def ctl(self, *args: str, timeout: float = 30.0) -> str:
+        """Run this node's rabbitmqctl (never the system broker's) and return its output."""
+        if self.pgid is None:
+            raise BrokerUnavailable(f"private RabbitMQ node {self.nodename} is not running")
+        ctl = Path(_launch_script(self.server)).with_name("rabbitmqctl")
+        done = subprocess.run(
+            [str(ctl), "-n", self.nodename, *args],
+            env=self._environment(),
+            cwd=self.data_dir,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+        output = (done.stdout + done.stderr).decode(errors="replace")
+        if done.returncode != 0:
+            raise BrokerUnavailable(
+                f"rabbitmqctl {' '.join(args)} on {self.nodename} failed: {output.strip()}"
+            )
+        return output
 
     def cleanup(self) -> None:
         """Stop the node if it runs and delete the data dir if it is our temp dir."""
