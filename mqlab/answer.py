@@ -12,6 +12,7 @@ from mqlab.signup import Job
 class Answer:
     status: int
     body: dict[str, Any] = field(default_factory=dict)
+    headers: tuple[tuple[str, str], ...] = ()  # e.g. Retry-After on a 503
 
 
 class Signup(Protocol):

@@ -2,8 +2,10 @@
 
 The user gets 202 as soon as the broker has the job: the publish is persistent
 (delivery_mode=2) on a durable queue, and we wait for the publisher confirm.
-No confirm (broker down, a timeout) means 503: we never say "accepted" for a
-job the broker does not hold.
+No confirm (broker down, hung, blocked by an alarm) within --publish-timeout
+means 503: we never say "accepted" for a job the broker does not hold. A 503
+says whether the job surely was not taken, or whether nobody knows (it was sent
+but not confirmed: it may still be delivered).
 
 The mail itself is sent by worker processes: `scenarios/worker.py`. If the app
 dies, the queue is in the broker, not in the app. If the broker restarts,
@@ -14,16 +16,20 @@ from __future__ import annotations
 
 import logging
 
-import pika
-import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import BasicProperties
 
-from mqlab.amqp import AmqpSettings, ChannelPool, declare_retry_queues, parameters
+from mqlab.amqp import AmqpSettings, Publisher, Unavailable, declare_retry_queues
 from mqlab.answer import Answer
 from mqlab.signup import Job
 
 log = logging.getLogger(__name__)
+
+UNAVAILABLE = {
+    "not_taken": "the mail queue is unavailable and did not take the job; please try again",
+    "unknown": "the mail queue did not confirm the job in time: it may still be sent; "
+    "retry with the same X-Job-Id header, so that it is sent once",
+}
 
 
 def declare(channel: BlockingChannel, settings: AmqpSettings) -> None:
@@ -42,40 +48,45 @@ class BrokerSignup:
 
     def __init__(self, settings: AmqpSettings, handlers: int) -> None:
         self.settings = settings
-        # pika channels are not thread-safe: a handler borrows one of these for its publish.
-        # They are opened now, so that the first users do not wait for a broker handshake.
-        self._channels = ChannelPool(self._open_channel, size=handlers)
+        # One channel per handler thread (pika is not thread-safe), opened now, so that the
+        # first users do not wait for a broker handshake. With the broker down, the app
+        # starts anyway (503 until it is back: mqlab/amqp.py looks for it in the background).
+        self.publisher = Publisher(settings, prepare=self._prepare, size=handlers)
 
     def handle(self, job: Job) -> Answer:
         try:
-            with self._channels.borrow() as channel:  # one that fails is not given back
-                channel.basic_publish(
-                    exchange=self.settings.exchange,
-                    routing_key=self.settings.routing_key,
-                    body=job.to_bytes(),
-                    properties=BasicProperties(
-                        delivery_mode=2 if self.settings.durable else 1,  # 2 = persistent: on disk
-                        message_id=job.id,
-                        content_type="application/json",
-                    ),
-                    mandatory=True,  # no queue bound? an error, not a silent drop
-                )  # with confirms on, this returns only once the broker has the message
-        except (pika.exceptions.AMQPError, OSError) as e:
-            # Broker down, unreachable, nacked or unroutable: the user must know it was NOT taken.
-            log.warning("publish of job %s failed: %r", job.id, e)
-            return Answer(503, {"error": "the mail queue is unavailable; please try again"})
+            self.publisher.publish(
+                exchange=self.settings.exchange,
+                routing_key=self.settings.routing_key,
+                body=job.to_bytes(),
+                properties=BasicProperties(
+                    delivery_mode=2 if self.settings.durable else 1,  # 2 = persistent: on disk
+                    message_id=job.id,
+                    content_type="application/json",
+                ),
+                mandatory=True,  # no queue bound? an error, not a silent drop
+            )  # with confirms on, this returns only once the broker has the message
+        except Unavailable as e:
+            # Down, hung, blocked, nacked, unroutable, or no confirm within --publish-timeout:
+            # never a 202. "not_taken": the broker surely does not hold it. "unknown": it was
+            # sent, and a broker that resumes may still deliver it: retrying with the same
+            # X-Job-Id lets an --idempotent worker send it once.
+            if e.outcome == "unknown":
+                log.warning("job %s: outcome unknown (%s)", job.id, e)
+            return Answer(
+                503,
+                {"error": UNAVAILABLE[e.outcome], "outcome": e.outcome, "job_id": job.id},
+                headers=(("Retry-After", str(e.retry_after_s)),),
+            )
         return Answer(202, {"job_id": job.id, "status": "queued"})
 
-    def _open_channel(self) -> BlockingChannel:
-        connection = pika.BlockingConnection(parameters(self.settings))
-        channel = connection.channel()
+    def _prepare(self, channel: BlockingChannel) -> None:
         declare(channel, self.settings)
         if self.settings.confirm:
             channel.confirm_delivery()  # every publish now waits for the broker's ack
-        return channel
 
     def backlog(self) -> int | None:
         return None  # the backlog lives in the broker: its queue depth
 
     def close(self) -> None:
-        self._channels.close()  # nothing in flight here: every 202 was confirmed
+        self.publisher.close()  # nothing in flight here: every 202 was confirmed

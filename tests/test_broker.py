@@ -10,9 +10,10 @@ import pika
 import pika.exceptions
 import pytest
 from pika.adapters.blocking_connection import BlockingChannel
+from pika.spec import BasicProperties
 
 from mqlab import rabbit
-from mqlab.amqp import ChannelPool, delete_run_objects, parameters, private_settings
+from mqlab.amqp import Publisher, Unavailable, delete_run_objects, parameters, private_settings
 from mqlab.lab import QueueWatch
 from mqlab.procs import Child, mqlab_argv
 from scenarios.broker import declare
@@ -122,42 +123,43 @@ def test_no_broker_means_503_never_202(start_app: Callable[..., App]) -> None:
     from mqlab.procs import free_port
 
     dead = f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F"
-    app = start_app("broker", None, "--amqp-url", dead)
-    code, body = app.post({"email": "a@b.test", "name": "A"})
-    assert code == 503
-    assert "unavailable" in body["error"]
+    app = start_app("broker", None, "--amqp-url", dead, "--publish-timeout", "1")
+    for _ in range(3):
+        code, body = app.post({"email": "a@b.test", "name": "A"}, headers={"X-Job-Id": "n-1"})
+        assert code == 503
+        assert "unavailable" in body["error"]
+        assert (body["outcome"], body["job_id"]) == ("not_taken", "n-1")  # it never left
 
 
-def test_the_channel_pool_opens_up_front_reuses_and_replaces_what_failed(broker_url: str) -> None:
+def test_the_publisher_opens_up_front_reuses_and_replaces_what_failed(broker_url: str) -> None:
     settings = private_settings(broker_url)
-    opened: list[BlockingChannel] = []
+    prepared: list[BlockingChannel] = []
 
-    def open_channel() -> BlockingChannel:
-        channel = pika.BlockingConnection(parameters(settings)).channel()
+    def prepare(channel: BlockingChannel) -> None:
         declare(channel, settings)
         channel.confirm_delivery()
-        opened.append(channel)
-        return channel
+        prepared.append(channel)
 
-    pool = ChannelPool(open_channel, size=2)
+    publisher = Publisher(settings, prepare, size=2)
     try:
-        assert len(opened) == 2  # before any publish: no handshake on a user's time
+        assert len(prepared) == 2  # before any publish: no handshake on a user's time
         for i in range(5):
-            with pool.borrow() as channel:
-                channel.basic_publish(settings.exchange, settings.routing_key, b"%d" % i)
-        assert len(opened) == 2  # given back and taken again
-        with pytest.raises(pika.exceptions.UnroutableError), pool.borrow() as channel:
-            channel.basic_publish(settings.exchange, "no.such.key", b"x", mandatory=True)
-        assert channel.connection.is_closed  # its state is unknown: closed, not given back
-        (idle,) = (c for c in opened if c is not channel)
+            publisher.publish(settings.exchange, settings.routing_key, b"%d" % i, BasicProperties())
+        assert len(prepared) == 2  # given back and taken again
+        with pytest.raises(Unavailable) as refused:
+            publisher.publish(settings.exchange, "no.such.key", b"x", BasicProperties())
+        assert refused.value.outcome == "not_taken"  # returned unroutable: surely not held
+        assert publisher.breaker.up  # the broker answered: it is not unavailable
+        closed = [c for c in prepared if c.connection.is_closed]
+        assert len(closed) == 1  # its state is unknown: closed, not given back
+        (idle,) = (c for c in prepared if c.connection.is_open)
         idle.connection.close()  # as if the broker dropped it while it sat in the pool
-        with pool.borrow() as first, pool.borrow() as second:
-            assert first.is_open and second.is_open
-        assert len(opened) == 4  # both replaced, on demand
+        publisher.publish(settings.exchange, settings.routing_key, b"5", BasicProperties())
+        assert len(prepared) == 3  # replaced, on demand
         watch = QueueWatch(settings)
-        assert watch.backlog() == 5
+        assert watch.backlog() == 6
         watch.close()
     finally:
-        pool.close()
+        publisher.close()
         delete_run_objects(settings)
-    assert all(channel.connection.is_closed for channel in opened)
+    assert all(channel.connection.is_closed for channel in prepared)
