@@ -20,8 +20,9 @@ here, six interleaved runs each (issue 6): CPU the capacity row of `mqlab bench`
 
 Shutdown (SIGTERM) and a lost connection: between two slices of the scan, and once more right
 after it, the job looks at both (`Shutdown.check`; a connection lost during the last slice is
-only found out at the ack). A job that has not started its send is
-handed back (nack, requeue; with the connection gone the broker requeues it) and never sent;
+only found out at the ack, unless the job ran late: `WorkerScanner`). A job that has not
+started its send is handed back (nack, requeue; with the connection gone the broker requeues
+it) and never sent;
 one already being sent over SMTP is finished and acked. Then the consumer is cancelled (pika
 nacks, requeued, the deliveries it held and had not handed to us yet) and the connection
 closed.
@@ -31,8 +32,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Generic, TypeVar
 
 import pika.exceptions
@@ -45,6 +49,7 @@ log = logging.getLogger(__name__)
 
 POLL_S = 0.1  # how often an idle worker looks at the stop flag
 SLICE_S = 0.25  # the longest a scan goes without answering the broker (heartbeats: 1 s or more)
+LATE_S = 2 * SLICE_S  # away from pika longer than this: the broker may have given the job away
 
 V = TypeVar("V")
 
@@ -57,9 +62,10 @@ class HandedBack(Exception):
 class Shutdown:
     """The stop flag of a worker process, and what a scan waits with: the connection."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_attach: Callable[[], None] | None = None) -> None:
         self.requested = threading.Event()
         self._connection: BlockingConnection | None = None
+        self._on_attach = on_attach  # the worker's "back on the broker" line
 
     def request(self) -> None:
         """Safe to call from a signal handler: it only sets a flag."""
@@ -68,6 +74,8 @@ class Shutdown:
     def attach(self, connection: BlockingConnection | None) -> None:
         """The connection jobs run on now (None: none)."""
         self._connection = connection
+        if connection is not None and self._on_attach is not None:
+            self._on_attach()
 
     def check(self) -> None:
         """Raise HandedBack once SIGTERM came or the connection is gone: do not send."""
@@ -88,25 +96,37 @@ class Shutdown:
 
 
 class WorkerScanner(Scanner):
-    """A Scanner whose scan keeps the broker connection alive and stops short after SIGTERM."""
+    """A Scanner whose scan keeps the broker connection alive and stops short after SIGTERM.
+
+    Its end is the gate before the send. A worker that was away from pika for longer than
+    LATE_S (SIGSTOPped, or starved of CPU) reads what the broker sent first: a broker that
+    missed its heartbeats meanwhile closed the connection and gave the job to another
+    worker, which sends it; this one hands it back unsent. A worker that was not away makes
+    no such call: the broker cannot have dropped it (heartbeats are 1 s or more), and a call
+    into pika costs every job time (see the module's docstring)."""
 
     def __init__(self, settings: ScanSettings, shutdown: Shutdown) -> None:
         super().__init__(settings)
         self.shutdown = shutdown
+        self._contact = 0.0  # when this worker last heard from the broker
 
     def is_infected(self, attachment: bytes) -> bool:
+        self._contact = time.monotonic()  # pika handed us the job just now
         infected = super().is_infected(attachment)
         self.shutdown.check()  # the gate: after SIGTERM (or without a connection), no send
+        if time.monotonic() - self._contact > LATE_S:
+            self.shutdown.keep_alive()  # HandedBack if the broker closed on us meanwhile
         return infected
 
     def _take(self, seconds: float) -> None:
         """The scan's time in slices; between two, the stop flag and the broker are looked
-        at. Not after the last one: pika is called next anyway, for the ack."""
+        at. After the last one, only if it ran late (`is_infected`)."""
         while seconds > SLICE_S:
             self.shutdown.check()
             super()._take(SLICE_S)  # a sleep or CPU, as the scan's kind says
             seconds -= SLICE_S
             self.shutdown.keep_alive()
+            self._contact = time.monotonic()
         self.shutdown.check()
         super()._take(seconds)
 
@@ -116,12 +136,31 @@ class Delivery:
     tag: int
     body: bytes
     properties: BasicProperties
+    redelivered: bool = False  # the broker handed it out before, and it was never settled
+
+    @property
+    def job_id(self) -> str:
+        """The job id for a log line: the message id, on one line whatever the publisher put
+        there ("unreadable" without one)."""
+        message_id = self.properties.message_id
+        if not message_id:
+            return "unreadable"
+        return str(message_id).encode("unicode_escape").decode("ascii")[:100]
+
+
+def crash_reason(e: BaseException) -> str:
+    """One line for the log and the dead-letter header: the error, and where it was raised."""
+    frames = traceback.extract_tb(e.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return f"error: {e!r}"[:300] + where
 
 
 class Consumer(Generic[V]):
     """`work(delivery) -> verdict`, then `settle(delivery, verdict)` (ack, retry,
     dead-letter), both in pika's delivery callback. `work` raises HandedBack for a job it
-    did not send."""
+    did not send. Any other exception it raises becomes `settle(delivery, crashed(reason))`:
+    a poison message (or a bug it meets) is settled like any job, never handed back, where
+    it would come straight back to the same failure in a hot loop."""
 
     def __init__(
         self,
@@ -130,12 +169,14 @@ class Consumer(Generic[V]):
         work: Callable[[Delivery], V],
         settle: Callable[[Delivery, V], None],
         shutdown: Shutdown,
+        crashed: Callable[[str], V],
     ) -> None:
         self.connection = connection
         self.channel = channel
         self.work = work
         self.settle = settle
         self.shutdown = shutdown
+        self.crashed = crashed
         self._auto_ack = False
         self._handed_back = 0
 
@@ -160,20 +201,16 @@ class Consumer(Generic[V]):
     def _on_message(
         self, _ch: BlockingChannel, method: Basic.Deliver, properties: BasicProperties, body: bytes
     ) -> None:
-        delivery = Delivery(int(method.delivery_tag), body, properties)
+        delivery = Delivery(int(method.delivery_tag), body, properties, bool(method.redelivered))
         try:
             self.shutdown.check()  # with prefetch > 1, jobs held since before SIGTERM
             verdict = self.work(delivery)
-        except HandedBack:
+        except (HandedBack, pika.exceptions.AMQPError):  # stopping, or the broker is gone
             self._handed_back += 1
             self._hand_back(delivery)
             return
-        except Exception:
-            log.exception(
-                "job %s failed unexpectedly; handing it back", delivery.properties.message_id
-            )
-            self._hand_back(delivery)
-            return
+        except Exception as e:  # RecursionError, MemoryError, a bug: the same next time
+            verdict = self.crashed(crash_reason(e))
         try:
             self.settle(delivery, verdict)
         except (pika.exceptions.AMQPError, OSError):

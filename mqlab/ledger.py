@@ -8,6 +8,10 @@ too, of kind "refused", so retries can be counted; `read_arrivals` leaves them
 out unless asked.
 
 Also here: `ProcessedJobs`, the record an idempotent worker keeps of what it sent.
+
+A path that cannot hold either (a missing folder, a read-only place, a file that is
+not SQLite or is another program's database) is `BadInput`: one line and exit 2
+before the sink or the worker starts serving, not a traceback on the first mail.
 """
 
 from __future__ import annotations
@@ -16,7 +20,11 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
+
+from mqlab.errors import BadInput
+from mqlab.signup import Job
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS mails (
@@ -27,6 +35,7 @@ CREATE TABLE IF NOT EXISTS mails (
     arrived REAL NOT NULL
 )
 """
+_COLUMNS = ("seq", "job_id", "kind", "recipient", "arrived")
 
 
 @dataclass(frozen=True)
@@ -37,15 +46,52 @@ class Arrival:
     arrived: float  # wall clock, seconds since the epoch
 
 
+def open_db(
+    path: Path, what: str, table: str, schema: str, columns: set[str]
+) -> sqlite3.Connection:
+    """`path` as a WAL-mode SQLite file holding `table` (created if absent), or BadInput.
+
+    The file must be ours: a database with other tables and not this one, or this table
+    without `columns`, is someone else's file. One write (undone) shows a read-only file or
+    folder now rather than at the first mail."""
+    if path.is_dir():
+        raise BadInput(f"{what} {path} is a folder, not a file")
+    if not path.parent.is_dir():
+        raise BadInput(f"{what} {path}: folder {path.parent} does not exist")
+    try:
+        db = sqlite3.connect(path, timeout=10, check_same_thread=False)
+    except sqlite3.Error as e:
+        raise BadInput(f"cannot use {path} as {what}: {e}") from None
+    try:
+        # Read first, change nothing yet: someone else's file is left as it was.
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        tables.discard("sqlite_sequence")  # SQLite's own (AUTOINCREMENT)
+        found = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+        if (tables and table not in tables) or (found and not columns <= found):
+            listed = ", ".join(sorted(tables))
+            raise BadInput(f"{path} is not {what}: it is a database with the tables {listed}")
+        db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode: a committed row survives any process crash (not a power cut).
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute(schema)
+        db.commit()
+        # SQLite opens a file it cannot write read-only, silently: write once and undo it.
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("CREATE TABLE mqlab_write_probe (x)")
+        db.execute("ROLLBACK")
+    except sqlite3.Error as e:
+        db.close()
+        raise BadInput(f"cannot use {path} as {what}: {e}") from None
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
 class Ledger:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._db = sqlite3.connect(path, timeout=10, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode: a committed row survives any process crash (not a power cut).
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(_SCHEMA)
-        self._db.commit()
+        self._db = open_db(path, "the sink's ledger", "mails", _SCHEMA, set(_COLUMNS))
 
     def record(self, arrival: Arrival) -> None:
         with self._db:
@@ -95,36 +141,55 @@ def count_arrivals(path: Path) -> int:
     return int(n)
 
 
+class Seen(Enum):
+    """What `ProcessedJobs` knows of a job id."""
+
+    NEW = "new"  # never sent
+    SAME = "same"  # sent, with this very payload: a redelivery or a client's honest retry
+    OTHER = "other"  # sent with another payload: the id was reused by someone else
+
+
 class ProcessedJobs:
-    """`mqlab worker --idempotent`: the ids of the jobs whose mail the SMTP server accepted.
+    """`mqlab worker --idempotent`: the jobs whose mail the SMTP server accepted, by id, each
+    with its payload's digest (`Job.digest`).
 
     One SQLite file (WAL) shared by every worker on the machine. A worker records a job
     right after the SMTP server accepted its mail and before the ack; a redelivered job
     (its worker died between the send and the ack) is then found here and skipped. It
     narrows the duplicate window to nothing for crashes; two workers holding the same job
-    at the same moment could still both send.
+    at the same moment could still both send. The digest tells a retry (same payload) from
+    an id reused by another signup (another payload), which must not be skipped silently.
+    A file of the earlier format (ids only) gains the digest column; its rows count as SAME.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._db = sqlite3.connect(path, timeout=10, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")  # a committed row survives a process kill
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS processed (job_id TEXT PRIMARY KEY, at REAL NOT NULL)"
+        schema = (
+            "CREATE TABLE IF NOT EXISTS processed "
+            "(job_id TEXT PRIMARY KEY, at REAL NOT NULL, digest TEXT)"
         )
-        self._db.commit()
+        self._db = open_db(
+            path, "the processed-jobs database", "processed", schema, {"job_id", "at"}
+        )
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(processed)")}
+        if "digest" not in columns:  # written by an earlier mqlab
+            with self._db:
+                self._db.execute("ALTER TABLE processed ADD COLUMN digest TEXT")
         self._lock = threading.Lock()
 
-    def seen(self, job_id: str) -> bool:
+    def seen(self, job: Job) -> Seen:
         with self._lock:
-            row = self._db.execute("SELECT 1 FROM processed WHERE job_id = ?", (job_id,))
-            return row.fetchone() is not None
+            row = self._db.execute("SELECT digest FROM processed WHERE job_id = ?", (job.id,))
+            found = row.fetchone()
+        if found is None:
+            return Seen.NEW
+        return Seen.SAME if found[0] in (None, job.digest()) else Seen.OTHER
 
-    def add(self, job_id: str) -> None:
+    def add(self, job: Job) -> None:
         with self._lock, self._db:
             self._db.execute(
-                "INSERT OR IGNORE INTO processed (job_id, at) VALUES (?, ?)", (job_id, time.time())
+                "INSERT OR IGNORE INTO processed (job_id, at, digest) VALUES (?, ?, ?)",
+                (job.id, time.time(), job.digest()),
             )
 
     def close(self) -> None:

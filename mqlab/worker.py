@@ -2,28 +2,74 @@
 
 The consuming itself (manual acks, prefetch, retries) is the lesson in
 `scenarios/worker.py`; this file only keeps it running: reconnect when the
-broker goes away, stop cleanly on SIGTERM or Ctrl-C (a job being sent is
-finished and acked, every other job the worker holds goes back to the queue;
-see `mqlab/consumer.py`).
+broker goes away, hangs or blocks (capped exponential backoff with jitter, one
+log line when it is lost and one when it is back), stop cleanly on SIGTERM or
+Ctrl-C (a job being sent is finished and acked, every other job the worker
+holds goes back to the queue; see `mqlab/consumer.py`). A broker that refuses
+the login, or a host name that does not resolve, is no outage: one line, exit 3.
 """
 
 from __future__ import annotations
 
 import logging
 import signal
+import socket
+import time
 from pathlib import Path
 
 import pika.exceptions
 
-from mqlab.amqp import quiet_pika_logs
+from mqlab.amqp import UNAVAILABLE, describe, quiet_pika_logs, reconnect_delay
 from mqlab.config import WorkerConfig
 from mqlab.consumer import Shutdown, WorkerScanner
+from mqlab.errors import NoBroker
 from mqlab.ledger import ProcessedJobs
 from mqlab.mailjob import MailJob
+from mqlab.rabbit import mask_url
 
 log = logging.getLogger(__name__)
 
-RECONNECT_DELAY_S = 0.5
+
+class Outage:
+    """The worker's view of its broker: one line when it is lost, one when it is back, and
+    the wait before the next attempt in between."""
+
+    def __init__(self, url: str, cap_s: float) -> None:
+        self.url, self.cap_s = url, cap_s
+        self.connected_once = False
+        self._since: float | None = None
+        self._attempt = 0
+
+    def lost(self, error: BaseException) -> float:
+        """Seconds to wait before the next attempt."""
+        if self._since is None:
+            self._since = time.monotonic()
+            self._attempt = 0
+            log.warning(
+                "lost the broker (%s); reconnecting in the background", describe(error, self.url)
+            )
+        else:
+            self._attempt += 1
+        return reconnect_delay(self._attempt, self.cap_s)
+
+    def back(self) -> None:
+        self.connected_once = True
+        if self._since is not None:
+            log.info("back on the broker after %.1f s", time.monotonic() - self._since)
+            self._since = None
+
+
+def refused(error: BaseException) -> str | None:
+    """Why no retry can help (wrong credentials, an unknown host), or None: an outage."""
+    if isinstance(
+        error, (pika.exceptions.AuthenticationError, pika.exceptions.ProbableAuthenticationError)
+    ):
+        return "login refused (wrong user or password?)"
+    if isinstance(error, pika.exceptions.ProbableAccessDeniedError):
+        return "access refused (virtual host or permissions)"
+    if isinstance(error, socket.gaierror):
+        return "cannot resolve the host name"
+    return None
 
 
 def run(config: WorkerConfig, processed_db: Path | None = None) -> None:
@@ -31,7 +77,8 @@ def run(config: WorkerConfig, processed_db: Path | None = None) -> None:
     from scenarios.worker import consume
 
     quiet_pika_logs()
-    shutdown = Shutdown()
+    outage = Outage(config.amqp.url, config.amqp.reconnect_max_s)
+    shutdown = Shutdown(on_attach=outage.back)
     signal.signal(signal.SIGTERM, lambda *_: shutdown.request())
     signal.signal(signal.SIGINT, lambda *_: shutdown.request())
     mail_job = MailJob(WorkerScanner(config.scan, shutdown), config.smtp)
@@ -40,12 +87,11 @@ def run(config: WorkerConfig, processed_db: Path | None = None) -> None:
         while not shutdown.requested.is_set():
             try:
                 consume(config.amqp, mail_job, shutdown, processed)
-            except (pika.exceptions.AMQPError, OSError) as e:
-                reason = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
-                log.warning(
-                    "lost the broker (%s); reconnecting in %.1f s", reason, RECONNECT_DELAY_S
-                )
-                shutdown.requested.wait(RECONNECT_DELAY_S)
+            except UNAVAILABLE as e:
+                why = refused(e)
+                if why is not None and not outage.connected_once:  # before: a broker restarting
+                    raise NoBroker(f"no RabbitMQ at {mask_url(config.amqp.url)} ({why})") from e
+                shutdown.requested.wait(outage.lost(e))
     finally:
         if processed is not None:
             processed.close()

@@ -11,6 +11,11 @@ where it waits out a growing backoff and then returns to the queue. A mail
 server that says "never" (5xx), or one that still fails after --max-retries,
 sends it to `<queue>.dead` with the reason: a job is acked only once it was
 sent or parked somewhere safe, never acked and dropped.
+
+The queue is input like any request: a job that would not pass the app's own
+validation, or that makes the worker raise, is a poison message and goes to
+`<queue>.dead` too. Handed back, it would come straight back to the same
+failure, forever, and hold up every good job behind it.
 """
 
 from __future__ import annotations
@@ -20,12 +25,12 @@ from typing import Literal, NamedTuple
 
 import pika
 
-from mqlab.amqp import AmqpSettings, Later, parameters, retries
-from mqlab.consumer import Consumer, Delivery, HandedBack, Shutdown
-from mqlab.ledger import ProcessedJobs
+from mqlab.amqp import AmqpSettings, Later, parameters, redeliveries, requeue_counted, retries
+from mqlab.consumer import Consumer, Delivery, Shutdown
+from mqlab.ledger import ProcessedJobs, Seen
 from mqlab.mail import MailError
 from mqlab.mailjob import MailJob
-from mqlab.signup import Job
+from mqlab.signup import InvalidSignup, Job
 from scenarios.broker import declare
 
 log = logging.getLogger(__name__)
@@ -34,7 +39,7 @@ log = logging.getLogger(__name__)
 class Verdict(NamedTuple):
     """What becomes of a job once the worker is done with it."""
 
-    action: Literal["ack", "retry", "dead"]
+    action: Literal["ack", "retry", "dead", "requeue"]
     reason: str = ""
 
 
@@ -54,15 +59,26 @@ def consume(
 
         def work(delivery: Delivery) -> Verdict:
             """The slow part, run as each job arrives (the scan keeps heartbeats flowing)."""
+            if delivery.redelivered:
+                # A worker took this job before and never settled it: it crashed (maybe on
+                # this very job) or lost the broker. A classic queue keeps no count, so a
+                # copy at the back of the queue carries one; past the bound, it is poison.
+                if redeliveries(delivery.properties) >= settings.max_redeliveries:
+                    n = redeliveries(delivery.properties) + 1
+                    return Verdict("dead", f"redelivered {n} times: its workers crash on it")
+                return Verdict("requeue")
             try:
-                job = Job.from_bytes(delivery.body)
-            except (ValueError, KeyError, TypeError) as e:
-                return Verdict("dead", f"malformed job: {e!r}")  # no retry can fix it
-            if processed is not None and processed.seen(job.id):
-                # --idempotent: sent already, but its worker died before the ack. Do not resend.
-                return Verdict("ack", "already sent")
+                job = Job.from_bytes(delivery.body)  # the app's own validation, and a size limit
+            except InvalidSignup as e:
+                return Verdict("dead", f"malformed job: {e}")  # no retry can fix it
+            if processed is not None:  # --idempotent
+                seen = processed.seen(job)
+                if seen is Seen.SAME:  # sent already, but its worker died before the ack
+                    return Verdict("ack", "already sent")
+                if seen is Seen.OTHER:  # someone else's signup: it must not vanish silently
+                    return Verdict("dead", "job id reused with a different payload")
             # --idempotent: remember the job the moment its mail was accepted, before the ack.
-            remember = (lambda: processed.add(job.id)) if processed is not None else None
+            remember = (lambda: processed.add(job)) if processed is not None else None
             try:
                 mail_job.run(job, on_sent=remember)  # scan + SMTP; still the broker's job
             except MailError as e:
@@ -71,11 +87,8 @@ def consume(
                 if retries(delivery.properties) >= settings.max_retries:
                     return Verdict("dead", f"gave up after {settings.max_retries} retries: {e}")
                 return Verdict("retry", str(e))  # e.g. 451, or no SMTP server: try again later
-            except HandedBack:
-                raise  # SIGTERM (or a lost connection) during the scan: back to the queue unsent
-            except Exception as e:  # a bug, or input validation missed: retrying will not help
-                log.exception("job %s failed", job.id)
-                return Verdict("dead", f"error: {e!r}")
+            # SIGTERM (or a lost connection) during the scan raises HandedBack: the job goes
+            # back to the queue unsent. Anything else raised here is settled by `crashed`.
             return Verdict("ack")
 
         def settle(delivery: Delivery, verdict: Verdict) -> None:
@@ -83,25 +96,29 @@ def consume(
             if verdict.action == "retry":
                 wait_ms = later.retry(delivery.body, delivery.properties)
                 log.warning(
-                    "job %s not sent (%s): retry in %d ms",
-                    delivery.properties.message_id,
-                    verdict.reason,
-                    wait_ms,
+                    "job %s not sent (%s): retry in %d ms", delivery.job_id, verdict.reason, wait_ms
+                )
+            elif verdict.action == "requeue":
+                count = requeue_counted(later, delivery.body, delivery.properties)
+                log.warning(
+                    "job %s came back unsettled (%d time(s)): requeued", delivery.job_id, count
                 )
             elif verdict.action == "dead":
                 later.dead(delivery.body, delivery.properties, verdict.reason)
-                log.error(
-                    "job %s dead-lettered: %s", delivery.properties.message_id, verdict.reason
-                )
+                log.error("job %s dead-lettered: %s", delivery.job_id, verdict.reason)
             elif verdict.reason:
-                log.info("job %s acked unsent: %s", delivery.properties.message_id, verdict.reason)
+                log.info("job %s acked unsent: %s", delivery.job_id, verdict.reason)
             if not settings.auto_ack:
-                # Only now may the broker forget the job: a copy in .retry or .dead was
-                # confirmed first. A crash before this line means the broker hands the job
-                # to another worker (and maybe a second mail): never a lost job.
+                # Only now may the broker forget the job: a copy in .retry, .dead or back in
+                # the queue was confirmed first. A crash before this line means the broker
+                # hands the job to another worker (and maybe a second mail): never a lost job.
                 channel.basic_ack(delivery.tag)
 
-        Consumer(connection, channel, work, settle, shutdown).run(settings.queue, settings.auto_ack)
+        # A job whose work raised (deep JSON, a bug): dead-lettered with the error, not
+        # handed back, where the same failure would meet it again in a hot loop.
+        Consumer(
+            connection, channel, work, settle, shutdown, crashed=lambda e: Verdict("dead", e)
+        ).run(settings.queue, settings.auto_ack)
     finally:
         if connection.is_open:
             connection.close()  # whatever we still hold un-acked goes back to the queue

@@ -1,13 +1,21 @@
-"""The SMTP sink: a real aiosmtpd server over TCP, recording into the ledger."""
+"""The SMTP sink: a real aiosmtpd server over TCP, recording into the ledger; and the
+lab's two SQLite files (the ledger, the idempotent workers' record) given bad paths."""
 
 from __future__ import annotations
 
 import smtplib
+import sqlite3
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from mqlab import mail
+from mqlab.errors import BadInput
+from mqlab.ledger import Ledger, ProcessedJobs, Seen
 from mqlab.mail import MailError, SmtpTarget
+from mqlab.procs import free_port, mqlab_argv
 from mqlab.signup import Job
 
 from .conftest import HOST, Sink
@@ -72,3 +80,91 @@ def test_a_port_answering_smtp_is_not_a_ready_http_app(sink: Sink) -> None:
     from mqlab.procs import http_ok
 
     assert http_ok(f"http://{HOST}:{sink.port}/health", timeout=2.0) is False
+
+
+# -- the lab's two SQLite files: a bad path is one line and exit 2 (issue 22) ----------------
+
+
+def sqlite_of_another_program(path: Path) -> Path:
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE notes (body TEXT)")
+    db.commit()
+    db.close()
+    return path
+
+
+BAD_PATHS: dict[str, Callable[[Path], Path]] = {
+    "a missing folder": lambda tmp: tmp / "no-such-folder" / "x.db",
+    "an unwritable place": lambda tmp: Path("/proc/mqlab-test.db"),  # even root cannot write
+    "not SQLite": lambda tmp: _written(tmp / "notes.txt", b"hello, not a database\n" * 100),
+    "another program's SQLite": lambda tmp: sqlite_of_another_program(tmp / "other.db"),
+}
+
+
+def _written(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def test_a_bad_ledger_or_processed_db_path_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    """The real CLI as a person runs it, every case at once (child processes, each with a
+    timeout): before, a traceback and rc 1, or a sink serving into someone else's file."""
+    runs: dict[str, tuple[Path, bytes | None, subprocess.Popen[str]]] = {}
+    for case, make in BAD_PATHS.items():
+        for command in ("sink", "worker"):
+            folder = tmp_path / str(len(runs))
+            folder.mkdir()
+            path = make(folder)
+            before = path.read_bytes() if path.is_file() else None
+            if command == "sink":
+                args = ["sink", "--port", str(free_port()), "--ledger", str(path)]
+            else:  # no broker needed: the file is checked before the worker connects
+                args = ["worker", "--amqp-url", "amqp://guest:guest@127.0.0.1:1/%2F"]
+                args += ["--idempotent", "--processed-db", str(path)]
+            child = subprocess.Popen(
+                mqlab_argv(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+            runs[f"{command}, {case}"] = (path, before, child)
+    wrong = {}
+    for name, (path, before, child) in runs.items():
+        try:
+            out, err = child.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            out, err = child.communicate()
+        lines = err.splitlines()
+        ok = (child.returncode, out, len(lines)) == (2, "", 1)
+        ok = ok and lines[0].startswith("mqlab: error: ") and str(path) in lines[0]
+        ok = ok and (before is None or path.read_bytes() == before)  # their file, untouched
+        if not ok:
+            wrong[name] = (child.returncode, err[-300:])
+    assert wrong == {}
+
+
+def test_a_ledger_is_not_a_processed_jobs_database_nor_the_other_way_round(
+    tmp_path: Path,
+) -> None:
+    Ledger(tmp_path / "ledger.db").close()
+    ProcessedJobs(tmp_path / "processed.db").close()
+    with pytest.raises(BadInput, match="is not the processed-jobs database"):
+        ProcessedJobs(tmp_path / "ledger.db")
+    with pytest.raises(BadInput, match="is not the sink's ledger"):
+        Ledger(tmp_path / "processed.db")
+
+
+def test_a_processed_jobs_file_of_the_earlier_format_gains_digests(tmp_path: Path) -> None:
+    """Ids only, from an earlier mqlab: those jobs count as sent with any payload."""
+    path = tmp_path / "processed.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE processed (job_id TEXT PRIMARY KEY, at REAL NOT NULL)")
+    db.execute("INSERT INTO processed VALUES ('old', 1.0)")
+    db.commit()
+    db.close()
+    done = ProcessedJobs(path)
+    ana = Job("new", "ana@example.test", "Ana")
+    assert done.seen(Job("old", "x@example.test", "X")) is Seen.SAME
+    assert done.seen(ana) is Seen.NEW
+    done.add(ana)
+    assert done.seen(ana) is Seen.SAME
+    assert done.seen(Job("new", "bob@example.test", "Bob")) is Seen.OTHER
+    done.close()

@@ -55,10 +55,11 @@ class Queues:
     def args(self) -> list[str]:
         return ["--amqp-url", self.url, "--queue", self.name, "--exchange", self.exchange]
 
-    def publish(self, job: Job | bytes) -> None:
+    def publish(self, job: Job | bytes, message_id: str | None = None) -> None:
         """Put a job (or raw bytes) on the work queue, as the app would."""
         body = job.to_bytes() if isinstance(job, Job) else job
-        message_id = job.id if isinstance(job, Job) else "raw"
+        if message_id is None:
+            message_id = job.id if isinstance(job, Job) else "raw"
         conn = connect(self.url)
         try:
             ch = conn.channel()
@@ -353,7 +354,7 @@ def test_idempotent_workers_skip_jobs_already_sent(
     db = tmp_path / "processed.db"
     done = ProcessedJobs(db)
     sent_before = signup_job("jo")
-    done.add(sent_before.id)  # as if a worker sent it and died before its ack
+    done.add(sent_before)  # as if a worker sent it and died before its ack
     done.close()
     workers.start(sink.port, "--scan-ms", "0", "--idempotent", "--processed-db", str(db))
     fresh = signup_job("kim")
@@ -374,7 +375,7 @@ def test_without_idempotent_a_redelivered_job_is_sent_again(
     db = tmp_path / "processed.db"
     done = ProcessedJobs(db)
     job = signup_job("lou")
-    done.add(job.id)
+    done.add(job)
     done.close()
     workers.start(sink.port, "--scan-ms", "0", "--processed-db", str(db))  # no --idempotent
     queues.publish(job)
