@@ -32,7 +32,16 @@ def describe(broker_version: str | None = None) -> dict[str, Any]:
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
+        "cpu_usable": usable_cores(),  # what CPU-bound ideals are capped at
         "load_avg": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "packages": packages,
         "broker_version": broker_version,
     }
+
+
+def usable_cores() -> int | None:
+    """The cores this process may run on (a container or `taskset` may allow fewer than
+    the machine has): a CPU-bound scan can use no more than these at once."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count()

@@ -153,10 +153,14 @@ def timeline(
     start: float,
     width_s: float | None = None,
 ) -> list[dict[str, float | int | None]]:
-    """Per interval: accepted answers, welcome mails delivered, backlog at its end, queue depth.
+    """Per interval: accepted answers, welcome mails delivered, backlog at its end, queue
+    depth, and requests in flight at its end (sent, not yet answered).
 
     The backlog is accepted jobs not yet done: a mail sent for a failed request (sent
     anyway) was never in it, so it does not shrink it; it still counts as a mail delivered.
+    In flight is sync's queue: its users stand in line at the server, each waiting for an
+    answer, while its backlog of accepted jobs stays near 0. A request never answered
+    (no response time) counts as in flight until the end.
     """
     ours = {s.job_id for s in samples}
     accepted = {s.job_id for s in samples if s.accepted}
@@ -167,6 +171,12 @@ def timeline(
             first_done.setdefault(a.job_id, a.arrived)
     done = sorted(first_done.values())  # a duplicate does not shrink the backlog twice
     welcome = sorted(a.arrived for a in arrivals if a.job_id in ours and a.kind == "welcome")
+    sent = sorted(s.sent for s in samples if s.sent is not None)
+    answered = sorted(
+        s.intended + s.response_ms / 1000
+        for s in samples
+        if s.sent is not None and s.response_ms is not None
+    )
     end = max([start, *answers, *done])
     if width_s is None:
         width_s = interval_width(end - start)
@@ -176,6 +186,8 @@ def timeline(
     acc_cum = np.searchsorted(answers, bounds, side="right")
     done_cum = np.searchsorted(done, bounds, side="right")
     wel_cum = np.searchsorted(welcome, bounds, side="right")
+    sent_cum = np.searchsorted(sent, bounds, side="right")
+    answered_cum = np.searchsorted(answered, bounds, side="right")
     depth_at = [d for d in depths if d.depth is not None]
     for i in range(n):
         lo, hi = bounds[i], bounds[i + 1]
@@ -187,6 +199,7 @@ def timeline(
                 "delivered": int(wel_cum[i + 1] - wel_cum[i]),
                 "backlog": max(0, int(acc_cum[i + 1] - done_cum[i + 1])),
                 "queue_depth": in_interval[-1] if in_interval else None,
+                "in_flight": max(0, int(sent_cum[i + 1] - answered_cum[i + 1])),
             }
         )
     return rows
@@ -200,8 +213,11 @@ def interval_width(duration_s: float) -> float:
     return 30.0
 
 
-def untrusted(summary: Mapping[str, Any]) -> dict[str, str]:
+def untrusted(summary: Mapping[str, Any], rate: float | None = None) -> dict[str, str]:
     """Percentiles of a run (a summary dict) that carry too much of the generator's own delay.
+
+    A spike that was asked for (`rate` 0: every signup due at once) has none: its requests
+    wait for a free connection by design, as users who all arrive together would.
 
     Response and e2e times are counted from the *intended* send time, so a generator that
     sends late adds its delay to them. A percentile is not to be printed when the generator
@@ -210,6 +226,8 @@ def untrusted(summary: Mapping[str, Any]) -> dict[str, str]:
     """
     late = summary.get("generator_late_ms") or {}
     out: dict[str, str] = {}
+    if rate == 0:
+        return out
     for group in ("response_ms", "e2e_ms"):
         values = summary.get(group) or {}
         for key in ("p50", "p95", "p99", "max"):

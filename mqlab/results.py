@@ -4,7 +4,12 @@ Format history (`format_version`):
   1 - first version: kinds "run", "compare", "crash-test", "sweep" (and, added within
       version 1, "calibration" and "bench": new kinds, no field of the others changed;
       summary fields "dead_lettered", "retried" and "sent_anyway", and crash-test row fields
-      "dead_lettered" and "sent_anyway": readers of version 1 treat a missing one as 0).
+      "dead_lettered" and "sent_anyway": readers of version 1 treat a missing one as 0;
+      timeline row field "in_flight", requests sent and not yet answered: readers treat a
+      missing one as unknown and draw the backlog alone; sweep point field "cores", the
+      CPU cores the CPU-bound ideal was capped at: a missing one means not capped;
+      environment field "cpu_usable", the cores the process may run on: readers fall back
+      to "cpu_count").
 Every file carries `format_version` and `kind`; `load()` refuses what it does not know.
 """
 

@@ -116,3 +116,14 @@ def test_a_summary_with_more_sent_anyway_than_failed_is_refused() -> None:
             dead_lettered=0, retried=0, sent_anyway=2, throughput_per_s=None, duration_s=1.0,
             response_ms=none, e2e_ms=none, generator_late_ms=none,
         )  # fmt: skip
+
+
+def test_timeline_counts_sync_users_waiting_as_in_flight() -> None:
+    # sync: 4 users sent at 0.0; the server answers one every 0.5 s (each waits in line)
+    samples = [sample(f"j{i}", 0.0, 200, ms=400.0 + 500.0 * i) for i in range(4)]
+    arrivals = [Arrival(f"j{i}", "welcome", "x", 0.35 + 0.5 * i) for i in range(4)]
+    rows = timeline(samples, arrivals, [], start=0.0, width_s=0.5)
+    assert [r["in_flight"] for r in rows] == [3, 2, 1, 0]
+    assert [r["backlog"] for r in rows] == [0, 0, 0, 0]  # sync's backlog: flat, yet users waited
+    unanswered = [Sample("n", intended=0.0, sent=0.0, status=None, response_ms=None)]
+    assert timeline(unanswered, [], [], start=0.0, width_s=0.5)[-1]["in_flight"] == 1
