@@ -23,6 +23,7 @@ import itertools
 import json
 import math
 import textwrap
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +38,7 @@ from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.transforms import blended_transform_factory
+from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
 from mqlab import i18n, metrics
 
@@ -53,6 +54,7 @@ PERCENTILES = ("p50", "p95", "p99")
 # The user's side (accepted, failed) and the inbox's (delivered, lost, duplicates, and mails
 # of requests told they failed: sent anyway).
 CRASH_METRICS = ("accepted", "delivered", "lost", "duplicates", "failed", "sent_anyway")
+LATE_MARK = "*"  # a value spoiled by the load generator's own lateness: explained below it
 HARM = ("lost", "sent_anyway")  # bold numbers: mails missing, or sent after an error
 
 # Okabe-Ito: distinguishable with every common colour-vision deficiency.
@@ -72,6 +74,7 @@ LABEL_PT = 20.0
 TICK_PT = 18.0
 VALUE_PT = 16.0
 HEADER_BOTTOM = 0.85  # the title and subtitle live above this line
+SLIDE_PT = FIGSIZE[0] * 72 * 0.9  # the width the axes share, less the y labels' margin
 
 HANGUL_PACKAGE = "koreanize_matplotlib"
 HANGUL_FAMILIES = (
@@ -157,15 +160,36 @@ def validate(result: object, source: str = "result") -> Result:
     return result
 
 
-def ideal_per_s(mode: str, config: Result) -> float | None:
-    """W ÷ scan time: what W parallel scanners could do at best (None if unknown)."""
+def ideal_per_s(mode: str, config: Result, cores: int | None = None) -> float | None:
+    """W ÷ scan time: what W parallel scanners could do at best (None if unknown).
+
+    Never more than was offered (a steady `rate` caps it; a spike, rate 0, does not), and
+    for CPU-bound scans never more than the machine's `cores` can compute.
+    """
     scan_ms = config.get("scan_ms")
     parallel = config.get("server_threads" if mode == "sync" else "workers")
     if not isinstance(scan_ms, (int, float)) or scan_ms <= 0:
         return None
     if not isinstance(parallel, int) or parallel <= 0:
         return None
-    return parallel * 1000.0 / scan_ms
+    if config.get("scan_kind") == "cpu" and isinstance(cores, int) and cores > 0:
+        parallel = min(parallel, cores)
+    ideal = parallel * 1000.0 / scan_ms
+    rate = config.get("rate")
+    if isinstance(rate, (int, float)) and rate > 0:
+        ideal = min(ideal, float(rate))
+    return ideal
+
+
+def cores_of(result: Result) -> int | None:
+    """The cores the result's environment block recorded: those the run could use, or
+    (files from before that field) the machine's CPU count; None if neither."""
+    env = result.get("environment") or {}
+    for key in ("cpu_usable", "cpu_count"):
+        cores = env.get(key)
+        if isinstance(cores, int) and cores > 0:
+            return cores
+    return None
 
 
 # ---------------------------------------------------------------- fonts, style, files
@@ -273,8 +297,39 @@ def _num(value: Any) -> float:
     return float(value) if isinstance(value, (int, float)) else 0.0
 
 
-def _tick_label(mode: str, lang: str) -> str:
-    return i18n.mode_label(mode, lang).replace(" (", "\n(")
+def _width_pt(text: str, size: float) -> float:
+    """About how wide `text` is at `size` points: Hangul a full em, Latin ~0.62 em."""
+    wide = sum(unicodedata.east_asian_width(c) in "WF" for c in text)
+    return (wide * 1.0 + (len(text) - wide) * 0.62) * size
+
+
+def _wrap(text: str, width_pt: float, size: float) -> str:
+    """Break `text` at spaces so no line is wider than `width_pt` (one word may be)."""
+    lines: list[str] = []
+    for para in text.split("\n"):
+        line = ""
+        for word in para.split(" "):
+            trial = f"{line} {word}" if line else word
+            if line and _width_pt(trial, size) > width_pt:
+                lines.append(line)
+                line = word
+            else:
+                line = trial
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _fitting(labels: Sequence[str], width_pt: float, size: float = VALUE_PT) -> float:
+    """`size`, or smaller (not below 12 pt) so the widest line of `labels` fits `width_pt`:
+    five-digit values over narrow bars must not run into their neighbours."""
+    lines = [line for label in labels for line in label.split("\n")] or [""]
+    widest = max(_width_pt(line, 1.0) for line in lines)
+    return max(12.0, min(size, width_pt * 0.9 / widest)) if widest else size
+
+
+def _tick_label(mode: str, lang: str, width_pt: float | None = None, size: float = LABEL_PT) -> str:
+    label = i18n.mode_label(mode, lang).replace(" (", "\n(")
+    return label if width_pt is None else _wrap(label, width_pt, size)
 
 
 def _colour_ticklabels(ax: Axes, modes: Sequence[str]) -> None:
@@ -353,11 +408,19 @@ def _wait_caption(run: Result, shared: Result, lang: str) -> str:
 
 
 def _percentile_bars(
-    ax: Axes, runs: list[Result], key: str, captions: Sequence[str], lang: str
+    ax: Axes,
+    runs: list[Result],
+    key: str,
+    captions: Sequence[str],
+    lang: str,
+    share: float = 1.0,
 ) -> None:
-    """p50, p95, p99 side by side for each mode; one bar container per mode."""
+    """p50, p95, p99 side by side for each mode; one bar container per mode. `share`: the
+    part of the slide's width the axes get (mode names wrap to fit their group)."""
     offsets, width, alphas = (-0.28, 0.0, 0.28), 0.26, (1.0, 0.72, 0.46)
+    bar_pt = SLIDE_PT * share / (max(len(runs), 3) + 0.2) * 0.28  # a bar and its gap
     values: list[float] = []
+    any_late = False
     for i, run in enumerate(runs):
         stats = run["summary"][key]
         raw = [stats.get(p) for p in PERCENTILES]
@@ -366,19 +429,14 @@ def _percentile_bars(
         xs = [i + o for o in offsets]
         bars = ax.bar(xs, heights, width, color=colours, label=run["mode"])
         # A percentile carrying the load generator's own delay says so on the slide too.
-        doubtful = metrics.untrusted(run["summary"])
+        doubtful = metrics.untrusted(run["summary"], run.get("config", {}).get("rate"))
         late = [f"{key}.{p}" in doubtful for p in PERCENTILES]
-        ax.bar_label(
-            bars,
-            labels=[
-                ""
-                if v is None
-                else _fmt(v, lang) + (f"\n({i18n.text('late', lang)})" if bad else "")
-                for v, bad in zip(raw, late, strict=True)
-            ],
-            padding=4,
-            fontsize=VALUE_PT,
-        )
+        labels = [
+            "" if v is None else _fmt(v, lang) + (LATE_MARK if bad else "")
+            for v, bad in zip(raw, late, strict=True)
+        ]
+        ax.bar_label(bars, labels=labels, padding=4, fontsize=_fitting(labels, bar_pt))
+        any_late = any_late or any(late)
         _label_missing(ax, [x for x, v in zip(xs, raw, strict=True) if v is None], lang)
         values += heights
     _log_scale_if_spread(ax, values, top_room=1.15)
@@ -387,19 +445,26 @@ def _percentile_bars(
         labels=list(PERCENTILES) * len(runs),
         minor=True,
     )
+    size = LABEL_PT if share >= 1 else TICK_PT
+    slot = SLIDE_PT * share / (max(len(runs), 3) + 0.2) * 0.9
     labels = [
-        _tick_label(run["mode"], lang) + (f"\n{cap}" if cap else "")
+        _tick_label(run["mode"], lang, slot, size) + (f"\n{cap}" if cap else "")
         for run, cap in zip(runs, captions, strict=True)
     ]
     ax.set_xticks(range(len(runs)), labels=labels)
     ax.xaxis.remove_overlapping_locs = False  # keep the "p95" minor tick under the mode name
     ax.tick_params(axis="x", which="both", length=0)
     ax.tick_params(axis="x", which="minor", labelsize=VALUE_PT, labelcolor=MUTED)
-    ax.tick_params(axis="x", which="major", pad=TICK_PT * 1.8, labelsize=LABEL_PT)
+    ax.tick_params(axis="x", which="major", pad=TICK_PT * 1.8, labelsize=size)
     _colour_ticklabels(ax, [run["mode"] for run in runs])
     _centre_groups(ax, len(runs))
     ax.grid(axis="y", color=GRID)
     ax.set_axisbelow(True)
+    if any_late:  # what the mark means, under the bars it marks
+        note = LATE_MARK + " " + i18n.text("chart.late_note", lang)
+        ax.set_xlabel(
+            _wrap(note, SLIDE_PT * share, VALUE_PT), fontsize=VALUE_PT, color=MUTED, labelpad=14
+        )
 
 
 def _label_missing(ax: Axes, xs: Sequence[float], lang: str) -> None:
@@ -424,7 +489,7 @@ def _throughput_chart(runs: list[Result], config: Result, lang: str) -> Figure:
         i18n.workload_line(config, [r["mode"] for r in runs], lang),
     )
     left, right = fig.subplots(1, 2)
-    _percentile_bars(left, runs, "e2e_ms", [""] * len(runs), lang)
+    _percentile_bars(left, runs, "e2e_ms", [""] * len(runs), lang, share=0.5)
     left.set_title(i18n.text("chart.throughput.e2e", lang))
     right.set_title(i18n.text("chart.throughput.rate", lang))
     if _throughput_bars(right, runs, config, lang):
@@ -437,7 +502,7 @@ def _throughput_bars(ax: Axes, runs: list[Result], config: Result, lang: str) ->
     """Mails per second per mode, a dashed ideal W ÷ scan time over each bar (True if any)."""
     raw = [run["summary"].get("throughput_per_s") for run in runs]
     heights = [_num(v) for v in raw]
-    ideals = [ideal_per_s(run["mode"], _run_config(run, config)) for run in runs]
+    ideals = [ideal_per_s(run["mode"], _run_config(run, config), cores_of(run)) for run in runs]
     top = max([*heights, *(i for i in ideals if i is not None), 1.0]) * 1.2
     bars = ax.bar(range(len(runs)), heights, 0.6, color=[_colour(r["mode"]) for r in runs])
     # the value sits inside a tall bar, so it never collides with the ideal label above
@@ -473,8 +538,11 @@ def _throughput_bars(ax: Axes, runs: list[Result], config: Result, lang: str) ->
         )
     ax.set_ylim(0, top)
     _centre_groups(ax, len(runs))
-    ax.set_xticks(range(len(runs)), labels=[_tick_label(r["mode"], lang) for r in runs])
-    ax.tick_params(axis="x", length=0, labelsize=LABEL_PT)
+    slot = SLIDE_PT / 2 / (max(len(runs), 3) + 0.2) * 0.9  # one of two panels
+    ax.set_xticks(
+        range(len(runs)), labels=[_tick_label(r["mode"], lang, slot, TICK_PT) for r in runs]
+    )
+    ax.tick_params(axis="x", length=0, labelsize=TICK_PT)
     _colour_ticklabels(ax, [r["mode"] for r in runs])
     ax.grid(axis="y", color=GRID)
     ax.set_axisbelow(True)
@@ -507,9 +575,28 @@ def _run_timeline_chart(runs: list[Result], config: Result, lang: str) -> Figure
     ]
     return _timeline_chart(
         panels,
-        i18n.text("chart.timeline.title", lang),
+        _timeline_title(config, lang),
         i18n.workload_line(config, [r["mode"] for r in runs], lang),
         lang,
+    )
+
+
+def _timeline_title(config: Result, lang: str) -> str:
+    """Name the load that was sent: a spike (all at once) is absorbed; a steady rate is not
+    a spike, the question there is where the requests wait."""
+    n, rate = config.get("requests"), config.get("rate")
+    if not isinstance(n, int) or not isinstance(rate, (int, float)):
+        return i18n.text("chart.timeline.title", lang)
+    if rate <= 0:
+        return i18n.text("chart.timeline.title.spike", lang).format(n=n)
+    return i18n.text("chart.timeline.title.steady", lang).format(n=n, rate=_fmt(rate, lang))
+
+
+def _waiting(panel: _Panel) -> bool:
+    """Sync's queue is its users in line at the server: drawn from `in_flight` when the
+    file has it (files from before the field draw the backlog alone)."""
+    return panel.mode == "sync" and any(
+        isinstance(row.get("in_flight"), (int, float)) for row in panel.timeline
     )
 
 
@@ -519,49 +606,63 @@ def _timeline_chart(panels: list[_Panel], title: str, subtitle: str, lang: str) 
     ncols = 1 if len(panels) <= 3 else 2
     nrows = math.ceil(len(panels) / ncols)
     axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)
+    size = LABEL_PT if ncols == 1 else VALUE_PT
     top = max(
-        [_plot_timeline(ax, panel, lang) for ax, panel in zip(axes.flat, panels, strict=False)]
+        [
+            _plot_timeline(ax, panel, lang, size)
+            for ax, panel in zip(axes.flat, panels, strict=False)
+        ]
         + [1.0]
     )
-    axes[0, 0].set_ylim(0, top * 1.3)  # shared: one scale for every mode; room for labels
+    # shared: one scale for every mode; room above the data for the event labels
+    axes[0, 0].set_ylim(0, top * (1.25 + 0.2 * nrows))
+    axes[0, 0].yaxis.set_major_locator(ticker.MaxNLocator(nbins=4 if nrows > 1 else 6))
     for ax in list(axes.flat)[len(panels) :]:
         ax.set_visible(False)
     for ax in axes[-1]:
         ax.set_xlabel(i18n.text("chart.timeline.xlabel", lang))
     fig.supylabel(i18n.text("chart.timeline.ylabel", lang), fontsize=LABEL_PT)
-    handles = [
-        Patch(color=ACCEPTED_GREY),
-        Line2D([], [], color=INK, linewidth=3.5),
-        Patch(facecolor=to_rgba(INK, 0.2), edgecolor=INK),
-        Line2D([], [], color=INK, linestyle="--", linewidth=2),
+    # the legend names only what is drawn: no queue depth on a sync-only slide
+    drawn = [p for p in panels if p.skipped_note is None]
+    depth = any(isinstance(r.get("queue_depth"), (int, float)) for p in drawn for r in p.timeline)
+    entries: list[tuple[str, Any]] = [
+        ("accepted", Patch(color=ACCEPTED_GREY)),
+        ("delivered", Line2D([], [], color=INK, linewidth=3.5)),
     ]
-    keys = ("accepted", "delivered", "backlog", "queue")
+    if not drawn or not all(_waiting(p) for p in drawn):
+        entries.append(("backlog", Patch(facecolor=to_rgba(INK, 0.2), edgecolor=INK)))
+    if depth:
+        entries.append(("queue", Line2D([], [], color=INK, linestyle="--", linewidth=2)))
+    if any(_waiting(p) for p in drawn):
+        entries.append(("waiting", Patch(facecolor="white", edgecolor=_colour("sync"), hatch="//")))
+    keys = [k for k, _ in entries]
+    handles = [h for _, h in entries]
     fig.legend(
         handles,
         [i18n.text(f"chart.timeline.{k}", lang) for k in keys],
         loc="outside lower center",
-        ncols=4,
+        ncols=len(keys) if len(keys) <= 4 else 3,
     )
     return fig
 
 
-def _plot_timeline(ax: Axes, panel: _Panel, lang: str) -> float:
-    """Accepted (grey bars), delivered (line), backlog (area); returns the highest value."""
+def _plot_timeline(ax: Axes, panel: _Panel, lang: str, size: float) -> float:
+    """Accepted (grey bars), delivered (line), backlog or users waiting (area); returns the
+    highest value. The peak goes in the panel's right-hand title, where no line runs."""
     colour = _colour(panel.mode)
-    ax.set_title(panel.title, color=colour, fontsize=LABEL_PT)
+    ax.set_title(panel.title, color=colour, fontsize=size)
     ax.grid(axis="y", color=GRID)
     ax.set_axisbelow(True)
     if panel.skipped_note is not None:
         ax.text(
             0.5,
             0.5,
-            panel.skipped_note,
+            _wrap(panel.skipped_note, SLIDE_PT * 0.4, VALUE_PT),
             transform=ax.transAxes,
             ha="center",
             va="center",
             fontsize=VALUE_PT,
             color=MUTED,
-            wrap=True,
         )
         return 0.0
     rows = sorted(panel.timeline, key=lambda row: float(row["t"]))
@@ -579,11 +680,15 @@ def _plot_timeline(ax: Axes, panel: _Panel, lang: str) -> float:
         return 0.0
     t = [float(row["t"]) for row in rows]
     step = min((b - a for a, b in itertools.pairwise(t) if b > a), default=1.0)
-    backlog = [_num(row.get("backlog")) for row in rows]
+    waiting = _waiting(panel)
+    backlog = [_num(row.get("in_flight" if waiting else "backlog")) for row in rows]
     accepted = [_num(row.get("accepted")) for row in rows]
     delivered = [_num(row.get("delivered")) for row in rows]
     ax.bar(t, accepted, step * 0.9, color=ACCEPTED_GREY)
-    ax.fill_between(t, backlog, color=colour, alpha=0.2, linewidth=0)
+    if waiting:
+        ax.fill_between(t, backlog, facecolor="none", edgecolor=colour, hatch="//", linewidth=0)
+    else:
+        ax.fill_between(t, backlog, color=colour, alpha=0.2, linewidth=0)
     ax.plot(t, backlog, color=colour, linewidth=1.5)
     ax.plot(t, delivered, color=colour, linewidth=3.5, drawstyle="steps-mid")
     depth = [
@@ -595,43 +700,53 @@ def _plot_timeline(ax: Axes, panel: _Panel, lang: str) -> float:
         ax.plot(
             [x for x, _ in depth], [y for _, y in depth], color=INK, linestyle="--", linewidth=2
         )
-    _mark_peak(ax, t, backlog, lang)
+    _mark_peak(ax, t, backlog, colour, "peak_waiting" if waiting else "peak", lang, size)
     _mark_events(ax, panel.events, lang)
     return max([*accepted, *delivered, *backlog, *(y for _, y in depth), 0.0])
 
 
-def _mark_peak(ax: Axes, t: Sequence[float], backlog: Sequence[float], lang: str) -> None:
+def _mark_peak(
+    ax: Axes,
+    t: Sequence[float],
+    backlog: Sequence[float],
+    colour: str,
+    key: str,
+    lang: str,
+    size: float,
+) -> None:
+    """A dot on the highest backlog, and its value as the panel's right-hand title."""
     if not backlog or max(backlog) <= 0:
         return
     i = max(range(len(backlog)), key=backlog.__getitem__)
-    ax.annotate(
-        i18n.text("chart.timeline.peak", lang).format(value=_fmt(backlog[i])),
-        (t[i], backlog[i]),
-        xytext=(-12, 0),
-        textcoords="offset points",
-        ha="right",
-        va="center",
-        fontsize=VALUE_PT,
+    ax.plot([t[i]], [backlog[i]], "o", color=colour, markersize=9, markeredgecolor="white")
+    ax.set_title(
+        i18n.text(f"chart.timeline.{key}", lang).format(value=_fmt(backlog[i])),
+        loc="right",
+        fontsize=size,
         fontweight="bold",
+        color=colour,
     )
 
 
 def _mark_events(ax: Axes, events: Sequence[Result], lang: str) -> None:
-    """A dashed vertical line and a label for each kill or restart."""
+    """A dashed vertical line and a label for each kill or restart; labels take turns on
+    two rows, a fixed number of points apart, so close events never cover each other."""
     where = blended_transform_factory(ax.transData, ax.transAxes)
     for n, event in enumerate(sorted(events, key=lambda e: float(e["t"]))):
         t = float(event["t"])
         ax.axvline(t, color="black", linestyle=(0, (4, 3)), linewidth=2)
+        down = -8 - (n % 2) * VALUE_PT * 1.6  # points: the same gap on any panel height
+        row = where + ScaledTranslation(0, down / 72, ax.figure.dpi_scale_trans)
         ax.text(
             t,
-            0.96 - 0.18 * (n % 2),
+            1.0,
             " " + i18n.event_label(event["kind"], event["target"], lang),
-            transform=where,
+            transform=row,
             ha="left",
             va="top",
             fontsize=VALUE_PT,
             fontweight="bold",
-            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1},
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1},
         )
 
 
@@ -667,7 +782,13 @@ def _group_label(group: _Group, groups: Sequence[_Group], lang: str, *, ticks: b
     mode = _tick_label(group.mode, lang) if ticks else i18n.mode_label(group.mode, lang)
     if sum(g.mode == group.mode for g in groups) < 2:
         return mode
-    return mode + ("\n" if ticks else " · ") + i18n.safety_label(group.safety, lang)
+    if not ticks:  # a panel title beside its peak: the short name leaves room
+        return (
+            i18n.text(f"mode.{group.mode}.short", lang)
+            + " · "
+            + i18n.safety_label(group.safety, lang)
+        )
+    return mode + "\n" + i18n.safety_label(group.safety, lang)
 
 
 def _crash_charts(result: Result, lang: str) -> list[Chart]:
@@ -677,8 +798,9 @@ def _crash_charts(result: Result, lang: str) -> list[Chart]:
     faults = sorted({row["fault"] for row in rows}, key=lambda f: _rank(f, FAULTS))
     counts = [_crash_chart(result, f, lang) for f in faults]
     timelines = [_crash_timeline_chart(result, f, lang) for f in faults]
-    return [(f"crash-{f}", fig) for f, fig in zip(faults, counts, strict=True)] + [
-        (f"crash-timeline-{f}", fig) for f, fig in zip(faults, timelines, strict=True)
+    # the file is already "<time>-crash-test": "-app-kill", not "-crash-app-kill"
+    return [(f, fig) for f, fig in zip(faults, counts, strict=True)] + [
+        (f"timeline-{f}", fig) for f, fig in zip(faults, timelines, strict=True)
     ]
 
 
@@ -700,7 +822,10 @@ def _crash_chart(result: Result, fault: str, lang: str) -> Figure:
     width = step * 0.95
     offsets = [(k - (len(CRASH_METRICS) - 1) / 2) * step for k in range(len(CRASH_METRICS))]
     live = [(i, g) for i, g in enumerate(groups) if g.live]
-    top = 1.0
+    top = max([1.0, *(sum(_num(r.get(m)) for r in g.live) for _, g in live for m in CRASH_METRICS)])
+    # numbers wider than their bar (with its gap) stand upright: many groups, four digits
+    bar_pt = SLIDE_PT / (len(groups) + 0.2) * step
+    upright = _width_pt(f"{top:.0f}", VALUE_PT) > bar_pt
     for metric, offset in zip(CRASH_METRICS, offsets, strict=True):
         heights = [float(sum(_num(row.get(metric)) for row in g.live)) for _, g in live]
         style = _crash_bar_style(metric, [g.mode for _, g in live])
@@ -708,19 +833,26 @@ def _crash_chart(result: Result, fault: str, lang: str) -> Figure:
             [i + offset for i, _ in live], heights, width, label=metric, linewidth=1.5, **style
         )
         texts = ax.bar_label(
-            bars, labels=[f"{h:.0f}" for h in heights], padding=3, fontsize=VALUE_PT
+            bars,
+            labels=[f"{h:.0f}" for h in heights],
+            padding=3,
+            fontsize=VALUE_PT,
+            rotation=90 if upright else 0,
         )
         if metric in HARM:
             for text in texts:
                 text.set_fontweight("bold")
         top = max([top, *heights])
     _mark_skipped(ax, groups, lang)
-    ax.set_ylim(0, top * 1.15)
+    ax.set_ylim(0, top * (1.3 if upright else 1.15))
     ax.set_xlim(-0.6, len(groups) - 0.4)
+    size = LABEL_PT if len(groups) <= 4 else VALUE_PT
+    slot = SLIDE_PT / (len(groups) + 0.2) * 0.92
     ax.set_xticks(
-        range(len(groups)), labels=[_group_label(g, groups, lang, ticks=True) for g in groups]
+        range(len(groups)),
+        labels=[_wrap(_group_label(g, groups, lang, ticks=True), slot, size) for g in groups],
     )
-    ax.tick_params(axis="x", length=0, labelsize=LABEL_PT if len(groups) <= 4 else TICK_PT)
+    ax.tick_params(axis="x", length=0, labelsize=size)
     _colour_ticklabels(ax, [g.mode for g in groups])
     trials = max((len(g.live) for g in groups), default=0)
     ax.set_ylabel(
@@ -774,7 +906,9 @@ def _mark_skipped(ax: Axes, groups: Sequence[_Group], lang: str) -> None:
     for i, group in enumerate(groups):
         if group.live:
             continue
-        note = next((str(r.get("note")) for r in group.rows if r.get("note")), "")
+        note = next(
+            (i18n.note_text(str(r.get("note")), lang) for r in group.rows if r.get("note")), ""
+        )
         body = i18n.text("col.skipped", lang) + ("\n" + textwrap.fill(note, width) if note else "")
         ax.text(
             i,
@@ -797,13 +931,16 @@ def _crash_timeline_chart(result: Result, fault: str, lang: str) -> Figure:
     for group in groups:
         title = _group_label(group, groups, lang, ticks=False)
         if not group.live:
-            note = next((str(r.get("note")) for r in group.rows if r.get("note")), "")
+            note = next(
+                (i18n.note_text(str(r.get("note")), lang) for r in group.rows if r.get("note")), ""
+            )
             skipped = i18n.text("col.skipped", lang) + (f": {note}" if note else "")
             panels.append(_Panel(title, group.mode, [], skipped_note=skipped))
             continue
         row = group.live[0]
         trial = row.get("trial", 0)
-        title += " · " + i18n.text("chart.timeline.trial", lang).format(n=trial)
+        if len(group.rows) > 1:  # which of the trials is drawn, when there are several
+            title += " · " + i18n.text("chart.timeline.trial", lang).format(n=trial)
         mine = [
             e
             for e in events
@@ -824,12 +961,23 @@ def _crash_timeline_chart(result: Result, fault: str, lang: str) -> Figure:
 def _sweep_charts(result: Result, lang: str) -> list[Chart]:
     if not result["points"]:
         raise ValueError("the sweep result holds no points")
-    return [("sweep", _sweep_chart(result, lang))]
+    return [("throughput", _sweep_chart(result, lang))]  # "<time>-sweep-throughput"
 
 
 def _sweep_chart(result: Result, lang: str) -> Figure:
-    """Throughput against workers, one line per mode and scan kind, ideal dotted."""
-    points = result["points"]
+    """Throughput against workers, one line per mode and scan kind, ideal dotted. A
+    CPU-bound ideal stops at the machine's cores (files from before did not cap it)."""
+    cores, scan = cores_of(result), result["config"].get("scan_ms")
+    points = [
+        {**p, "ideal_per_s": min(p["ideal_per_s"], cores * 1000.0 / scan)}
+        if p.get("scan_kind") == "cpu"
+        and cores
+        and isinstance(scan, (int, float))
+        and scan > 0
+        and isinstance(p.get("ideal_per_s"), (int, float))
+        else p
+        for p in result["points"]
+    ]
     series: dict[tuple[str, str], list[Result]] = {}
     for point in points:
         series.setdefault((point["mode"], point.get("scan_kind") or ""), []).append(point)

@@ -47,8 +47,12 @@ class SweepResult:
         }
 
 
-def ideal_per_s(workers: int, scan_ms: float) -> float | None:
-    return workers * 1000 / scan_ms if scan_ms > 0 else None
+def ideal_per_s(workers: int, scan_ms: float, cores: int | None = None) -> float | None:
+    """W ÷ scan time; a CPU-bound scan (`cores` given) can use no more than the cores."""
+    if scan_ms <= 0:
+        return None
+    parallel = min(workers, cores) if cores else workers
+    return parallel * 1000 / scan_ms
 
 
 ProgressFor = Callable[[str], AbstractContextManager[Progress]]
@@ -73,6 +77,7 @@ def sweep(config: SweepConfig, progress_for: ProgressFor | None = None) -> Sweep
         },
         environment={},
     )
+    cores = environment.usable_cores() if w.scan_kind == "cpu" else None
     with cm as broker:
         for mode in config.modes:
             for workers in config.workers:
@@ -93,7 +98,8 @@ def sweep(config: SweepConfig, progress_for: ProgressFor | None = None) -> Sweep
                         "scan_kind": w.scan_kind,
                         "workers": workers,
                         "throughput_per_s": r.summary.throughput_per_s,
-                        "ideal_per_s": ideal_per_s(workers, w.scan_ms),
+                        "ideal_per_s": ideal_per_s(workers, w.scan_ms, cores),
+                        **({"cores": cores} if cores else {}),
                         "delivered": r.summary.delivered,
                         "lost": r.summary.lost,
                         "warnings": r.warnings,

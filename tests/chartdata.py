@@ -267,3 +267,86 @@ def with_changes(doc: Doc, **changes: Any) -> Doc:
     out = copy.deepcopy(doc)
     out.update(changes)
     return out
+
+
+def compare_long() -> Doc:
+    """The crowded compare: a spike (rate 0), jitter, big close numbers, a kill mid-run.
+
+    Throughputs and ideals close together, long values ("12,345"), and a queue depth
+    that runs right beside the backlog's peak: the cases where labels used to collide.
+    """
+    doc = compare()
+    doc["config"].update(requests=2000, rate=0, scan_jitter_ms=50, workers=16, server_threads=16)
+    speeds = {"sync": 78.4, "thread": 79.9, "broker": 80.0}
+    for r in doc["runs"]:
+        mode = r["mode"]
+        r["config"] = {**doc["config"], "mode": mode}
+        s = r["summary"]
+        s["requests"] = s["accepted"] = s["delivered"] = 2000
+        s["throughput_per_s"] = speeds[mode]
+        s["response_ms"] = {"p50": 12345.0, "p95": 23456.0, "p99": 24567.0, "max": 25000.0}
+        if mode != "sync":
+            s["response_ms"] = {"p50": 1234.0, "p95": 2345.0, "p99": 3456.0, "max": 4000.0}
+        s["e2e_ms"] = {"p50": 12345.0, "p95": 23456.0, "p99": 24999.0, "max": 25000.0}
+        rows = []
+        backlog = 0
+        for t in range(30):
+            accepted = 2000 if t == 0 and mode != "sync" else 0
+            delivered = 0 if mode == "sync" else min(80, backlog + accepted)
+            backlog += accepted - delivered
+            rows.append(
+                {
+                    "t": float(t),
+                    "accepted": accepted if mode != "sync" else 80,
+                    "delivered": delivered if mode != "sync" else 80,
+                    "backlog": backlog if mode != "sync" else 0,
+                    "in_flight": max(0, 2000 - 80 * t) if mode == "sync" else None,
+                    "queue_depth": None if mode == "sync" else max(0, backlog - 3),
+                }
+            )
+        r["timeline"] = rows
+    return doc
+
+
+def crash_crowded() -> Doc:
+    """Every safety beside the default under two faults, kills and restarts a second apart
+    near the backlog's peak, three-digit counts: the crash slides at their fullest."""
+    rows: list[Doc] = []
+    events: list[Doc] = []
+    safeties = ("default", "no-confirm", "transient", "auto-ack", "idempotent")
+    for fault, target in (("worker-kill", "worker"), ("app-kill", "app")):
+        rows.append(crash_row("thread", fault, "default", 1, 1000, 630, 370, 0, failed=120))
+        for safety in safeties:
+            lost = 0 if safety in ("default", "idempotent") else 118
+            rows.append(
+                crash_row(
+                    "broker", fault, safety, 1, 1000, 1000 - lost, lost, 12,
+                    failed=140, sent_anyway=15,
+                )
+            )  # fmt: skip
+        for mode, safety in [("thread", "default"), *(("broker", s) for s in safeties)]:
+            events += [
+                {"mode": mode, "fault": fault, "safety": safety, "trial": 1, "t": 3.0,
+                 "kind": "kill", "target": target},
+                {"mode": mode, "fault": fault, "safety": safety, "trial": 1, "t": 3.5,
+                 "kind": "restart", "target": target},
+            ]  # fmt: skip
+    return {
+        "format_version": 1,
+        "kind": "crash-test",
+        "created": "2026-11-25T07:34:12Z",
+        "config": {**CONFIG, "requests": 1000, "rate": 250, "scan_jitter_ms": 50},
+        "environment": ENVIRONMENT,
+        "rows": rows,
+        "events": events,
+    }
+
+
+def compare_late() -> Doc:
+    """A steady-rate compare whose generator fell behind at p95 and p99 of every mode, so
+    those bars carry the "behind schedule" mark under their values."""
+    doc = compare()
+    for r in doc["runs"]:
+        p99 = r["summary"]["response_ms"]["p99"]
+        r["summary"]["generator_late_ms"] = {"p50": 0.1, "p95": p99, "p99": p99, "max": p99}
+    return doc

@@ -35,13 +35,8 @@ DOCS = {
 CHARTS = {
     "run-broker": ["latency", "throughput", "timeline"],
     "compare": ["latency", "throughput", "timeline"],
-    "crash": [
-        "crash-app-kill",
-        "crash-worker-kill",
-        "crash-timeline-app-kill",
-        "crash-timeline-worker-kill",
-    ],
-    "sweep": ["sweep"],
+    "crash": ["app-kill", "worker-kill", "timeline-app-kill", "timeline-worker-kill"],
+    "sweep": ["throughput"],
 }
 
 
@@ -145,8 +140,9 @@ def test_a_percentile_spoiled_by_a_late_generator_says_so_on_the_slide() -> None
     thread["summary"]["generator_late_ms"] = {"p50": 0.1, "p95": 0.2, "p99": p99, "max": p99}
     ax = figures(doc)["latency"].axes[0]
     texts = [t.get_text() for t in ax.texts]
-    late = [t for t in texts if "(late)" in t]
-    assert len(late) == 1 and late[0].startswith(chart._fmt(p99))
+    late = [t for t in texts if t.endswith(chart.LATE_MARK)]
+    assert late == [chart._fmt(p99) + chart.LATE_MARK]
+    assert i18n.text("late") in ax.get_xlabel()  # the mark is explained on the slide
 
 
 def test_latency_stays_linear_when_values_are_close() -> None:
@@ -186,7 +182,7 @@ def test_timeline_has_one_panel_per_mode_and_marks_events() -> None:
 
 
 def test_crash_bars_per_mode_and_safety_summed_over_trials() -> None:
-    ax = figures(chartdata.crash_test())["crash-worker-kill"].axes[0]
+    ax = figures(chartdata.crash_test())["worker-kill"].axes[0]
     by_metric = {c.get_label(): [round(b.get_height()) for b in c] for c in ax.containers}
     assert list(by_metric) == list(chart.CRASH_METRICS)
     # groups: thread, broker (default), broker (auto-ack); two trials each
@@ -205,7 +201,7 @@ def test_crash_bars_per_mode_and_safety_summed_over_trials() -> None:
 
 
 def test_crash_bars_show_failed_and_sent_anyway_beside_lost_and_duplicates() -> None:
-    fig = figures(chartdata.crash_test())["crash-worker-kill"]
+    fig = figures(chartdata.crash_test())["worker-kill"]
     ax = fig.axes[0]
     order = [str(c.get_label()) for c in ax.containers]
     assert order.index("sent_anyway") == order.index("duplicates") + 2
@@ -215,7 +211,7 @@ def test_crash_bars_show_failed_and_sent_anyway_beside_lost_and_duplicates() -> 
     assert bold  # a harm, labelled like lost
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend[-2:] == ["failed", "told failed, sent anyway"]
-    ko = figures(chartdata.crash_test(), "ko")["crash-worker-kill"]
+    ko = figures(chartdata.crash_test(), "ko")["worker-kill"]
     assert [t.get_text() for t in ko.legends[0].get_texts()][-1] == "실패 응답 후 발송됨"
 
 
@@ -223,24 +219,24 @@ def test_a_crash_file_from_before_sent_anyway_draws_zero_bars() -> None:
     doc = chartdata.crash_test()
     for row in doc["rows"]:
         del row["sent_anyway"]
-    ax = figures(doc)["crash-worker-kill"].axes[0]
+    ax = figures(doc)["worker-kill"].axes[0]
     sent = next(c for c in ax.containers if c.get_label() == "sent_anyway")
     assert [b.get_height() for b in sent] == [0, 0, 0]
 
 
 def test_skipped_crash_rows_are_shown_as_skipped_with_the_note() -> None:
     figs = figures(chartdata.crash_test())
-    ax = figs["crash-app-kill"].axes[0]
+    ax = figs["app-kill"].axes[0]
     assert len(ax.patches) == len(chart.CRASH_METRICS)  # only broker's bars; sync drew none
     assert any(
         t.get_text().startswith("skipped") and "no queue to lose" in t.get_text() for t in ax.texts
     )
-    panel = figs["crash-timeline-app-kill"].axes[0]
+    panel = figs["timeline-app-kill"].axes[0]
     assert any("no queue to lose" in t.get_text() for t in panel.texts)
 
 
 def test_sweep_lines_per_mode_and_scan_kind_with_ideal() -> None:
-    ax = figures(chartdata.sweep())["sweep"].axes[0]
+    ax = figures(chartdata.sweep())["throughput"].axes[0]
     lines = {str(line.get_label()): list(line.get_ydata()) for line in ax.lines}  # type: ignore[arg-type]
     assert lines["in-process async (threads) · CPU-bound"] == [4.8] * 4
     assert lines["message broker · CPU-bound"] == [w * 5 * 0.9 for w in chartdata.SWEEP_WORKERS]
@@ -274,7 +270,7 @@ def test_a_mode_keeps_its_colour_on_every_chart() -> None:
         {to_rgb(line.get_color()) for line in ax.lines} - neutral for ax in figs["timeline"].axes
     ]
     assert lines == [{colour} for colour in bars]
-    crash = figures(chartdata.crash_test())["crash-worker-kill"].axes[0]
+    crash = figures(chartdata.crash_test())["worker-kill"].axes[0]
     delivered = next(c for c in crash.containers if c.get_label() == "delivered")
     assert [to_rgb(b.get_facecolor()) for b in delivered] == [
         mode_rgb("thread"),
@@ -354,3 +350,57 @@ def test_only_the_chart_module_imports_matplotlib() -> None:
             if isinstance(node, ast.ImportFrom) and node.module
         ]
         assert not [n for n in names if n.split(".")[0] == "matplotlib"], path.name
+
+
+# ---------------------------------------------------------------- what the load was
+
+
+def test_ideal_never_exceeds_the_rate_sent_nor_the_cores_for_cpu_scans() -> None:
+    config = {"scan_ms": 200, "workers": 4, "server_threads": 8, "rate": 25}
+    assert chart.ideal_per_s("sync", config) == 25.0  # 8 ÷ 0.2 s = 40, but only 25/s came
+    assert chart.ideal_per_s("sync", {**config, "rate": 0}) == 40.0  # a spike: no cap
+    cpu = {**config, "rate": 0, "scan_kind": "cpu"}
+    assert chart.ideal_per_s("sync", cpu, cores=2) == 10.0  # two cores scan at once, not 8
+    assert chart.ideal_per_s("sync", {**cpu, "scan_kind": "sleep"}, cores=2) == 40.0
+
+
+def test_sweep_cpu_ideal_stops_at_the_recorded_cores() -> None:
+    doc = chartdata.sweep()
+    doc["points"] = [p for p in doc["points"] if p["scan_kind"] == "cpu"]  # a file from before
+    doc["environment"] = {**doc["environment"], "cpu_count": 2}
+    ax = figures(doc)["throughput"].axes[0]
+    ideal = next(line for line in ax.lines if line.get_label() == i18n.text("chart.ideal"))
+    assert list(ideal.get_ydata()) == [5.0, 10.0, 10.0, 10.0]  # type: ignore[arg-type]
+
+
+def test_sync_timeline_shows_its_users_waiting_and_the_title_names_the_load() -> None:
+    doc = chartdata.compare_long()  # sync: backlog 0 throughout, 2000 users in flight
+    fig = figures(doc)["timeline"]
+    sync = fig.axes[0]
+    assert "2000" in sync.get_title(loc="right")
+    assert max(max(line.get_ydata()) for line in sync.lines) == 2000  # type: ignore[type-var]
+    assert "spike of 2000" in fig.texts[0].get_text()
+    steady = figures(chartdata.compare())["timeline"]
+    assert "spike" not in steady.texts[0].get_text()
+    assert "50/s" in steady.texts[0].get_text()
+    ko = figures(chartdata.compare(), "ko")["timeline"]
+    assert "스파이크" not in ko.texts[0].get_text() and "초당 50건" in ko.texts[0].get_text()
+
+
+def test_a_timeline_from_before_in_flight_draws_the_backlog() -> None:
+    doc = chartdata.compare_long()
+    for r in doc["runs"]:
+        for row in r["timeline"]:
+            del row["in_flight"]
+    sync = figures(doc)["timeline"].axes[0]
+    assert sync.get_title(loc="right") == ""  # backlog 0: no peak to show, and no error
+
+
+def test_the_cores_a_run_could_use_come_before_the_machine_count() -> None:
+    from mqlab import environment
+
+    assert chart.cores_of({"environment": {"cpu_count": 8, "cpu_usable": 2}}) == 2
+    assert chart.cores_of({"environment": {"cpu_count": 8}}) == 8  # a file from before
+    assert chart.cores_of({}) is None
+    usable = environment.describe()["cpu_usable"]
+    assert isinstance(usable, int) and 1 <= usable <= (environment.os.cpu_count() or usable)
