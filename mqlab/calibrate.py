@@ -470,7 +470,7 @@ def _fd_target(path: str) -> str | None:
 def lateness_warning(summary: Mapping[str, Any]) -> str | None:
     """One warning line naming the percentiles `untrusted` refuses, or None:
     "the load generator sent up to 12.3 ms late: response p99, response max carry that
-    delay and print as `late`"."""
+    delay and print as `behind schedule`"."""
     doubtful = untrusted(summary)
     if not doubtful:
         return None
@@ -479,7 +479,7 @@ def lateness_warning(summary: Mapping[str, Any]) -> str | None:
     verbs = ("carries", "prints") if len(names) == 1 else ("carry", "print")
     return (
         f"the load generator sent up to {worst:.1f} ms late: {', '.join(names)} {verbs[0]} "
-        f"that delay and {verbs[1]} as `late`"
+        f"that delay and {verbs[1]} as `behind schedule`"
     )
 
 

@@ -50,8 +50,11 @@ _EN: dict[str, str] = {
     "mode.sync": "synchronous",
     "mode.thread": "in-process async (threads)",
     "mode.broker": "message broker",
+    "mode.sync.short": "sync",
+    "mode.thread.short": "threads",
+    "mode.broker.short": "broker",
     # faults of the crash test and what was switched off to show them
-    "fault.app-kill": "app process killed",
+    "fault.app-kill": "app server killed",
     "fault.worker-kill": "worker killed",
     "fault.broker-restart": "broker restarted",
     "safety.default": "default",
@@ -59,12 +62,12 @@ _EN: dict[str, str] = {
     "safety.transient": "transient queue",
     "safety.auto-ack": "auto-ack",
     "safety.idempotent": "idempotent worker",
-    "target.app": "app",
+    "target.app": "app server",
     "target.worker": "worker",
     "target.broker": "broker",
     "event.kill": "{target} killed",
     "event.restart": "{target} restarted",
-    "scan_kind.sleep": "sleep",
+    "scan_kind.sleep": "waiting",
     "scan_kind.cpu": "CPU-bound",
     # terminal table columns
     "col.mode": "mode",
@@ -97,23 +100,61 @@ _EN: dict[str, str] = {
         "told failed, sent anyway: the user saw an error or no answer, yet the welcome mail "
         "went out, so a user who tries again gets two mails."
     ),
-    "crash.speed": "{rate} mails/s, response p50 {p50} ms",
-    "late": "late",
-    "floor.title": "Floors on this machine",
+    "late": "behind schedule",
+    "note.late": (
+        "behind schedule: the load generator sent these requests later than planned, "
+        "so the time is not shown."
+    ),
+    "chart.late_note": (
+        "behind schedule: the load generator sent these requests late, and the bar holds "
+        "that delay too"
+    ),
+    "warn.drain_timeout": (
+        "the mails were still not all delivered after {s} s: the rest count as lost"
+    ),
+    "warn.overloaded": (
+        "the load generator fell behind its schedule (p99 {ms} ms): this machine is too busy "
+        "for this rate"
+    ),
+    "warn.behind": "the load generator fell behind its schedule by up to {ms} ms",
+    "crash.fault.app-kill": "app server killed: SIGKILL mid-load, then restarted.",
+    "crash.fault.worker-kill": (
+        "worker killed: SIGKILL after a mail was accepted, before its ACK; a new worker started."
+    ),
+    "crash.fault.broker-restart": "broker restarted: SIGKILL mid-load, then restarted.",
+    "crash.never_fired": "the fault never happened",
+    "crash.never_killed": "the worker was never killed (too few jobs reached it)",
+    "crash.recovery_failed": "recovery failed: {detail}",
+    "crash.no_replacement": "the new worker did not start: {detail}",
+    "crash.broker_gone": "the broker did not come back: {detail}",
+    "crash.could_not_run": "the trial could not run: {detail}",
+    "crash.no_broker": "no broker",
+    "crash.no_queue": "sync has no queue to lose: the user saw the error",
+    "progress.start": "starting",
+    "progress.load": "sending",
+    "progress.drain": "delivering",
+    "progress.unit.load": "signups",
+    "progress.unit.drain": "mails",
+    "progress.trial": "trial {n}",
+    "floor.title": "Floors on this machine (the least each part takes)",
     "floor.part": "part",
     "floor.calls": "calls",
+    "floor.max": "max (ms)",
     "floor.http": "HTTP round trip (app server, empty scenario)",
     "floor.publish": "persistent publish + confirm (pika)",
-    "floor.smtp": "SMTP send into the sink",
+    "floor.smtp": "SMTP send to the test mail server",
     "floor.paced": "one call every {ms:g} ms",
     "floor.unpaced": "calls back to back",
     "floor.schedule": (
-        "load generator at {rate:g}/s: late p50 {p50} ms, p99 {p99} ms, "
+        "load generator at {rate:g}/s: behind schedule p50 {p50} ms, p99 {p99} ms, "
         "held {held}/s, {failed} failed: {verdict}"
     ),
     "floor.holds": "holds its schedule",
     "floor.late": "does NOT hold its schedule",
     "floor.line": "floors here ({pacing}): HTTP {http} · publish {publish} · SMTP {smtp}",
+    "floor.no_broker": "publish: not measured (no broker asked for)",
+    "floor.no_answer": "publish: not measured (no RabbitMQ answers at {url})",
+    "floor.failed": "publish: not measured ({detail})",
     "sweep.workers": "workers",
     "sweep.ideal": "ideal (mails/s)",
     "sweep.ratio": "measured ÷ ideal",
@@ -132,7 +173,7 @@ _EN: dict[str, str] = {
     "sub.trials.one": "{n} trial each",
     # charts
     "chart.na": "n/a",
-    "chart.ideal": "ideal = W ÷ scan time",
+    "chart.ideal": "ideal = W ÷ scan time (at most the rate sent)",
     "chart.ideal_value": "ideal {value}",
     "chart.latency.title": "Response time: does the user wait?",
     "chart.latency.ylabel": "response time (ms)",
@@ -141,12 +182,16 @@ _EN: dict[str, str] = {
     "chart.throughput.title": "Until the mail arrives, and mails per second",
     "chart.throughput.e2e": "sign-up → mail delivered (ms)",
     "chart.throughput.rate": "throughput (mails/s)",
-    "chart.timeline.title": "Timeline: how the spike is absorbed",
+    "chart.timeline.title": "Timeline: where the jobs wait",
+    "chart.timeline.title.spike": "Timeline: how a spike of {n} signups is absorbed",
+    "chart.timeline.title.steady": "Timeline: {n} signups at {rate}/s, and where they wait",
     "chart.timeline.accepted": "accepted per interval",
     "chart.timeline.delivered": "delivered per interval",
     "chart.timeline.backlog": "backlog (accepted, not yet delivered)",
     "chart.timeline.queue": "measured queue depth",
     "chart.timeline.peak": "peak backlog {value}",
+    "chart.timeline.peak_waiting": "peak {value} users waiting",
+    "chart.timeline.waiting": "users waiting for an answer (sync)",
     "chart.timeline.xlabel": "seconds since start",
     "chart.timeline.ylabel": "jobs",
     "chart.timeline.trial": "trial {n}",
@@ -162,12 +207,15 @@ _KO: dict[str, str] = {
     "mode.sync": "동기 처리",
     "mode.thread": "내부 비동기 (스레드)",
     "mode.broker": "메시지 브로커",
-    "fault.app-kill": "앱 프로세스 강제 종료",
+    "mode.sync.short": "동기",
+    "mode.thread.short": "스레드",
+    "mode.broker.short": "브로커",
+    "fault.app-kill": "앱 서버 강제 종료",
     "fault.worker-kill": "워커 강제 종료",
     "fault.broker-restart": "브로커 재시작",
     "safety.default": "기본 설정",
-    "safety.no-confirm": "발행 확인(confirm) 없음",
-    "safety.transient": "비영속(transient) 큐",
+    "safety.no-confirm": "발행 확인 없음",
+    "safety.transient": "비영속 큐",
     "safety.auto-ack": "자동 ACK",
     "safety.idempotent": "멱등 처리 워커",
     "target.app": "앱 서버",
@@ -175,7 +223,7 @@ _KO: dict[str, str] = {
     "target.broker": "브로커",
     "event.kill": "{target} 강제 종료",
     "event.restart": "{target} 재시작",
-    "scan_kind.sleep": "sleep 대기",
+    "scan_kind.sleep": "대기형",
     "scan_kind.cpu": "CPU 연산",
     "col.mode": "방식",
     "col.requests": "요청",
@@ -207,23 +255,58 @@ _KO: dict[str, str] = {
         "실패 응답 후 발송됨: 사용자는 오류 응답을 받았거나 응답을 받지 못했는데도 환영 메일은 "
         "발송된 경우로, 다시 시도한 사용자는 메일을 두 통 받게 됩니다."
     ),
-    "crash.speed": "처리량 {rate} 메일/초, 응답 p50 {p50} ms",
-    "late": "지연",
-    "floor.title": "이 컴퓨터의 바닥값",
+    "late": "전송 시각 밀림",
+    "note.late": (
+        "전송 시각 밀림: 부하 생성기가 이 요청들을 예정보다 늦게 보내서 시간을 표시하지 않습니다."
+    ),
+    "chart.late_note": (
+        "전송 시각 밀림: 부하 생성기가 이 요청들을 늦게 보내서, "
+        "막대에 그만큼의 시간이 더해져 있습니다"
+    ),
+    "warn.drain_timeout": "{s}초가 지나도 메일이 다 발송되지 않아 나머지는 유실로 셉니다",
+    "warn.overloaded": (
+        "부하 생성기의 전송 시각이 예정보다 밀렸습니다 (p99 {ms} ms): "
+        "이 컴퓨터는 이 속도를 감당하기에 너무 바쁩니다"
+    ),
+    "warn.behind": "부하 생성기의 전송 시각이 예정보다 최대 {ms} ms 밀렸습니다",
+    "crash.fault.app-kill": "앱 서버 강제 종료: 부하 도중 SIGKILL로 끄고 재시작했습니다.",
+    "crash.fault.worker-kill": (
+        "워커 강제 종료: 메일이 접수된 뒤 ACK 전에 SIGKILL로 끄고 새 워커를 시작했습니다."
+    ),
+    "crash.fault.broker-restart": "브로커 재시작: 부하 도중 SIGKILL로 끄고 재시작했습니다.",
+    "crash.never_fired": "장애가 일어나지 않았습니다",
+    "crash.never_killed": "워커가 강제 종료되지 않았습니다 (워커에 도착한 작업이 너무 적음)",
+    "crash.recovery_failed": "복구 실패: {detail}",
+    "crash.no_replacement": "새 워커가 시작되지 않았습니다: {detail}",
+    "crash.broker_gone": "브로커가 돌아오지 않았습니다: {detail}",
+    "crash.could_not_run": "시행할 수 없었습니다: {detail}",
+    "crash.no_broker": "브로커 없음",
+    "crash.no_queue": "동기 처리에는 잃어버릴 큐가 없습니다: 사용자가 오류를 봤습니다",
+    "progress.start": "시작하는 중",
+    "progress.load": "전송 중",
+    "progress.drain": "발송 중",
+    "progress.unit.load": "가입 요청",
+    "progress.unit.drain": "메일",
+    "progress.trial": "{n}회차",
+    "floor.title": "이 컴퓨터의 최소 소요 시간 (각 구간에 드는 최소 시간)",
     "floor.part": "구간",
     "floor.calls": "호출 수",
+    "floor.max": "최대 (ms)",
     "floor.http": "HTTP 왕복 (앱 서버, 빈 시나리오)",
-    "floor.publish": "영속 메시지 발행 + 확인 (pika)",
-    "floor.smtp": "싱크로 SMTP 전송",
+    "floor.publish": "영속 메시지 발행 + 발행 확인",
+    "floor.smtp": "테스트 메일 서버로 SMTP 전송",
     "floor.paced": "{ms:g} ms마다 한 번 호출",
     "floor.unpaced": "쉬지 않고 연속 호출",
     "floor.schedule": (
-        "부하 생성기 {rate:g}/s: 지연 p50 {p50} ms, p99 {p99} ms, "
-        "실제 {held}/s, 실패 {failed}: {verdict}"
+        "부하 생성기 초당 {rate:g}건: 전송 시각 밀림 p50 {p50} ms, p99 {p99} ms, "
+        "실제 초당 {held}건, 실패 {failed}건: {verdict}"
     ),
     "floor.holds": "일정을 지킴",
     "floor.late": "일정을 지키지 못함",
-    "floor.line": "바닥값 ({pacing}): HTTP {http} · 발행 {publish} · SMTP {smtp}",
+    "floor.line": "최소 소요 시간 ({pacing}): HTTP {http} · 발행 {publish} · SMTP {smtp}",
+    "floor.no_broker": "발행: 측정하지 않음 (브로커를 지정하지 않음)",
+    "floor.no_answer": "발행: 측정하지 않음 ({url}에서 RabbitMQ가 응답하지 않음)",
+    "floor.failed": "발행: 측정하지 않음 ({detail})",
     "sweep.workers": "워커 수",
     "sweep.ideal": "이론치 (메일/초)",
     "sweep.ratio": "측정 ÷ 이론치",
@@ -240,7 +323,7 @@ _KO: dict[str, str] = {
     "sub.trials": "조건마다 {n}회 시행",
     "sub.trials.one": "조건마다 {n}회 시행",
     "chart.na": "없음",
-    "chart.ideal": "이론치 = W ÷ 검사 시간",
+    "chart.ideal": "이론치 = W ÷ 검사 시간 (보낸 속도 이하)",
     "chart.ideal_value": "이론치 {value}",
     "chart.latency.title": "응답 시간: 사용자가 기다리는가?",
     "chart.latency.ylabel": "응답 시간 (ms)",
@@ -249,12 +332,16 @@ _KO: dict[str, str] = {
     "chart.throughput.title": "메일 도착까지 걸린 시간과 처리량",
     "chart.throughput.e2e": "가입 → 메일 도착 (ms)",
     "chart.throughput.rate": "처리량 (메일/초)",
-    "chart.timeline.title": "타임라인: 몰린 요청(스파이크)을 흡수하는 과정",
+    "chart.timeline.title": "타임라인: 작업이 기다리는 곳",
+    "chart.timeline.title.spike": "타임라인: 한꺼번에 몰린 가입 요청 {n}건을 흡수하는 과정",
+    "chart.timeline.title.steady": "타임라인: 초당 {rate}건씩 가입 요청 {n}건, 어디서 기다리는가",
     "chart.timeline.accepted": "구간별 접수",
     "chart.timeline.delivered": "구간별 발송 완료",
     "chart.timeline.backlog": "적체 (접수됐지만 아직 미발송)",
     "chart.timeline.queue": "측정된 큐 길이",
     "chart.timeline.peak": "최대 적체 {value}건",
+    "chart.timeline.peak_waiting": "기다리는 사용자 최대 {value}명",
+    "chart.timeline.waiting": "응답을 기다리는 사용자 (동기 처리)",
     "chart.timeline.xlabel": "시작 후 경과 시간 (초)",
     "chart.timeline.ylabel": "작업 수",
     "chart.timeline.trial": "{n}회차",
@@ -369,3 +456,95 @@ def _scan_part(config: Mapping[str, Any], lang: str) -> list[str]:
 def _number(value: float) -> str:
     """50 -> "50", 12.5 -> "12.5": workload numbers as a person writes them."""
     return f"{value:g}"
+
+
+# One term per concept: (English, Korean, Korean words that must not stand for it). A key
+# whose English text holds the English term holds the Korean term in Korean (tested).
+GLOSSARY: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("synchronous", "동기 처리", ("싱크로",)),
+    ("in-process async", "내부 비동기", ()),
+    ("message broker", "메시지 브로커", ()),
+    ("backlog", "적체", ()),
+    ("lost", "유실", ()),
+    ("duplicates", "중복", ()),
+    ("app server", "앱 서버", ("앱 프로세스",)),
+    ("killed", "강제 종료", ()),
+    ("restarted", "재시작", ()),
+    ("worker", "워커", ()),
+    ("scan", "검사", ()),
+    ("floors", "최소 소요 시간", ("바닥값",)),
+    ("test mail server", "테스트 메일 서버", ("싱크",)),
+    ("behind schedule", "전송 시각 밀림", ("sleep 대기",)),
+    ("throughput", "처리량", ()),
+    ("ideal", "이론치", ()),
+    ("users waiting", "기다리는 사용자", ()),
+    ("signups", "가입 요청", ()),
+)
+
+# The English notes and warnings mqlab writes into result files, and their keys: a table
+# shows them in the chosen language, also from files written before this table existed.
+_NOTES: tuple[tuple[str, str], ...] = (
+    (r"app SIGKILLed mid-load, then restarted", "crash.fault.app-kill"),
+    (r"worker SIGKILLed after its mail #\d+ was accepted, before its ack; a replacement started",
+     "crash.fault.worker-kill"),
+    (r"private RabbitMQ node SIGKILLed mid-load, then restarted", "crash.fault.broker-restart"),
+    (r"the fault never fired", "crash.never_fired"),
+    (r"the worker was never killed \(too few jobs reached it\)", "crash.never_killed"),
+    (r"recovery failed: (?P<detail>.+)", "crash.recovery_failed"),
+    (r"the replacement worker did not start: (?P<detail>.+)", "crash.no_replacement"),
+    (r"the broker did not come back: (?P<detail>.+)", "crash.broker_gone"),
+    (r"the trial could not run: (?P<detail>.+)", "crash.could_not_run"),
+    (r"no broker", "crash.no_broker"),
+    (r"sync has no queue to lose.*", "crash.no_queue"),
+    (r"drain timed out after (?P<s>[\d.]+) s: .*", "warn.drain_timeout"),
+    (r"the load generator ran late \(p99 (?P<ms>[\d.]+) ms\).*", "warn.overloaded"),
+    (r"the load generator sent up to (?P<ms>[\d.]+) ms late.*", "warn.behind"),
+    (r"publish: not measured \(no broker asked for\)", "floor.no_broker"),
+    (r"publish: not measured \(no RabbitMQ answers at (?P<url>\S+)\)", "floor.no_answer"),
+    (r"publish: not measured \((?P<detail>.+)\)", "floor.failed"),
+)  # fmt: skip
+
+
+def note_key(note: str) -> tuple[str, dict[str, str]] | None:
+    """The key (and its fields) of a note or warning mqlab wrote, or None if unknown."""
+    import re
+
+    for pattern, key in _NOTES:
+        m = re.fullmatch(pattern, note.strip())
+        if m:
+            return key, m.groupdict()
+    return None
+
+
+def note_text(note: str, lang: str = "en") -> str:
+    """A stored English note in `lang`: "the fault never fired" -> "장애가 일어나지 않았습니다".
+    A note we do not know is shown as written."""
+    found = note_key(note)
+    if found is None:
+        return note
+    key, values = found
+    return text(key, lang).format(**values)
+
+
+def progress_label(label: str, lang: str = "en") -> str:
+    """A progress label of ids in words: "broker app-kill --no-confirm #2" ->
+    "브로커 · 앱 서버 강제 종료 · 발행 확인 없음 · 2회차"; "broker × 4" -> "브로커 · 워커 4개"."""
+    words: list[str] = []
+    parts = label.split()
+    i = 0
+    while i < len(parts):
+        part = parts[i]
+        if part == "×" and i + 1 < len(parts) and parts[i + 1].isdigit():
+            words.append(counted("sub.workers", int(parts[i + 1]), lang))
+            i += 2
+            continue
+        if part.startswith("#") and part[1:].isdigit():
+            words.append(text("progress.trial", lang).format(n=part[1:]))
+        elif part.startswith("--"):
+            words.append(safety_label(part[2:], lang))
+        elif f"mode.{part}.short" in TEXTS[check_lang(lang)]:
+            words.append(text(f"mode.{part}.short", lang))
+        else:
+            words.append(fault_label(part, lang))
+        i += 1
+    return " · ".join(words)

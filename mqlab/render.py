@@ -17,7 +17,18 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from mqlab.i18n import TEXTS, fault_label, text, workload_line
+from mqlab.i18n import (
+    TEXTS,
+    fault_label,
+    mode_label,
+    note_key,
+    note_text,
+    progress_label,
+    safety_label,
+    scan_kind_label,
+    text,
+    workload_line,
+)
 from mqlab.metrics import untrusted
 
 LOG_WIDTH = 120  # a pipe, a log file or CI: no terminal to fit, so tables keep their headers
@@ -36,9 +47,23 @@ err_console = _console(stderr=True)
 Report = Callable[[str, int, int], None]
 
 
+def phase_text(label: str, phase: str, lang: str = "en") -> str:
+    """ "message broker · sending" / "브로커 · 발송 중": what a progress bar is doing."""
+    key = f"progress.{phase}"
+    return f"{progress_label(label, lang)}: " + (text(key, lang) if key in TEXTS[lang] else phase)
+
+
+def phase_unit(phase: str, lang: str = "en") -> str:
+    """What a phase counts: signups while sending, mails while delivering."""
+    key = f"progress.unit.{phase}"
+    return text(key, lang) if key in TEXTS[lang] else ""
+
+
 @contextlib.contextmanager
-def progress(label: str, total: int, quiet: bool = False) -> Iterator[Report]:
-    """A progress bar for a long run; yields the callback the runner reports to."""
+def progress(label: str, total: int, quiet: bool = False, lang: str = "en") -> Iterator[Report]:
+    """Progress of a long run, one bar per phase ("sending 1493/2000 signups", then
+    "delivering 1348/2000 mails"): a phase's count never goes back, and a new phase starts
+    a bar of its own instead of reusing the last one. Yields the runner's callback."""
     if quiet or not err_console.is_terminal:  # no bar in a pipe, a log or CI
         yield lambda phase, done, total: None
         return
@@ -46,14 +71,30 @@ def progress(label: str, total: int, quiet: bool = False) -> Iterator[Report]:
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        TextColumn("{task.fields[unit]}"),
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=err_console, transient=True) as bar:
-        task = bar.add_task(f"{label}: starting", total=total or None)
+        tasks: dict[str, Any] = {}
+        best: dict[str, int] = {}
 
         def report(phase: str, done: int, of: int) -> None:
-            bar.update(task, description=f"{label}: {phase}", completed=done, total=of or None)
+            if phase not in tasks:
+                for name, earlier in list(tasks.items()):  # the phase before is over
+                    total = next(t.total for t in bar.tasks if t.id == earlier)
+                    if total is None:  # "starting": nothing counted, nothing to keep
+                        bar.remove_task(earlier)
+                        del tasks[name]
+                    else:  # shown full: it is done, and stays beside the next phase
+                        bar.update(earlier, completed=total)
+                tasks[phase] = bar.add_task(
+                    phase_text(label, phase, lang), total=of or None, unit=phase_unit(phase, lang)
+                )
+                best[phase] = 0
+            best[phase] = max(best[phase], done)
+            bar.update(tasks[phase], completed=best[phase], total=of or None)
 
+        report("start", 0, 0)
         yield report
 
 
@@ -76,7 +117,7 @@ def run_rows(lang: str) -> list[tuple[str, Callable[[dict[str, Any]], str]]]:
     def p(group: str, key: str) -> Callable[[dict[str, Any]], str]:
         def cell(r: dict[str, Any]) -> str:
             # A percentile carrying the load generator's own delay is not printed as a number.
-            if f"{group}.{key}" in untrusted(r["summary"]):
+            if f"{group}.{key}" in untrusted(r["summary"], r.get("config", {}).get("rate")):
                 return f"[yellow]{text('late', lang)}[/]"
             return _ms(r["summary"][group][key])
 
@@ -128,12 +169,28 @@ def _highlight(label: str, value: str, lang: str) -> str:
     return value
 
 
+def shown_warnings(warnings: Sequence[str], config: dict[str, Any], lang: str) -> list[str]:
+    """A run's warnings in `lang`. A spike that was asked for (rate 0: every signup at
+    once) is not "overload": its requests wait for a connection by design, so the
+    generator's lateness warnings are left out."""
+    spike = config.get("rate") == 0
+    out = []
+    for warning in warnings:
+        found = note_key(warning)
+        if spike and found is not None and found[0] in ("warn.overloaded", "warn.behind"):
+            continue
+        out.append(note_text(warning, lang))
+    return out
+
+
 def print_runs(runs: Sequence[dict[str, Any]], lang: str = "en") -> None:
     console.print(runs_table(runs, lang))
     for r in runs:
-        name = text("mode." + r["mode"], lang)
-        for warning in r.get("warnings", []):
+        name = mode_label(r["mode"], lang)
+        for warning in shown_warnings(r.get("warnings", []), r.get("config", {}), lang):
             console.print(f"[yellow]{name}: {warning}[/]")
+    if any(untrusted(r["summary"], r.get("config", {}).get("rate")) for r in runs):
+        console.print(f"[dim]{text('note.late', lang)}[/]")
     _sent_anyway_note([r["summary"] for r in runs], lang)
 
 
@@ -171,7 +228,8 @@ def print_broker_status(status: dict[str, Any]) -> None:
     table.add_row("version", str(status.get("version") or "-"))
     table.add_row("started by mqlab", "yes" if status.get("started_by_mqlab") else "no")
     for name, depth in (status.get("queues") or {}).items():
-        table.add_row(f"queue {name}", "-" if depth is None else f"{depth} messages")
+        count = "-" if depth is None else f"{depth} message" + ("" if depth == 1 else "s")
+        table.add_row(f"queue {name}", count)
     console.print(table)
 
 
@@ -192,7 +250,7 @@ def crash_tables(data: dict[str, Any], lang: str = "en") -> list[Table]:
 def _crash_table(data: dict[str, Any], fault: str, several: bool, lang: str) -> Table:
     rows = [r for r in data["rows"] if r["fault"] == fault]
     table = Table(
-        title=f"{fault} · {fault_label(fault, lang)}",
+        title=fault_label(fault, lang),
         title_justify="left",
         box=box.SIMPLE_HEAD,
         show_edge=False,
@@ -207,7 +265,13 @@ def _crash_table(data: dict[str, Any], fault: str, several: bool, lang: str) -> 
         # as wide as the header's longest word: the header wraps, the numbers never squeeze
         table.add_column(label, justify="right", min_width=max(map(len, label.split())))
     for r in rows:
-        cells = [r["mode"], r["safety"], *([str(r["trial"])] if several else [])]
+        cells = [
+            text(f"mode.{r['mode']}.short", lang)
+            if f"mode.{r['mode']}.short" in TEXTS[lang]
+            else r["mode"],
+            safety_label(r["safety"], lang),
+            *([str(r["trial"])] if several else []),
+        ]
         if r["skipped"]:
             skipped = f"[yellow]{text('col.skipped', lang)}[/]"
             table.add_row(*cells, skipped, *["-"] * (len(CRASH_COUNTS) - 1))
@@ -230,18 +294,33 @@ def print_crash(data: dict[str, Any], lang: str = "en") -> None:
         console.print(table)
     modes = sorted({r["mode"] for r in data["rows"]})
     console.print(workload_line(data["config"], modes, lang))
-    for r in data["rows"]:
-        where = f"{r['mode']} {r['fault']} {r['safety']}"
-        if r["skipped"]:
-            console.print(f"[yellow]{where}: {r['note']}[/]")
-            continue
-        speed = text("crash.speed", lang).format(
-            rate=_rate(r["throughput_per_s"]), p50=_ms(r["response_ms"]["p50"])
-        )
-        console.print(f"[dim]{where}: {speed}; {r['note']}[/]")
-        for warning in r.get("warnings", []):
-            console.print(f"[yellow]{where}: {warning}[/]")
+    for line in crash_notes(data, lang):
+        console.print(line)
     _sent_anyway_note(data["rows"], lang)
+
+
+def crash_notes(data: dict[str, Any], lang: str = "en") -> list[str]:
+    """The lines under the crash tables: what each fault did, once, then only what went
+    otherwise (a skipped row, a fault that never fired, a warning). Nothing about columns
+    the tables do not show (throughput, response times)."""
+    out: list[str] = []
+    for fault in dict.fromkeys(r["fault"] for r in data["rows"]):
+        key = f"crash.fault.{fault}"
+        if key in TEXTS[lang]:
+            out.append(f"[dim]{text(key, lang)}[/]")
+    for r in data["rows"]:
+        where = " · ".join(
+            [progress_label(r["mode"], lang), fault_label(r["fault"], lang)]
+            + ([safety_label(r["safety"], lang)] if r["safety"] != "default" else [])
+            + [text("progress.trial", lang).format(n=r["trial"])]
+        )
+        found = note_key(r.get("note") or "")
+        usual = found is not None and found[0] == f"crash.fault.{r['fault']}"
+        if r.get("note") and not usual:
+            out.append(f"[yellow]{where}: {note_text(r['note'], lang)}[/]")
+        for warning in shown_warnings(r.get("warnings", []), data.get("config", {}), lang):
+            out.append(f"[yellow]{where}: {warning}[/]")
+    return out
 
 
 def _sent_anyway_note(summaries: Sequence[dict[str, Any]], lang: str) -> None:
@@ -257,14 +336,18 @@ def print_sweep(data: dict[str, Any], lang: str = "en") -> None:
     )
     for key in ("col.mode", "sweep.workers", "col.throughput", "sweep.ideal", "sweep.ratio"):
         table.add_column(text(key, lang), justify="left" if key == "col.mode" else "right")
+    kinds = {p.get("scan_kind") for p in data["points"]}
     for p in data["points"]:
+        mode = mode_label(p["mode"], lang)
+        if len(kinds) > 1 and p.get("scan_kind"):  # sleep and CPU scans side by side
+            mode += f" · {scan_kind_label(p['scan_kind'], lang)}"
         ratio = (
             p["throughput_per_s"] / p["ideal_per_s"]
             if p["throughput_per_s"] and p["ideal_per_s"]
             else None
         )
         table.add_row(
-            p["mode"],
+            mode,
             str(p["workers"]),
             _rate(p["throughput_per_s"]),
             _rate(p["ideal_per_s"]),
@@ -295,8 +378,9 @@ def floors_table(cal: dict[str, Any], lang: str = "en") -> Table:
         caption_justify="left",
     )
     table.add_column(_ft("part", lang), style="bold")
-    for key in ("p50", "p95", "p99", "max"):
+    for key in ("p50", "p95", "p99"):
         table.add_column(f"{key} (ms)", justify="right")
+    table.add_column(_ft("max", lang), justify="right")
     table.add_column(_ft("calls", lang), justify="right")
     for name, f in floors.items():
         ms = f["ms"]
@@ -340,7 +424,7 @@ def floors_line(cal: dict[str, Any], lang: str = "en") -> str:
 def print_floors(cal: dict[str, Any], lang: str = "en") -> None:
     console.print(f"[dim]{floors_line(cal, lang)}[/]")
     for note in cal.get("notes", []):
-        console.print(f"[dim]{note}[/]")
+        console.print(f"[dim]{note_text(note, lang)}[/]")
 
 
 def print_calibration(cal: dict[str, Any], lang: str = "en") -> None:
@@ -349,7 +433,7 @@ def print_calibration(cal: dict[str, Any], lang: str = "en") -> None:
     if line:
         console.print(line)
     for note in cal.get("notes", []):
-        console.print(f"[yellow]{note}[/]")
+        console.print(f"[yellow]{note_text(note, lang)}[/]")
 
 
 def _ratio_cell(row: dict[str, Any], mark: int | None) -> str:

@@ -25,7 +25,8 @@ from mqlab.lab import Lab
 from mqlab.loadgen import Sample
 from mqlab.results import FORMAT_VERSION, RunResult, utc_now
 
-# Called with (requests answered so far, total) while the load runs, then with a phase name.
+# Called with (phase, done, total): ("start", 0, 0); ("load", signups answered, signups);
+# ("drain", accepted jobs delivered, accepted jobs). Each phase counts its own unit.
 Progress = Callable[[str, int, int], None]
 
 SAMPLE_EVERY_S = 0.1
@@ -153,12 +154,13 @@ def _run(
             )
             if chaos is not None:
                 chaos.finish(timeout=60)
+            to_deliver = sum(s.accepted for s in load.samples)  # one mail per accepted signup
             drained = drain(
                 lab,
                 load.samples,
                 w.drain_timeout,
                 settle_s(w.scan_ms),
-                lambda n: report("drain", n, len(load.samples)),
+                lambda n: report("drain", n, to_deliver),
             )
             if chaos is not None:
                 time.sleep(settle_s(w.scan_ms))  # let late duplicates land: they must be counted

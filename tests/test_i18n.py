@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import io
 import string
+import time
 from pathlib import Path
 from typing import Any
 
@@ -170,3 +171,133 @@ def test_run_tables_show_sent_anyway_and_explain_it(
     render.print_runs([run(None)], lang)  # a file from before the field: 0, no note
     shown = capsys.readouterr().out
     assert i18n.text("note.sent_anyway", lang).split()[-1] not in shown
+
+
+# ---------------------------------------------------------------- one term per concept
+
+
+def test_every_korean_label_uses_the_glossary_term() -> None:
+    for key, en in i18n.TEXTS["en"].items():
+        ko = i18n.TEXTS["ko"][key]
+        for en_term, ko_term, banned in i18n.GLOSSARY:
+            if en_term in en.lower():
+                assert ko_term in ko, f"{key}: {en_term!r} is {ko_term!r} in Korean: {ko!r}"
+            for word in banned:
+                assert word not in ko, f"{key}: {word!r} is not the course's word: {ko!r}"
+
+
+def test_the_lateness_mark_cannot_be_read_as_latency() -> None:
+    assert i18n.text("late", "ko") == "전송 시각 밀림"
+    assert i18n.text("late") == "behind schedule"
+    assert "지연" not in i18n.text("late", "ko") and "latency" not in i18n.text("late")
+
+
+# ---------------------------------------------------------------- Korean throughout
+
+# What may stay in Latin letters in Korean output: units, acronyms, names of products
+# and option values a student types.
+LATIN_OK = {
+    "ms", "s", "p50", "p95", "p99", "W", "HTTP", "SMTP", "ACK", "CPU", "RabbitMQ", "SIGKILL",
+}  # fmt: skip
+
+
+def _calibration() -> dict[str, Any]:
+    def floor(p50: float) -> dict[str, Any]:
+        ms = {"p50": p50, "p95": p50 * 2, "p99": p50 * 3, "max": p50 * 4}
+        return {"ms": ms, "samples": 50, "every_ms": 10}
+
+    return {
+        "floors": {"http": floor(0.4), "smtp": floor(1.2)},
+        "schedule": {
+            "rate": 200, "sent_per_s": 199.0, "late_ms": {"p50": 0.1, "p99": 0.9},
+            "failed": 0, "holds": True,
+        },
+        "notes": ["publish: not measured (no broker asked for)"],
+    }  # fmt: skip
+
+
+def _korean_output(capsys: pytest.CaptureFixture[str]) -> str:
+    from mqlab import render
+
+    try:
+        from . import chartdata
+    except ImportError:  # tests/ collected as a plain directory
+        import chartdata  # type: ignore[no-redef]
+
+    compare = chartdata.compare_late()
+    compare["runs"][0]["warnings"] = [
+        "drain timed out after 30 s: undelivered jobs count as lost",
+        "the load generator sent up to 12.3 ms late: response p99 carries that delay and "
+        "prints as `late`",
+    ]
+    crash = chartdata.crash_test()
+    crash["rows"][0]["note"] = "app SIGKILLed mid-load, then restarted"
+    crash["rows"][1]["note"] = "the fault never fired"
+    crash["rows"][2]["warnings"] = ["drain timed out after 30 s: undelivered jobs count as lost"]
+    sweep = chartdata.sweep()
+    sweep["config"]["modes"] = ["thread", "broker"]
+    render.print_runs(compare["runs"], "ko")
+    render.print_crash(crash, "ko")
+    render.print_sweep(sweep, "ko")
+    render.print_calibration(_calibration(), "ko")
+    render.print_floors(_calibration(), "ko")
+    return capsys.readouterr().out
+
+
+def test_korean_tables_hold_no_english_word(capsys: pytest.CaptureFixture[str]) -> None:
+    import re
+
+    shown = _korean_output(capsys)
+    assert "유실" in shown and "전송 시각 밀림" in shown  # the tables were printed
+    english = set(re.findall(r"[A-Za-z][A-Za-z0-9-]*", shown)) - LATIN_OK
+    assert not english, sorted(english)
+
+
+def test_stored_english_notes_are_shown_in_korean() -> None:
+    assert i18n.note_text("the fault never fired", "ko") == "장애가 일어나지 않았습니다"
+    assert i18n.note_text("drain timed out after 30 s: x", "ko").startswith("30초")
+    assert i18n.note_text("something new", "ko") == "something new"  # unknown: as written
+
+
+def test_a_requested_spike_is_not_called_overload(capsys: pytest.CaptureFixture[str]) -> None:
+    from mqlab import render
+
+    warning = "the load generator ran late (p99 812 ms): this machine is overloaded"
+    assert render.shown_warnings([warning], {"rate": 0}, "en") == []
+    assert "too busy" in render.shown_warnings([warning], {"rate": 50}, "en")[0]
+
+
+# ---------------------------------------------------------------- progress
+
+
+def test_progress_labels_say_what_is_counted_in_both_languages() -> None:
+    from mqlab import render
+
+    assert render.phase_text("broker", "load") == "broker: sending"
+    assert render.phase_unit("load") == "signups" and render.phase_unit("drain") == "mails"
+    assert render.phase_text("broker", "drain", "ko") == "브로커: 발송 중"
+    assert render.phase_unit("load", "ko") == "가입 요청"
+    label = i18n.progress_label("broker app-kill --no-confirm #2", "ko")
+    assert label == "브로커 · 앱 서버 강제 종료 · 발행 확인 없음 · 2회차"
+    assert i18n.progress_label("thread × 4", "ko") == "스레드 · 워커 4개"
+
+
+def test_each_phase_has_its_own_bar_that_never_goes_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rich.console import Console
+
+    from mqlab import render
+
+    out = io.StringIO()
+    monkeypatch.setattr(render, "err_console", Console(file=out, force_terminal=True, width=100))
+    steps = [("load", 7, 10), ("load", 5, 10), ("load", 10, 10), ("drain", 3, 9)]
+    with render.progress("broker", 10) as report:
+        for phase, done, total in steps:  # 5 after 7: a late report must not pull it back
+            report(phase, done, total)
+            time.sleep(0.15)  # rich redraws ten times a second
+        shown = out.getvalue()
+    assert "sending" in shown and "signups" in shown
+    assert "delivering" in shown and "3/9" in shown and "mails" in shown
+    assert "5/10" not in shown
+    assert "10/10" in shown  # the sending bar stays, full, beside the delivering one
