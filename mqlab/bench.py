@@ -377,7 +377,9 @@ def raw_ceiling(url: str, count: int, workers: int, threads: int, rate: float = 
         smtp_port = free_port()
         sink = Child(
             "SMTP sink",
-            mqlab_argv("sink", "--port", str(smtp_port), "--ledger", str(work / "ledger.db")),
+            mqlab_argv(
+                "sink", "--port", str(smtp_port), "--ledger", str(work / "ledger.db"), "--quiet"
+            ),
             work / "sink.log",
         )
         consumers = [
@@ -657,7 +659,9 @@ def celery_run(
         peer = _script("celery_peer.py")
         sink = Child(
             "SMTP sink",
-            mqlab_argv("sink", "--port", str(smtp_port), "--ledger", str(work / "ledger.db")),
+            mqlab_argv(
+                "sink", "--port", str(smtp_port), "--ledger", str(work / "ledger.db"), "--quiet"
+            ),
             work / "sink.log",
         )
         worker = Child("celery worker", [sys.executable, peer, "worker"], work / "worker.log", env)

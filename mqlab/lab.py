@@ -77,6 +77,7 @@ class Lab:
             w.smtp_fail_kind,
             "--seed",
             str(w.seed),
+            "--quiet",  # a line a mail would cost the measured machine CPU
         )
         self.sink = Child("SMTP sink", argv, self.workdir / "sink.log").start()
         self.sink.wait_ready(lambda: tcp_open(HOST, self.smtp_port))
@@ -101,7 +102,9 @@ class Lab:
 
     def start_worker(self, env: dict[str, str] | None = None) -> Child:
         self._spawned += 1
-        argv = mqlab_argv("worker", *self._job_args(), *self._amqp_args(), *self._worker_args())
+        argv = mqlab_argv(
+            "worker", *self._job_args(), *self._amqp_args(), *self._worker_args(), "--quiet"
+        )
         log = self.workdir / f"worker-{self._spawned}.log"
         worker = Child(f"worker {self._spawned}", argv, log, env).start()
         self.workers.append(worker)

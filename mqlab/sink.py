@@ -24,6 +24,8 @@ from aiosmtpd.controller import Controller
 from mqlab.ledger import REFUSED, Arrival, Ledger
 from mqlab.mail import JOB_HEADER, KIND_HEADER
 
+narrate = logging.getLogger("narrate")  # one line a mail; `mqlab sink --quiet` silences it
+
 FailKind = Literal["transient", "permanent"]
 
 
@@ -45,6 +47,7 @@ class LedgerHandler:
         self.config = config
         self.ledger = ledger
         self._rng = random.Random(config.seed)
+        self._seen: set[tuple[str, str]] = set()  # (kind, job id) mailed: names a duplicate
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.config.delay_ms > 0:
@@ -60,10 +63,22 @@ class LedgerHandler:
             # Refused on purpose; recorded too, so a run can count the retries it caused.
             self.ledger.record(Arrival(job_id, REFUSED, recipient, time.time()))
             if self.config.fail_kind == "transient":
+                narrate.info("job %s: refused on purpose (451, try later)", job_id)
                 return "451 4.3.0 Injected transient failure, try again later"
+            narrate.info("job %s: refused on purpose (554, never)", job_id)
             return "554 5.0.0 Injected permanent failure"
         self.ledger.record(Arrival(job_id, kind, recipient, time.time()))
+        if narrate.isEnabledFor(logging.INFO):
+            self._tell(job_id, kind, recipient)
         return "250 OK: recorded"
+
+    def _tell(self, job_id: str, kind: str, recipient: str) -> None:
+        what = "welcome mail" if kind == "welcome" else f"{kind} mail"
+        if (kind, job_id) in self._seen:
+            narrate.warning("job %s: DUPLICATE %s to %s", job_id, what, recipient)
+        else:
+            self._seen.add((kind, job_id))
+            narrate.info("job %s: %s arrived for %s", job_id, what, recipient)
 
 
 def start(config: SinkConfig) -> Controller:

@@ -34,6 +34,7 @@ from mqlab.signup import InvalidSignup, Job
 from scenarios.broker import declare
 
 log = logging.getLogger(__name__)
+narrate = logging.getLogger("narrate")  # a line per step of a job; `mqlab worker --quiet` hides it
 
 
 class Verdict(NamedTuple):
@@ -71,16 +72,22 @@ def consume(
                 job = Job.from_bytes(delivery.body)  # the app's own validation, and a size limit
             except InvalidSignup as e:
                 return Verdict("dead", f"malformed job: {e}")  # no retry can fix it
+            tries = 1 + redeliveries(delivery.properties) + retries(delivery.properties)
+            narrate.info("job %s: received (try %d), scanning", job.id, tries)
             if processed is not None:  # --idempotent
                 seen = processed.seen(job)
                 if seen is Seen.SAME:  # sent already, but its worker died before the ack
                     return Verdict("ack", "already sent")
                 if seen is Seen.OTHER:  # someone else's signup: it must not vanish silently
                     return Verdict("dead", "job id reused with a different payload")
-            # --idempotent: remember the job the moment its mail was accepted, before the ack.
-            remember = (lambda: processed.add(job)) if processed is not None else None
+
+            def sent() -> None:
+                narrate.info("job %s: sent to %s", job.id, job.email)
+                if processed is not None:  # --idempotent: remember it now, before the ack
+                    processed.add(job)
+
             try:
-                mail_job.run(job, on_sent=remember)  # scan + SMTP; still the broker's job
+                mail_job.run(job, on_sent=sent)  # scan + SMTP; still the broker's job
             except MailError as e:
                 if not e.transient:
                     return Verdict("dead", f"permanent SMTP failure: {e}")  # e.g. 554
@@ -113,6 +120,8 @@ def consume(
                 # the queue was confirmed first. A crash before this line means the broker
                 # hands the job to another worker (and maybe a second mail): never a lost job.
                 channel.basic_ack(delivery.tag)
+                if verdict.action == "ack" and not verdict.reason:
+                    narrate.info("job %s: acked, the broker forgets it", delivery.job_id)
 
         # A job whose work raised (deep JSON, a bug): dead-lettered with the error, not
         # handed back, where the same failure would meet it again in a hot loop.
