@@ -96,6 +96,19 @@ _EN: dict[str, str] = {
     "col.skipped": "skipped",
     "col.note": "note",
     "saved": "saved",
+    "meaning.sync": (
+        "{mode}: every user waited for the scan and the mail (median {p50} ms); "
+        "{n} senders delivered {tput} mails/s."
+    ),
+    "meaning.thread": (
+        "{mode}: answered in {p50} ms; the mail followed from a queue in the app server's "
+        "memory ({e2e} ms later at the median), a queue that is gone if the app server is killed."
+    ),
+    "meaning.broker": (
+        "{mode}: answered in {p50} ms, once RabbitMQ held the job; {n} worker processes "
+        "delivered {tput} mails/s, and the queue outlives a killed app server, worker or broker."
+    ),
+    "meaning.lost": "{n} accepted jobs were lost.",
     "note.sent_anyway": (
         "told failed, sent anyway: the user saw an error or no answer, yet the welcome mail "
         "went out, so a user who tries again gets two mails."
@@ -251,6 +264,19 @@ _KO: dict[str, str] = {
     "col.skipped": "건너뜀",
     "col.note": "비고",
     "saved": "저장한 파일",
+    "meaning.sync": (
+        "{mode}: 모든 사용자가 검사와 메일 발송이 끝날 때까지 기다렸습니다(중앙값 {p50} ms). "
+        "발송자 {n}개가 초당 {tput}통을 보냈습니다."
+    ),
+    "meaning.thread": (
+        "{mode}: {p50} ms 만에 응답했고, 메일은 앱 서버 메모리 안의 큐에서 나갔습니다"
+        "(중앙값 {e2e} ms 뒤). 앱 서버가 강제 종료되면 이 큐는 사라집니다."
+    ),
+    "meaning.broker": (
+        "{mode}: RabbitMQ가 작업을 받은 뒤 {p50} ms 만에 응답했고, 워커 프로세스 {n}개가 "
+        "초당 {tput}통을 보냈습니다. 앱 서버·워커·브로커가 강제 종료되어도 큐는 남습니다."
+    ),
+    "meaning.lost": "수락된 작업 {n}개가 유실되었습니다.",
     "note.sent_anyway": (
         "실패 응답 후 발송됨: 사용자는 오류 응답을 받았거나 응답을 받지 못했는데도 환영 메일은 "
         "발송된 경우로, 다시 시도한 사용자는 메일을 두 통 받게 됩니다."

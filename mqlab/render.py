@@ -192,6 +192,27 @@ def print_runs(runs: Sequence[dict[str, Any]], lang: str = "en") -> None:
     if any(untrusted(r["summary"], r.get("config", {}).get("rate")) for r in runs):
         console.print(f"[dim]{text('note.late', lang)}[/]")
     _sent_anyway_note([r["summary"] for r in runs], lang)
+    for line in meanings(runs, lang):
+        console.print(line)
+
+
+def meanings(runs: Sequence[dict[str, Any]], lang: str = "en") -> list[str]:
+    """One plain sentence per mode: what its numbers mean, from the numbers themselves."""
+    lines = []
+    for r in runs:
+        s, config = r["summary"], r.get("config", {})
+        senders = config.get("workers")
+        line = text(f"meaning.{r['mode']}", lang).format(
+            mode=mode_label(r["mode"], lang),
+            p50=_ms(s["response_ms"]["p50"]),
+            e2e=_ms(s["e2e_ms"]["p50"]),
+            n=senders if isinstance(senders, int) else "?",
+            tput=_rate(s.get("throughput_per_s")),
+        )
+        if s.get("lost"):
+            line += " " + text("meaning.lost", lang).format(n=s["lost"])
+        lines.append(line)
+    return lines
 
 
 def print_saved(path: Path, lang: str = "en") -> None:

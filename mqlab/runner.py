@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -112,6 +112,17 @@ def run_with_chaos(
     return _run(config, workdir, broker, progress, chaos)
 
 
+def fair(config: RunConfig) -> RunConfig:
+    """Every mode gets the same number of mail senders (`--workers`): sync's senders are its
+    handler threads, each sending while its user waits; thread's are its pool, broker's its
+    worker processes. So throughputs compare, and what differs is where the waiting happens."""
+    if config.mode is not Mode.sync:
+        return config
+    return replace(
+        config, workload=replace(config.workload, server_threads=config.workload.workers)
+    )
+
+
 def _run(
     config: RunConfig,
     workdir: Path,
@@ -119,6 +130,7 @@ def _run(
     progress: Progress | None,
     chaos: Chaos | None = None,
 ) -> RunResult:
+    config = fair(config)
     tag = uuid.uuid4().hex[:8]
     amqp = None
     if broker is not None:
@@ -330,7 +342,8 @@ def compare(
                 runs.append(run(config, report, broker if mode is Mode.broker else None))
     return CompareResult(
         runs=runs,
-        config={k: v for k, v in runs[0].config.items() if k != "mode"},
+        # the workload as asked for: sync's own run records its senders as server threads
+        config={**{k: v for k, v in runs[0].config.items() if k != "mode"}, **asdict(workload)},
         environment=environment.describe(broker.version if broker else None),
         created=utc_now(),
         calibration=cal,

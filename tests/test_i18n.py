@@ -301,3 +301,20 @@ def test_each_phase_has_its_own_bar_that_never_goes_back(
     assert "delivering" in shown and "3/9" in shown and "mails" in shown
     assert "5/10" not in shown
     assert "10/10" in shown  # the sending bar stays, full, beside the delivering one
+
+
+def test_each_mode_gets_one_sentence_from_its_own_numbers() -> None:
+    from mqlab import render
+
+    from . import chartdata
+
+    runs = chartdata.compare()["runs"]
+    for lang in ("en", "ko"):
+        lines = render.meanings(runs, lang)
+        assert len(lines) == len(runs)
+        for line, r in zip(lines, runs, strict=True):
+            assert line.startswith(i18n.mode_label(r["mode"], lang))
+            assert f"{r['summary']['throughput_per_s']:.1f}" in line or r["mode"] == "thread"
+    lossy = [{**runs[1], "summary": {**runs[1]["summary"], "lost": 7}}]
+    assert "7 accepted jobs were lost" in render.meanings(lossy)[0]
+    assert "7개가 유실" in render.meanings(lossy, "ko")[0]
