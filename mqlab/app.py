@@ -11,7 +11,6 @@ import json
 import logging
 import signal
 import threading
-import time
 
 from mqlab.amqp import quiet_pika_logs
 from mqlab.answer import Answer, Signup
@@ -22,11 +21,13 @@ from mqlab.mailjob import MailJob
 from mqlab.procs import check_port_free
 from mqlab.rabbit import mask_url
 from mqlab.scan import Scanner
-from mqlab.signup import InvalidSignup, parse_signup
+from mqlab.signup import InvalidSignup, RecentIds, parse_signup
 
 log = logging.getLogger(__name__)
 
-DRAIN_TIMEOUT_S = 8.0  # after SIGTERM: the longest wait for requests under way (procs waits 10)
+# Answered on the server's loop at once, never behind busy handler threads: a liveness
+# probe must not wait for a scan or a broker (their handlers only read counters).
+FAST_PATHS = ("/health", "/stats")
 
 
 def build_signup(config: ServeConfig) -> Signup:
@@ -50,10 +51,11 @@ class SignupApp:
 
     def __init__(self, signup: Signup) -> None:
         self.signup = signup
+        self.recent_ids = RecentIds()  # client-chosen job ids, each bound to its payload
 
     def __call__(self, request: Request) -> Response:
         answer = self.route(request)
-        headers: tuple[tuple[str, str], ...] = ()
+        headers = answer.headers
         if answer.status == 405:
             headers = (("Allow", "POST" if request.path == "/signup" else "GET"),)
         return Response(answer.status, json.dumps(answer.body).encode("utf-8"), headers)
@@ -76,6 +78,9 @@ class SignupApp:
             job = parse_signup(request.body, request.headers.get("x-job-id"))
         except InvalidSignup as e:
             return _error(400, str(e))
+        if "x-job-id" in request.headers and not self.recent_ids.claim(job):
+            # Another signup's id: an idempotent worker would skip this one as "sent already".
+            return _error(409, f"X-Job-Id {job.id} was used for a different signup; use a new id")
         try:
             return self.signup.handle(job)
         except Exception:
@@ -96,6 +101,10 @@ def create_server(config: ServeConfig, signup: Signup) -> Server:
             SignupApp(signup),
             handler_threads=config.server_threads,
             max_body=config.max_body,
+            read_timeout=config.read_timeout_s,
+            keepalive_timeout=config.keepalive_timeout_s,
+            max_connections=config.max_connections,
+            fast_paths=FAST_PATHS,
         )
     except OSError as e:
         raise PortInUse(f"cannot listen on {config.host}:{config.port}: {e.strerror}") from None
@@ -103,8 +112,8 @@ def create_server(config: ServeConfig, signup: Signup) -> Server:
 
 def serve(config: ServeConfig, scenario: Signup | None = None) -> None:
     """Run until SIGTERM/SIGINT, then drain: accept no new connection, let the requests under
-    way finish and their answers go out, and close the scenario (the thread pool finishes its
-    queue). A second signal, or DRAIN_TIMEOUT_S, ends the draining at once.
+    way finish and their answers go out (at most httpserver.STOP_TIMEOUT_S), and close the
+    scenario (the thread pool finishes its queue). A second signal ends the draining at once.
 
     `scenario`: one of the caller's own instead of the mode's (the calibration's empty one,
     the Celery peer's)."""
@@ -119,32 +128,23 @@ def serve(config: ServeConfig, scenario: Signup | None = None) -> None:
         config.port,
         where,
     )
-    draining, done = threading.Event(), threading.Event()
+    draining = threading.Event()
 
     def stop(*_: object) -> None:  # only sets flags: raising here could land anywhere
         if draining.is_set():
-            done.set()
+            server.close()
             return
         draining.set()
-        threading.Thread(target=_drain, args=(server, done), name="drain", daemon=True).start()
+        server.stop_accepting()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    threading.Thread(target=server.serve, name="accept", daemon=True).start()
+    http = threading.Thread(target=server.serve, name="http", daemon=True)
+    http.start()
     try:
-        while not done.wait(0.5):  # a timeout, so that signal handlers run promptly
-            pass
+        while http.is_alive():
+            http.join(0.5)  # a timeout, so that signal handlers run promptly
     finally:
         server.close()
         signup.close()
         log.info("app stopped")
-
-
-def _drain(server: Server, done: threading.Event) -> None:
-    """On its own thread: accept no new connection, wait until no request is under way (its
-    answer sent), then end."""
-    server.stop_accepting()
-    deadline = time.monotonic() + DRAIN_TIMEOUT_S
-    while time.monotonic() < deadline and not done.is_set() and server.busy():
-        time.sleep(0.02)
-    done.set()

@@ -31,6 +31,9 @@ class ServeConfig:
     smtp: SmtpTarget = field(default_factory=SmtpTarget)
     amqp: AmqpSettings = field(default_factory=AmqpSettings)
     max_body: int = MAX_BODY
+    read_timeout_s: float = 10.0  # a request's head and body, together: 408 after it
+    keepalive_timeout_s: float = 5.0  # an idle connection is closed after it
+    max_connections: int = 1000  # open at once (lowered below the descriptor limit)
 
 
 @dataclass(frozen=True)

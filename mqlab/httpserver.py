@@ -1,65 +1,61 @@
-"""The app's HTTP server: llhttp parses HTTP/1.1, and the thread that reads a request answers it.
+"""The app's HTTP server: uvicorn reads and writes on an event loop, blocking handlers run on
+a fixed pool of `handler_threads` threads.
 
-Why not a general-purpose server (mqlab used waitress at first): those read requests on an
-event loop, hand each one to a thread of a pool, and wake the loop again to send the
-answer. That is three wake-ups a request where one would do. On the 2-core VM, at 800
-requests/s, an empty handler cost waitress 0.19-0.22 ms of CPU a request against 0.12 on
-one thread per connection with h11, and the app with an empty scenario 0.23-0.28 against
-0.19 here: CPU the capacity row of `mqlab bench` pays on every job (bench/README.md). The
-handlers block (a scan, an SMTP send, a broker's confirm), so they need threads anyway:
-here one thread serves one connection, reads a request, runs the handler and writes the
-answer. The parser is llhttp, Node.js's, through httptools (uvicorn's): request line and
-headers, Content-Length and chunked bodies, keep-alive, what is malformed. It replaced
-h11, pure Python, which cost the broker app 0.47-0.50 ms of CPU a job against 0.34-0.38
-(2-core VM, 550 jobs/s at scan 0, three runs each; issue 6). This module does sockets,
-threads, the size limits and the answer's few header lines.
+uvicorn (with uvloop, and llhttp through httptools) holds every connection on one loop, so
+a slow, idle or streaming client costs a socket, never a thread; only a request whose body
+has arrived whole takes a handler thread. The handlers block (a scan, an SMTP send, a
+broker's confirm), so at most `handler_threads` run at once: in sync mode, the number of
+users served at a time. Why uvicorn and not waitress, cheroot, gunicorn or the
+thread-per-connection server mqlab had before: bench/README.md, "The HTTP server".
 
-- At most `handler_threads` handlers run at once (a semaphore): in sync mode that is the
-  number of users served at the same time, as with any server's thread pool.
-- Connection threads come from a pool of daemon threads and are reused, so a thread keeps
-  what it holds in thread-local storage (the broker scenario's channel) from one
-  connection to the next.
-  Up to `connections` connections are served at once; more wait for one to close.
-- Errors of the protocol (a malformed request, a head over MAX_HEAD_BYTES, a body over
-  `max_body`) are answered here, in the app's JSON, and the connection is closed.
+What mqlab adds to uvicorn, in `_Protocol` (a subclass of its `HttpToolsProtocol`), because
+uvicorn has no setting for it:
+- a deadline for a request's head and body together (`read_timeout`): 408, then close.
+  uvicorn's only timer is the keep-alive one, and any byte resets it (a slowloris);
+- idle connections (no request under way) closed after `keepalive_timeout`, before their
+  first request too; at most `max_connections` open, an idle one closed to make room for
+  a new one, and 503 when none is idle (uvicorn's `limit_concurrency` counts idle
+  keep-alive connections and refuses requests instead);
+- the app's JSON for what the server refuses (400, 413, 431; uvicorn answers text), a
+  head over MAX_HEAD_BYTES refused (431), a body over `max_body` refused (413) as soon as
+  it is known, our side of the connection closed, and the rest of the body read and
+  dropped up to LINGER_BYTES within the read deadline before the whole close (nginx's
+  lingering close): a client that sends its whole body before reading (Python's
+  http.client, requests) reads the 413 instead of a reset;
+- requests for `fast_paths` (`/health`, `/stats`) answered on the loop at once, never
+  waiting for a handler thread. Their handler must not block.
+On EMFILE/ENFILE uvloop's accept goes on with libuv's reserve descriptor (accept, close),
+never dying and logging nothing (asyncio's own loop backs off too, but logs every failed
+accept); `max_connections` is lowered below the descriptor limit so that it rarely comes
+to that.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
 import queue
+import resource
 import socket
 import threading
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import httptools
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 log = logging.getLogger(__name__)
 
-RECV_BYTES = 65536
 MAX_HEAD_BYTES = 65536  # request line and headers; more is answered 431
-ACCEPT_POLL_S = 0.2  # how often the accept loop looks at the stop flag
+LINGER_BYTES = 64 * 1024 * 1024  # of a refused body read and dropped before the close
+FD_RESERVE = 64  # descriptors kept for what is not a client (broker, SMTP, logs, listener)
+STOP_TIMEOUT_S = 8.0  # a graceful stop waits this long for requests under way (procs waits 10)
 
-REASONS = {
-    200: "OK",
-    201: "Created",
-    202: "Accepted",
-    400: "Bad Request",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    413: "Content Too Large",
-    415: "Unsupported Media Type",
-    422: "Unprocessable Content",
-    431: "Request Header Fields Too Large",
-    500: "Internal Server Error",
-    501: "Not Implemented",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-}
+JSON = (b"content-type", b"application/json")
 
 
 @dataclass(frozen=True)
@@ -84,16 +80,24 @@ def json_error(status: int, message: str) -> Response:
     return Response(status, json.dumps({"error": message}).encode("utf-8"))
 
 
-class _Refused(Exception):
-    """The request is answered with this error and the connection closed."""
+@dataclass(frozen=True)
+class Limits:
+    max_body: int
+    read_timeout: float
+    max_connections: int
 
-    def __init__(self, response: Response) -> None:
-        super().__init__(response.status)
-        self.response = response
+
+def connection_cap(wanted: int, reserve: int = FD_RESERVE) -> int:
+    """`wanted`, lowered to the process's descriptor limit less `reserve` (at least 1)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(1, min(wanted, soft - reserve))
 
 
 class Server:
-    """Listening from construction; `serve()` accepts until `stop_accepting()`."""
+    """Listening from construction; `serve()` runs the loop until `stop_accepting()` (and
+    the requests under way are answered) or `close()`."""
 
     def __init__(
         self,
@@ -103,234 +107,295 @@ class Server:
         *,
         handler_threads: int,
         max_body: int,
-        connections: int = 256,
-        idle_timeout: float = 60.0,
+        read_timeout: float = 10.0,
+        keepalive_timeout: float = 5.0,
+        max_connections: int = 1000,
+        fast_paths: Iterable[str] = (),
     ) -> None:
         self.listener = socket.create_server((host, port), backlog=2048)
-        self.listener.settimeout(ACCEPT_POLL_S)
-        self.handler = handler
-        self.max_body = max_body
-        self.idle_timeout = idle_timeout
-        self._slots = threading.BoundedSemaphore(handler_threads)
-        self._lock = threading.Lock()
-        self._open: set[socket.socket] = set()
-        self._busy = 0  # requests read and not yet answered
-        # The pool: daemon threads (a handler still running never holds up the exit),
-        # started when no idle one is left, at most `connections` of them.
-        self._waiting: queue.SimpleQueue[socket.socket] = queue.SimpleQueue()
-        self._max_threads = connections
-        self._threads = 0
-        self._idle = 0
-        self._accepting = True
+        cap = connection_cap(max_connections)
+        if cap < max_connections:
+            log.info("at most %d connections (the descriptor limit is lower)", cap)
+        self.max_connections = cap
+        self.pool = _Pool(handler, handler_threads)
+        limits = Limits(max_body, read_timeout, cap)
+        protocol = type("Protocol", (_Protocol,), {"limits": limits})
+        config = uvicorn.Config(
+            _App(self.pool, frozenset(fast_paths)),
+            http=protocol,
+            loop="auto",  # uvloop where it is installed
+            interface="asgi3",
+            lifespan="off",
+            ws="none",
+            log_config=None,  # mqlab's logging stays as it is
+            log_level="warning",
+            access_log=False,
+            proxy_headers=False,
+            server_header=False,
+            date_header=False,
+            timeout_graceful_shutdown=round(STOP_TIMEOUT_S),
+            backlog=2048,
+        )
+        # typed int, used as a float (call_later): test runs shrink it below a second
+        config.timeout_keep_alive = keepalive_timeout  # type: ignore[assignment]
+        self._uvicorn = uvicorn.Server(config)
 
     @property
     def port(self) -> int:
         return int(self.listener.getsockname()[1])
 
     def serve(self) -> None:
-        """Accept connections until `stop_accepting()`; each is served on a pool thread."""
-        while self._accepting:
-            try:
-                sock, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                if not self._accepting:
-                    return  # the listener was closed under us
-                raise
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            sock.settimeout(self.idle_timeout)
-            self._dispatch(sock)
+        """Run until stopped (on the calling thread, which may be any thread)."""
+        try:
+            self._uvicorn.run(sockets=[self.listener])
+        finally:
+            self.pool.close()
 
     def stop_accepting(self) -> None:
-        """No new connection from now on; the ones open are still served."""
-        self._accepting = False
-        with contextlib.suppress(OSError):
-            self.listener.close()
-
-    def busy(self) -> bool:
-        """Is a request under way (read, and its answer not sent yet)?"""
-        with self._lock:
-            return self._busy > 0
+        """A graceful stop: no new connection, the requests under way answered (with
+        "Connection: close"), idle connections closed; at most STOP_TIMEOUT_S."""
+        self._uvicorn.should_exit = True
 
     def close(self) -> None:
-        """Stop accepting and drop every connection, idle or not."""
-        self.stop_accepting()
-        with self._lock:
-            open_ = list(self._open)
-        for sock in open_:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)  # wakes the thread waiting in recv
+        """Stop now: every connection dropped, whatever is under way."""
+        self._uvicorn.should_exit = True
+        self._uvicorn.force_exit = True
 
-    # -- the pool
 
-    def _dispatch(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._open.add(sock)
-            self._waiting.put(sock)
-            if self._idle > 0:
-                self._idle -= 1  # an idle thread takes it
-                return
-            if self._threads >= self._max_threads:
-                return  # it waits until a connection closes
-            self._threads += 1
-            name = f"http-{self._threads}"
-        threading.Thread(target=self._pool_thread, name=name, daemon=True).start()
+class _Pool:
+    """`handler_threads` daemon threads (a handler still running never holds up the exit)
+    that run the handler and hand the answer back to the loop. The same threads serve
+    every connection: what a handler keeps in thread-local storage (the broker scenario's
+    channel) is reused."""
 
-    def _pool_thread(self) -> None:
-        while True:
-            sock = self._waiting.get()
-            try:
-                self._connection(sock)
-            finally:
-                with self._lock:
-                    self._open.discard(sock)
-                    self._idle += 1  # before the close: a client that saw it finds us idle
-                sock.close()
+    def __init__(self, handler: Handler, size: int) -> None:
+        self.handler = handler
+        self._jobs: queue.SimpleQueue[
+            tuple[Request, asyncio.Future[Response], asyncio.AbstractEventLoop] | None
+        ] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"http-{i + 1}", daemon=True)
+            for i in range(size)
+        ]
+        for thread in self._threads:
+            thread.start()
 
-    # -- one connection, on a pool thread (which closes it afterwards)
+    def run(self, request: Request) -> asyncio.Future[Response]:
+        """On the loop: the answer, once a thread has run the handler."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Response] = loop.create_future()
+        self._jobs.put((request, future, loop))
+        return future
 
-    def _connection(self, sock: socket.socket) -> None:
-        reader = _RequestReader(self.max_body)
-        try:
-            while True:
-                try:
-                    read = self._read(reader, sock)
-                except _Refused as e:
-                    self._send(sock, e.response, head=False, close=True)
-                    return
-                if read is None:
-                    return  # the client closed the connection, or left it idle too long
-                request, keep_alive = read
-                self._count(+1)  # under way from now, waiting for a slot included (drain)
-                try:
-                    with self._slots:  # at most handler_threads handlers at once
-                        response = self._handle(request)
-                        closing = not keep_alive or not self._accepting
-                        self._send(sock, response, request.method == "HEAD", closing)
-                finally:
-                    self._count(-1)
-                if closing:
-                    return  # HTTP/1.0, "Connection: close", or a protocol switch declined
-        except OSError:
-            pass  # the client went away mid-request: nobody is left to answer
-
-    def _count(self, step: int) -> None:
-        with self._lock:
-            self._busy += step
-
-    def _read(self, reader: _RequestReader, sock: socket.socket) -> tuple[Request, bool] | None:
-        """The next request on the connection and whether to keep it open after the answer."""
-        while not reader.complete:
-            if reader.waiting_for_continue:  # the client waits for this before its body
-                reader.waiting_for_continue = False
-                sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-            try:
-                data = sock.recv(RECV_BYTES)
-            except TimeoutError:
-                return None
-            if not data:
-                return None  # the client closed its side
-            reader.feed(data)
-        return reader.complete.popleft()
-
-    def _handle(self, request: Request) -> Response:
+    def call(self, request: Request) -> Response:
         try:
             return self.handler(request)
         except Exception:
             log.exception("%s %s failed", request.method, request.path)
             return json_error(500, "internal error")
 
-    def _send(self, sock: socket.socket, response: Response, head: bool, close: bool) -> None:
-        lines = [
-            f"HTTP/1.1 {response.status} {REASONS.get(response.status, '')}",
-            "Content-Type: application/json",
-            f"Content-Length: {len(response.body)}",
-            *(f"{name}: {value}" for name, value in response.headers),
+    def close(self) -> None:
+        for _ in self._threads:
+            self._jobs.put(None)
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            request, future, loop = job
+            response = self.call(request)
+            with contextlib.suppress(RuntimeError):  # the loop is gone (a forced stop)
+                loop.call_soon_threadsafe(_settle, future, response)
+
+
+def _settle(future: asyncio.Future[Response], response: Response) -> None:
+    if not future.done():  # not cancelled by a stop meanwhile
+        future.set_result(response)
+
+
+class _App:
+    """The ASGI side: the whole body, then the handler (on the pool, or at once for
+    `fast_paths`), then the answer with a length."""
+
+    def __init__(self, pool: _Pool, fast_paths: frozenset[str]) -> None:
+        self.pool = pool
+        self.fast_paths = fast_paths
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # the client left, or the server refused the request meanwhile
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        request = Request(
+            method=scope["method"],
+            path=scope["raw_path"].decode("ascii", "replace"),
+            # llhttp leaves the spaces after a value in it; HTTP says they are not part of it
+            headers={
+                name.decode("latin-1"): value.decode("latin-1").strip(" \t")
+                for name, value in scope["headers"]
+            },
+            body=bytes(body),
+        )
+        if request.path in self.fast_paths:
+            response = self.pool.call(request)
+        else:
+            try:
+                response = await self.pool.run(request)
+            except asyncio.CancelledError:  # a forced stop: the handler may still finish
+                response = json_error(503, "the server stopped first: outcome unknown")
+        headers = [
+            JSON,
+            (b"content-length", str(len(response.body)).encode()),
+            *((k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers),
         ]
-        if close:
-            lines.append("Connection: close")
-        out = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        # the answer to HEAD has the headers of a GET's, and no body
-        sock.sendall(out if head else out + response.body)
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        await send({"type": "http.response.body", "body": response.body})
 
 
-class _RequestReader:
-    """One connection's parser: llhttp (httptools) calls these methods as bytes come in, and
-    every request it completes waits in `complete` with whether the connection stays open."""
+def _answer(status: int, message: str) -> bytes:
+    """A whole answer that closes the connection, for what the server refuses itself."""
+    body = json_error(status, message).body
+    status_line: bytes = STATUS_LINE[status]
+    return (
+        status_line
+        + b"content-type: application/json\r\nconnection: close\r\n"
+        + b"content-length: %d\r\n\r\n" % len(body)
+        + body
+    )
 
-    def __init__(self, max_body: int) -> None:
-        self.max_body = max_body
-        self.parser = httptools.HttpRequestParser(self)
-        self.complete: deque[tuple[Request, bool]] = deque()
-        self.waiting_for_continue = False
-        self._head_bytes = 0  # bytes fed since the request began, while its head is not done
-        self._in_head = True
-        self._url = b""
-        self._headers: dict[str, str] = {}
-        self._body = bytearray()
 
-    def feed(self, data: bytes) -> None:
-        """Parse what came in. Raises _Refused for what is to be answered with an error."""
+class _Protocol(HttpToolsProtocol):
+    """uvicorn's connection, with deadlines, a connection cap and the app's own refusals
+    (see the module's docstring). One instance per connection, on the loop."""
+
+    limits: Limits  # set on the subclass each Server makes
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[arg-type]
+        self._in_head = True  # between requests, or reading a head
+        self._head_bytes = 0
+        self._body_bytes = 0
+        self._discarding = 0  # >0: a refused body is being read and dropped (its bytes + 1)
+        self._deadline: asyncio.TimerHandle | None = None
+        if len(self.connections) > self.limits.max_connections and not self._make_room():
+            self._refuse(503, "too many connections, try again later")
+            return
+        # idle until its first request too: uvicorn only times a connection after an answer
+        self.timeout_keep_alive_task = self.loop.call_later(
+            self.timeout_keep_alive, self.timeout_keep_alive_handler
+        )
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_deadline()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        self._unset_keepalive_if_required()
         if self._in_head:
             self._head_bytes += len(data)
         try:
             self.parser.feed_data(data)
-        except httptools.HttpParserCallbackError as e:
-            if isinstance(e.__context__, _Refused):
-                raise e.__context__ from None
-            raise
         except httptools.HttpParserUpgrade:
-            pass  # the request is answered as any other, then the connection is closed
+            pass  # answered as any other request, then the connection is closed
         except httptools.HttpParserError as e:
-            raise _Refused(json_error(400, f"malformed request: {e}")) from None
+            self._refuse(400, f"malformed request: {e}")
+            return
         if self._in_head and self._head_bytes > MAX_HEAD_BYTES:
-            raise _Refused(json_error(431, "request line and headers are too large"))
+            self._refuse(431, "request line and headers are too large")
 
-    # -- httptools' callbacks
+    def _unsupported_upgrade_warning(self) -> None:
+        pass  # not worth a warning: the request is answered, the connection closed
+
+    @property
+    def idle(self) -> bool:
+        """No request under way: none begun, and the last one answered."""
+        return (
+            self._in_head
+            and self._head_bytes == 0
+            and (self.cycle is None or self.cycle.response_complete)
+        )
+
+    def _make_room(self) -> bool:
+        for other in self.connections:
+            if other is not self and isinstance(other, _Protocol) and other.idle:
+                other.transport.close()
+                return True
+        return False
+
+    # -- httptools' callbacks, before or instead of uvicorn's
 
     def on_message_begin(self) -> None:
-        self._url, self._headers, self._body = b"", {}, bytearray()
-
-    def on_url(self, url: bytes) -> None:
-        self._url += url
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        # llhttp leaves the spaces after a value in it; HTTP says they are not part of it
-        self._headers[name.decode("latin-1").lower()] = value.decode("latin-1").strip(" \t")
+        super().on_message_begin()
+        self._head_bytes = max(self._head_bytes, 1)
+        self._body_bytes = 0
+        self._cancel_deadline()
+        self._deadline = self.loop.call_later(self.limits.read_timeout, self._timed_out)
 
     def on_headers_complete(self) -> None:
         self._in_head, self._head_bytes = False, 0
-        length = self._headers.get("content-length", "")
-        if length.isdigit() and int(length) > self.max_body:
-            raise _Refused(self._too_large())  # answered before its body is read
-        self.waiting_for_continue = (
-            self._headers.get("expect", "").lower() == "100-continue"
-            and self.parser.get_http_version() == "1.1"
-        )
+        length = dict(self.headers).get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.limits.max_body:
+            self._refuse_body()  # answered before the body is read
+            return
+        super().on_headers_complete()
+        if self.parser.should_upgrade():
+            self.cycle.keep_alive = False  # a protocol switch declined
 
-    def on_body(self, data: bytes) -> None:
-        self.waiting_for_continue = False
-        self._body += data
-        if len(self._body) > self.max_body:
-            raise _Refused(self._too_large())
+    def on_body(self, body: bytes) -> None:
+        if self._discarding:
+            self._discarding += len(body)
+            if self._discarding > LINGER_BYTES:
+                self.transport.close()
+            return
+        self._body_bytes += len(body)
+        if self._body_bytes > self.limits.max_body:  # chunked: no length was given
+            self._drop_cycle()
+            self._refuse_body()
+            return
+        super().on_body(body)
 
     def on_message_complete(self) -> None:
-        request = Request(
-            method=self.parser.get_method().decode("ascii"),
-            path=self._url.decode("ascii", "replace").partition("?")[0],
-            headers=self._headers,
-            body=bytes(self._body),
-        )
-        # HTTP/1.0 closes after each answer, even with "Connection: keep-alive"
-        keep_alive = (
-            self.parser.should_keep_alive()
-            and not self.parser.should_upgrade()
-            and self.parser.get_http_version() == "1.1"
-        )
-        self.complete.append((request, keep_alive))
-        self.waiting_for_continue = False
+        self._cancel_deadline()
         self._in_head, self._head_bytes = True, 0
+        if self._discarding:
+            self.transport.close()  # all of it read: the client gets the 413, not a reset
+            return
+        super().on_message_complete()
 
-    def _too_large(self) -> Response:
-        return json_error(413, f"body is larger than {self.max_body} bytes")
+    # -- refusals
+
+    def _refuse(self, status: int, message: str) -> None:
+        """Answer with an error and close (what the client sent after it is not read)."""
+        self._drop_cycle()
+        if not self.transport.is_closing():
+            self.transport.write(_answer(status, message))
+            self.transport.close()
+
+    def _refuse_body(self) -> None:
+        """413 now, and our side closed (the client reads the answer, then the end); the
+        rest of the body is read and dropped, then the connection closed."""
+        self.transport.write(_answer(413, f"body is larger than {self.limits.max_body} bytes"))
+        self.transport.write_eof()
+        self._discarding = 1
+        self.flow.resume_reading()
+
+    def _drop_cycle(self) -> None:
+        """The app's side of a request the server answers itself: it sees a disconnect."""
+        self._cancel_deadline()
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.cycle.disconnected = True
+            self.cycle.message_event.set()
+
+    def _timed_out(self) -> None:
+        self._deadline = None
+        if self._discarding:
+            self.transport.close()  # the 413 is sent; the rest of the body took too long
+        else:
+            self._refuse(408, f"request not received within {self.limits.read_timeout:g} s")
+
+    def _cancel_deadline(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None

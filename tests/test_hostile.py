@@ -26,8 +26,7 @@ from mqlab.procs import Child, free_ports, http_ok, mqlab_argv, tcp_open
 from mqlab.scan import EICAR
 from mqlab.signup import InvalidSignup, parse_signup
 
-from .conftest import HOST, App, Sink
-from .test_worker import Queues
+from .helpers import HOST, App, Queues, Sink
 
 MAX_BODY = 1024 * 1024
 
@@ -234,6 +233,9 @@ def test_no_body_gets_a_5xx_and_a_refused_body_is_never_mailed(
     event(f"HTTP {status}")
     if job_id is not None:
         job_id = job_id.strip(" \t")  # HTTP drops spaces around a header value
+    if status == 409:  # a valid body, but its X-Job-Id came before with another payload
+        assert "X-Job-Id" in json_error(status, answer_headers, answer) and mails == []
+        return
     if status in (201, 422):
         job = parse_signup(body, job_id)  # the same rules accepted it
         (mail,) = mails

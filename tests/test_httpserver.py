@@ -82,15 +82,15 @@ def test_at_most_handler_threads_handlers_run_at_once(slow: Recorder) -> None:
     assert slow.most == 2  # six clients at once, two handlers at a time
 
 
-def test_connection_threads_are_reused_across_connections() -> None:
+def test_handler_threads_are_a_fixed_pool_shared_by_every_connection() -> None:
     # The broker scenario keeps a channel per handler thread: a new thread for every
     # connection (curl, a browser) would open a new broker connection for every request.
     quick = Recorder()
-    with serving(quick, handler_threads=8) as server:
+    with serving(quick, handler_threads=3) as server:
         # one after the other, each on its own connection, each closed before the next
-        codes = [get(server.port, until_closed=True) for _ in range(5)]
-    assert codes == [200] * 5
-    assert len(set(quick.threads)) == 1
+        codes = [get(server.port, until_closed=True) for _ in range(12)]
+    assert codes == [200] * 12
+    assert len(set(quick.threads)) <= 3
 
 
 def test_keep_alive_serves_many_requests_on_one_connection() -> None:
