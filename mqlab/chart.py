@@ -41,11 +41,18 @@ from matplotlib.patches import Patch
 from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
 from mqlab import i18n, metrics
+from mqlab.errors import BadInput
 
 Result = dict[str, Any]
 Chart = tuple[str, Figure]
 
 FORMAT_VERSION = 1
+
+
+class BadChart(BadInput, ValueError):
+    """A result file this chart module cannot draw: one line and exit 2, not a bug."""
+
+
 KINDS = ("run", "compare", "crash-test", "sweep")
 MODES = ("sync", "thread", "broker")
 FAULTS = ("app-kill", "worker-kill", "broker-restart")
@@ -103,8 +110,8 @@ def draw(paths: Sequence[Path], out_dir: Path | None = None, lang: str = "en") -
         result = load(path)
         try:
             charts = charts_for(result, lang)
-        except ValueError as exc:
-            raise ValueError(f"{path}: {exc}") from exc
+        except BadChart as exc:
+            raise BadChart(f"{path}: {exc}") from exc
         target = out_dir if out_dir is not None else path.parent
         target.mkdir(parents=True, exist_ok=True)
         suffix = "" if lang == "en" else f"-{lang}"
@@ -127,7 +134,7 @@ def charts_for(result: Result, lang: str) -> list[Chart]:
         try:
             charts = builders[kind](result, lang)
         except (KeyError, TypeError, IndexError, AttributeError) as exc:
-            raise ValueError(f"malformed {kind} result ({type(exc).__name__}: {exc})") from exc
+            raise BadChart(f"malformed {kind} result ({type(exc).__name__}: {exc})") from exc
         for _, fig in charts:
             for ax in fig.axes:
                 ax.tick_params(which="both", labelfontfamily=_families(lang))
@@ -139,21 +146,21 @@ def load(path: Path) -> Result:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path}: not a readable mqlab result ({exc})") from exc
+        raise BadChart(f"{path}: not a readable mqlab result ({exc})") from exc
     return validate(data, str(path))
 
 
 def validate(result: object, source: str = "result") -> Result:
     """Refuse what this version cannot draw: an unknown format_version or kind."""
     if not isinstance(result, dict):
-        raise ValueError(f"{source}: not an mqlab result (expected a JSON object)")
+        raise BadChart(f"{source}: not an mqlab result (expected a JSON object)")
     version = result.get("format_version")
     if type(version) is not int or version != FORMAT_VERSION:
-        raise ValueError(
+        raise BadChart(
             f"{source}: unsupported format_version {version!r} (this mqlab reads {FORMAT_VERSION})"
         )
     if result.get("kind") not in KINDS:
-        raise ValueError(
+        raise BadChart(
             f"{source}: unknown result kind {result.get('kind')!r} "
             f"(expected one of {', '.join(KINDS)})"
         )
@@ -213,7 +220,7 @@ def _hangul_family() -> str:
     for family in HANGUL_FAMILIES:
         if family in known:
             return family
-    raise ValueError("Korean charts need a Hangul font: pip install koreanize-matplotlib")
+    raise BadChart("Korean charts need a Hangul font: pip install koreanize-matplotlib")
 
 
 def _families(lang: str) -> list[str]:
@@ -370,7 +377,7 @@ def _tick_number(value: float, _pos: int | None) -> str:
 def _run_charts(result: Result, lang: str) -> list[Chart]:
     runs = [result] if result["kind"] == "run" else list(result["runs"])
     if not runs:
-        raise ValueError("the compare result holds no runs")
+        raise BadChart("the compare result holds no runs")
     runs.sort(key=lambda run: _rank(run["mode"], MODES))
     config = result["config"]
     return [
@@ -794,7 +801,7 @@ def _group_label(group: _Group, groups: Sequence[_Group], lang: str, *, ticks: b
 def _crash_charts(result: Result, lang: str) -> list[Chart]:
     rows = result["rows"]
     if not rows:
-        raise ValueError("the crash-test result holds no rows")
+        raise BadChart("the crash-test result holds no rows")
     faults = sorted({row["fault"] for row in rows}, key=lambda f: _rank(f, FAULTS))
     counts = [_crash_chart(result, f, lang) for f in faults]
     timelines = [_crash_timeline_chart(result, f, lang) for f in faults]
@@ -960,7 +967,7 @@ def _crash_timeline_chart(result: Result, fault: str, lang: str) -> Figure:
 
 def _sweep_charts(result: Result, lang: str) -> list[Chart]:
     if not result["points"]:
-        raise ValueError("the sweep result holds no points")
+        raise BadChart("the sweep result holds no points")
     return [("throughput", _sweep_chart(result, lang))]  # "<time>-sweep-throughput"
 
 

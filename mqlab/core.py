@@ -1,13 +1,16 @@
 """The one error boundary: runs the CLI and turns every failure into a line and an exit code.
 
 Like httpie's `core.main`: the commands in `cli.py` raise, this decides what the
-user sees. `--traceback` shows the real stack for bug reports.
+user sees. An `MqlabError` is one line and its exit code; anything else is a bug,
+one "internal error" line and exit 1. `mqlab --traceback` (a global option, declared
+in `cli.py`) shows the real stack instead, for bug reports.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import typer
 from typer import TyperException as UsageProblem  # typer >= 0.28 (pyproject pins it)
@@ -17,20 +20,23 @@ from mqlab.errors import ExitStatus, MqlabError
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    show_traceback = "--traceback" in args
-    args = [a for a in args if a != "--traceback"]
     from mqlab.cli import app
 
     command = typer.main.get_command(app)
+    options: dict[str, Any] = {}  # the global options, filled in by the app's callback
+
+    def show_traceback() -> bool:
+        return bool(options.get("traceback"))
+
     try:
-        result = command.main(args=args, prog_name="mqlab", standalone_mode=False)
+        result = command.main(args=args, prog_name="mqlab", standalone_mode=False, obj=options)
     except typer.Exit as e:
         return int(e.exit_code)
     except UsageProblem as e:
         if type(e).__name__ == "NoArgsIsHelpError":  # `mqlab` alone: show the help
             print(e.format_message())
             return int(ExitStatus.OK)
-        if show_traceback:
+        if show_traceback():
             raise
         _say(e.format_message().replace("Value error, ", ""))  # typer's validator prefix
         return int(ExitStatus.BAD_INPUT)
@@ -38,10 +44,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say("interrupted")
         return int(ExitStatus.INTERRUPTED)
     except MqlabError as e:
-        if show_traceback:
+        if show_traceback():
             raise
         _say(str(e))
         return int(e.status)
+    except Exception as e:  # a bug, not something the user did
+        if show_traceback():
+            raise
+        _say(
+            f"internal error ({type(e).__name__}: {e}); "
+            "run it again as 'mqlab --traceback ...' and report the stack"
+        )
+        return int(ExitStatus.ERROR)
     return int(result) if isinstance(result, int) else int(ExitStatus.OK)
 
 

@@ -1,8 +1,10 @@
 """Expected failures and the exit codes they become.
 
 Everything the user can cause (bad input, a busy port, no broker, a child
-process that would not start) is raised as an `MqlabError`; `mqlab.core.main`
-is the one place that turns it into a single readable line and an exit code.
+process that would not start) is raised as an `MqlabError` where it is detected;
+`mqlab.core.main` is the one place that turns it into a single readable line and an
+exit code. Any other exception is a bug: one "internal error" line and exit 1, or
+the full stack with `mqlab --traceback`.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class PortInUse(MqlabError):
 
 
 class NoBroker(MqlabError):
+    """No usable RabbitMQ: the message says why, in one line, and how to get one."""
+
     status = ExitStatus.NO_BROKER
 
 

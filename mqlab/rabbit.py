@@ -45,7 +45,8 @@ from urllib.parse import urlsplit
 import pika
 import pika.exceptions
 
-from mqlab.procs import tcp_open
+from mqlab.errors import NoBroker
+from mqlab.procs import free_ports, tcp_open
 
 # pika logs every failed connection attempt at ERROR level. Probing for a broker
 # is expected to fail sometimes, and without any handler Python's "last resort"
@@ -127,10 +128,11 @@ _PRELOAD_EVAL = (
 )
 
 
-class BrokerUnavailable(Exception):
+class BrokerUnavailable(NoBroker):
     """No usable RabbitMQ: the message says why, in one line, and how to get one.
 
-    (A private node that fails to start adds the tail of its log after that line.)
+    An `errors.NoBroker`: the CLI shows it as one line and exits 3. (A private node
+    that fails to start adds the tail of its log after that line.)
     """
 
 
@@ -296,20 +298,6 @@ def queue_depths(url: str, queues: list[str], timeout: float = 2.0) -> dict[str,
 # ----------------------------------------------------------------- local helpers
 
 
-def _free_ports(count: int) -> list[int]:
-    """`count` distinct ports that are free on 127.0.0.1 right now."""
-    socks: list[socket.socket] = []
-    try:
-        for _ in range(count):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind((LOCALHOST, 0))
-            socks.append(s)
-        return [int(s.getsockname()[1]) for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
 def _epmd_names(timeout: float = 0.5) -> set[str] | None:
     """Node names registered with the local epmd, or None if epmd does not answer."""
     try:
@@ -456,11 +444,11 @@ class PrivateNode:
         if data_dir is None:
             data_dir = Path(tempfile.mkdtemp(prefix="mqlab-rabbitmq-"))
         directory = data_dir.expanduser().resolve()
-        amqp_port, dist_port = _free_ports(2)
+        amqp_port, dist_port = free_ports(2, LOCALHOST)
         if port is not None:
             amqp_port = port
             if dist_port == port:
-                dist_port = _free_ports(2)[1]
+                dist_port = free_ports(2, LOCALHOST)[1]
         return cls(
             data_dir=directory,
             port=amqp_port,

@@ -2,37 +2,94 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from mqlab.core import main
+from mqlab.errors import BadInput
 
 COMMANDS = ["run", "compare", "crash-test", "chart", "sweep", "serve", "worker", "sink", "broker"]
 
 
-def mqlab(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mqlab", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def test_help_lists_every_command() -> None:
-    result = mqlab("--help")
-    assert result.returncode == 0
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
     for command in COMMANDS:
-        assert command in result.stdout
+        assert command in out
 
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_explains_itself(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([command, "--help"]) == 0
-    assert "--help" in capsys.readouterr().out
+    assert f"Usage: mqlab {command} " in capsys.readouterr().out  # its own help, not the app's
+
+
+# --- the error boundary: one line and an exit code, or the stack with --traceback -------------
+
+
+@pytest.fixture
+def buggy_command() -> Iterator[str]:
+    """A command whose code has a bug, added to the real app for one test."""
+    from mqlab.cli import app
+
+    def bug() -> None:
+        raise ZeroDivisionError("a bug in a command")
+
+    app.command("test-bug")(bug)
+    try:
+        yield "test-bug"
+    finally:
+        app.registered_commands = [c for c in app.registered_commands if c.callback is not bug]
+
+
+def test_a_bug_is_one_internal_error_line_and_exit_1(
+    buggy_command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([buggy_command]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("mqlab: error: internal error"), err
+    assert "ZeroDivisionError: a bug in a command" in err[0] and "--traceback" in err[0]
+
+
+def test_with_traceback_a_bug_shows_its_stack(buggy_command: str) -> None:
+    with pytest.raises(ZeroDivisionError, match="a bug in a command"):
+        main(["--traceback", buggy_command])
+
+
+def test_with_traceback_an_expected_error_shows_its_stack_too(tmp_path: Path) -> None:
+    with pytest.raises(BadInput, match="no such result file"):
+        main(["--traceback", "chart", str(tmp_path / "missing.json")])
+
+
+def test_traceback_is_a_global_option_in_the_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    assert "--traceback" in capsys.readouterr().out
+
+
+def test_no_broker_is_one_line_and_exit_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`mqlab broker up` on a port someone else listens on: refused before anything starts."""
+    from mqlab import rabbit
+
+    monkeypatch.setenv(rabbit.STATE_ENV_VAR, str(tmp_path / "state"))
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen(1)
+        port = other.getsockname()[1]
+        assert main(["broker", "up", "--port", str(port)]) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("mqlab: error:"), err
+    assert "RabbitMQ" in err[0]
 
 
 @pytest.mark.parametrize(
@@ -47,11 +104,82 @@ def test_every_command_explains_itself(command: str, capsys: pytest.CaptureFixtu
         (["nonsense"], "nonsense"),
     ],
 )
-def test_bad_input_is_one_line_and_a_nonzero_exit(args: list[str], fragment: str) -> None:
-    result = mqlab(*args)
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
+def test_bad_input_is_one_line_and_a_nonzero_exit(
+    args: list[str], fragment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(args) == 2  # in-process: the same boundary `python -m mqlab` runs (see below)
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
     assert lines[0].startswith("mqlab: error:") and fragment in lines[0]
     assert "Value error" not in lines[0]  # the validator's prefix says nothing to a user
-    assert "Traceback" not in result.stderr
+
+
+# Every option that names a folder to write: a bad one is refused before anything starts.
+FOLDER_OPTIONS = [
+    ["run", "sync", "--out"],
+    ["run", "sync", "--keep"],
+    ["compare", "--out"],
+    ["crash-test", "--out"],
+    ["crash-test", "--keep"],
+    ["sweep", "--out"],
+    ["calibrate", "--out"],
+    ["bench", "--out"],
+    ["chart", "--latest", "-o"],
+]
+
+
+@pytest.mark.parametrize("where", ["under-a-file", "/proc", "/sys"])
+@pytest.mark.parametrize("option", FOLDER_OPTIONS, ids=" ".join)
+def test_an_unwritable_folder_is_one_line_and_exit_2_at_once(
+    option: list[str], where: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    folder = {"under-a-file": a_file / "results", "/proc": Path("/proc/mqlab-results"),
+              "/sys": Path("/sys/mqlab-results")}[where]  # fmt: skip
+    started = time.monotonic()
+    code = main([*option, str(folder)])
+    took = time.monotonic() - started
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1 and err[0].startswith("mqlab: error:"), err
+    assert str(folder) in err[0] and option[-1] in err[0]
+    assert took < 1.0  # refused while parsing: no sink, app or broker was started
+    assert not folder.exists()
+
+
+def test_a_read_only_folder_is_refused_before_the_run(tmp_path: Path) -> None:
+    # root may write anywhere, so as root the command runs as nobody (uid 65534)
+    base = Path(tempfile.mkdtemp(prefix="mqlab-ro-"))
+    try:
+        base.chmod(0o755)
+        readonly = base / "ro"
+        readonly.mkdir(mode=0o555)
+        readonly.chmod(0o555)
+        as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        argv = [sys.executable, "-m", "mqlab", "run", "sync", "--out", str(readonly / "results")]
+        result = subprocess.run(
+            [*(as_nobody if os.geteuid() == 0 else []), *argv],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            cwd=base,
+        )
+        assert result.returncode == 2, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "--out" in lines[0] and "ermission denied" in lines[0]
+        assert not list(readonly.iterdir())
+    finally:
+        (base / "ro").chmod(0o755)
+        shutil.rmtree(base)
+
+
+def test_a_writable_folder_is_not_created_by_the_check(tmp_path: Path) -> None:
+    from mqlab.results import writable_folder
+
+    folder = tmp_path / "new" / "results"
+    assert writable_folder(folder) == folder
+    assert not (tmp_path / "new").exists()  # the run creates it when it saves
+    assert not list(tmp_path.iterdir())  # and the probe left nothing behind

@@ -26,16 +26,30 @@ from hypothesis import strategies as st
 
 from mqlab import rabbit
 from mqlab.calibrate import listening_pids
+from mqlab.procs import PICK_FROM, _ephemeral_low, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SYSTEM_URL = os.environ.get(rabbit.ENV_VAR) or rabbit.DEFAULT_URL
 
 
 def closed_port() -> int:
-    """A port on 127.0.0.1 that nothing listens on."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port on 127.0.0.1 that nothing listens on (below the ephemeral range: see procs)."""
+    return free_port()
+
+
+def test_a_private_node_gets_ports_the_kernel_never_gives_outgoing_connections(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its AMQP and distribution ports come from procs.free_ports, like the lab's servers.
+
+    Nothing is started: `create` only picks (any executable stands in for rabbitmq-server)."""
+    monkeypatch.setenv(rabbit.SERVER_ENV_VAR, "/bin/true")
+    low = _ephemeral_low()
+    for _ in range(10):
+        node = rabbit.PrivateNode.create()
+        node.cleanup()
+        assert PICK_FROM <= node.port < low and PICK_FROM <= node.dist_port < low
+        assert node.port != node.dist_port
 
 
 def port_open(port: int) -> bool:
@@ -144,14 +158,12 @@ def test_server_version_of_the_running_broker() -> None:
         assert re.fullmatch(r"\d+\.\d+\.\d+.*", version)
 
 
-@pytest.mark.broker
 def test_server_version_of_a_closed_port_is_none_quickly() -> None:
     t0 = time.monotonic()
     assert rabbit.server_version(f"amqp://guest:guest@127.0.0.1:{closed_port()}/%2F") is None
     assert time.monotonic() - t0 < 3.0
 
 
-@pytest.mark.broker
 def test_server_version_of_a_silent_listener_is_none_within_the_timeout() -> None:
     with socket.socket() as silent:  # accepts TCP, never says a word of AMQP
         silent.bind(("127.0.0.1", 0))
@@ -226,7 +238,9 @@ def test_a_node_can_be_held_to_one_scheduler(node: rabbit.PrivateNode) -> None:
     """crash-test's node boots on one core: its restart must leave the other to the lab."""
     args = beam_args(node)
     assert args[args.index("-S") + 1] == "1:1"
-    default = rabbit.PrivateNode.create()._environment()["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"]
+    other = rabbit.PrivateNode.create()
+    other.cleanup()  # never started: this only removes its temp data dir
+    default = other._environment()["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"]
     assert "+S" not in default  # other nodes: Erlang's default, one scheduler per core
 
 
@@ -273,7 +287,6 @@ def test_queue_depths_uses_one_connection_for_several_queues(node: rabbit.Privat
         conn.close()
 
 
-@pytest.mark.broker
 def test_queue_depth_when_no_broker_answers_is_none() -> None:
     t0 = time.monotonic()
     url = f"amqp://guest:guest@127.0.0.1:{closed_port()}/%2F"
@@ -285,7 +298,6 @@ def test_queue_depth_when_no_broker_answers_is_none() -> None:
 # ----------------------------------------------------------- ensure_broker
 
 
-@pytest.mark.broker
 def test_ensure_broker_with_a_dead_explicit_url_raises_one_masked_line(state_dir: Path) -> None:
     url = f"amqp://mqlab:S3cr3t-pw@127.0.0.1:{closed_port()}/%2F"
     with pytest.raises(rabbit.BrokerUnavailable) as e, rabbit.ensure_broker(url):
@@ -298,7 +310,6 @@ def test_ensure_broker_with_a_dead_explicit_url_raises_one_masked_line(state_dir
     assert "\n" not in message
 
 
-@pytest.mark.broker
 def test_ensure_broker_with_a_dead_url_from_the_environment_raises(
     state_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -378,7 +389,6 @@ def test_broker_up_outlives_the_process_and_broker_down_stops_it(state_dir: Path
     assert (state_dir / "broker").is_dir()  # data kept: durable queues survive down/up
 
 
-@pytest.mark.broker
 def test_broker_status_of_an_unreachable_url(state_dir: Path) -> None:
     url = f"amqp://u:Status-Secret@127.0.0.1:{closed_port()}/%2F"
     status = rabbit.broker_status(url, ["q1"])
@@ -404,7 +414,6 @@ def test_broker_up_on_a_port_in_use_fails_and_leaves_that_broker_alone(state_dir
     assert not (state_dir / "broker.json").exists()
 
 
-@pytest.mark.broker
 def test_broker_down_never_signals_a_process_that_is_not_its_node(state_dir: Path) -> None:
     stranger = subprocess.Popen(["sleep", "60"], start_new_session=True)
     try:
