@@ -86,6 +86,7 @@ def parameters(settings: AmqpSettings) -> pika.URLParameters:
 
 # -- a broker that is down, hung or blocked: every wait bounded ---------------------------------
 
+
 class DeadlinePassed(Exception):
     """The broker did not answer in time, and the connection was dropped (see `deadline`)."""
 

@@ -7,38 +7,16 @@ timeout on every wait. A missing broker is an error, never a skip.
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mqlab import rabbit
-from mqlab.ledger import Arrival, read_arrivals
 from mqlab.procs import Child, free_port, http_ok, mqlab_argv, tcp_open
 
-HOST = "127.0.0.1"
-
-
-class Sink:
-    def __init__(self, child: Child, port: int, ledger: Path) -> None:
-        self.child, self.port, self.ledger = child, port, ledger
-
-    def arrivals(self) -> list[Arrival]:
-        return read_arrivals(self.ledger)
-
-    def wait_for(self, count: int, timeout: float = 10.0) -> list[Arrival]:
-        import time
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            got = self.arrivals()
-            if len(got) >= count:
-                return got
-            time.sleep(0.02)
-        raise AssertionError(f"expected {count} mails in the sink, got {len(self.arrivals())}")
+from .helpers import HOST, App, Result, Sink, flags
 
 
 @pytest.fixture
@@ -64,35 +42,6 @@ def sink(start_sink: Callable[..., Sink]) -> Sink:
     return start_sink()
 
 
-class App:
-    def __init__(self, child: Child, port: int) -> None:
-        self.child, self.port = child, port
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-    def post(
-        self,
-        body: bytes | dict[str, Any],
-        path: str = "/signup",
-        headers: dict[str, str] | None = None,
-        method: str = "POST",
-    ) -> tuple[int, dict[str, Any]]:
-        data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        req = urllib.request.Request(
-            self.url + path,
-            data=data,
-            method=method,
-            headers={"Content-Type": "application/json", **(headers or {})},
-        )
-        try:
-            with urllib.request.urlopen(req, timeout=15) as r:
-                return int(r.status), json.loads(r.read() or b"{}")
-        except urllib.error.HTTPError as e:
-            return int(e.code), json.loads(e.read() or b"{}")
-
-
 @pytest.fixture
 def start_app(tmp_path: Path) -> Iterator[Callable[..., App]]:
     children: list[Child] = []
@@ -111,6 +60,30 @@ def start_app(tmp_path: Path) -> Iterator[Callable[..., App]]:
         c.stop()
 
 
+# Fixtures that give a test a RabbitMQ: a test using one (directly or through another
+# fixture) is marked `broker` at collection, so `-m "not broker"` (make check) never needs
+# one. A test that starts a broker another way carries the mark itself.
+BROKER_FIXTURES = frozenset({"broker_url"})
+
+
+def _gives_a_private_node(fixturedefs: Sequence[Any]) -> bool:
+    """A fixture whose function is annotated to return or yield a `rabbit.PrivateNode`."""
+    returns = (str(getattr(d.func, "__annotations__", {}).get("return", "")) for d in fixturedefs)
+    return any("PrivateNode" in annotation for annotation in returns)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests that need a broker (the private-node fixtures are module-scoped:
+    `make test` runs with `--dist loadfile`, so each file's node starts in one worker)."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        defs = [d for ds in info.name2fixturedefs.values() for d in ds]
+        if BROKER_FIXTURES & set(item.fixturenames) or _gives_a_private_node(defs):
+            item.add_marker(pytest.mark.broker)
+
+
 @pytest.fixture(scope="session")
 def broker_url() -> Iterator[str]:
     """A real RabbitMQ: the one at $MQLAB_AMQP_URL or the default, else a private node.
@@ -122,21 +95,6 @@ def broker_url() -> Iterator[str]:
             yield handle.url
     except rabbit.BrokerUnavailable as e:
         pytest.fail(f"no RabbitMQ for the broker tests: {e}", pytrace=False)
-
-
-Result = dict[str, Any]
-
-
-def flags(**options: object) -> list[str]:
-    """requests=12, scan_ms=20, no_floors=True -> --requests 12 --scan-ms 20 --no-floors"""
-    out: list[str] = []
-    for key, value in options.items():
-        flag = "--" + key.replace("_", "-")
-        if value is True:
-            out.append(flag)
-        elif value is not False and value is not None:
-            out += [flag, str(value)]
-    return out
 
 
 @pytest.fixture

@@ -23,8 +23,7 @@ from mqlab import rabbit
 from mqlab.procs import Child, mqlab_argv
 from mqlab.signup import Job
 
-from .conftest import App, Sink
-from .test_worker import Queues, Workers, into_a_job, wait_until
+from .helpers import App, Queues, Sink, Workers, into_a_job, wait_until
 
 pytestmark = pytest.mark.broker
 

@@ -16,8 +16,7 @@ import pytest
 from mqlab import rabbit
 from mqlab.procs import http_ok
 
-from .conftest import App, Sink
-from .test_worker import Queues, Workers, into_a_job, wait_until
+from .helpers import App, Queues, Sink, Workers, into_a_job, wait_until
 
 SIGNUP = {"email": "ana@example.test", "name": "Ana"}
 

@@ -19,8 +19,7 @@ from mqlab.failpoint import ENV as FAILPOINT
 from mqlab.procs import Child, mqlab_argv
 from mqlab.signup import MAX_JOB_BYTES, Job
 
-from .conftest import Sink
-from .test_worker import Queues, Workers, signup_job, wait_until
+from .helpers import Queues, Sink, Workers, signup_job, wait_until
 
 pytestmark = pytest.mark.broker
 

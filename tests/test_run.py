@@ -87,7 +87,8 @@ def test_a_flaky_mail_server_loses_nothing_in_broker_mode(mqlab_result: Run) -> 
 
 
 @pytest.mark.parametrize(
-    ("mode", "lost", "parked"), [("thread", True, False), ("broker", False, True)]
+    ("mode", "lost", "parked"),
+    [("thread", True, False), pytest.param("broker", False, True, marks=pytest.mark.broker)],
 )
 def test_a_permanent_smtp_failure_is_lost_in_memory_but_parked_by_the_broker(
     mode: str, lost: bool, parked: bool, mqlab_result: Run

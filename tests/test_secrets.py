@@ -12,8 +12,7 @@ import pytest
 from mqlab.core import main
 from mqlab.procs import Child, free_port, mqlab_argv, tcp_open
 
-from .conftest import App, Sink
-from .test_worker import Queues, Workers, wait_until
+from .helpers import App, Queues, Sink, Workers, wait_until
 
 PASSWORD = "Zebra-Secret-7731"  # distinctive: grep for it
 

@@ -6,166 +6,30 @@ from __future__ import annotations
 import base64
 import sqlite3
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pika
 import pytest
-from pika.spec import BasicProperties
 
-from mqlab.amqp import (
-    REASON_HEADER,
-    RETRIES_HEADER,
-    AmqpSettings,
-    dead_letter_queue,
-    delete_run_objects,
-    private_settings,
-    retry_queue,
-)
+from mqlab.amqp import REASON_HEADER, RETRIES_HEADER, dead_letter_queue, retry_queue
 from mqlab.ledger import ProcessedJobs, read_arrivals
 from mqlab.procs import Child, free_port, mqlab_argv, tcp_open
 from mqlab.scan import EICAR
 from mqlab.signup import Job
 
-from .conftest import HOST, Sink
+from .helpers import HOST, Queues, Sink, Workers, into_a_job, signup_job, wait_until
 
 pytestmark = pytest.mark.broker
 
 
-# -- helpers (plain functions and classes: test_outage.py and test_secrets.py use them too) ----
-
-
-def connect(url: str) -> pika.BlockingConnection:
-    params = pika.URLParameters(url)
-    params.socket_timeout = params.stack_timeout = params.blocked_connection_timeout = 5
-    params.connection_attempts = 1
-    return pika.BlockingConnection(params)
-
-
-class Queues:
-    """A queue of this test's own (and its .retry and .dead), on the given broker."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        settings = private_settings(url)  # an exchange of its own too: no copies of others' jobs
-        self.name, self.exchange = settings.queue, settings.exchange
-
-    def args(self) -> list[str]:
-        return ["--amqp-url", self.url, "--queue", self.name, "--exchange", self.exchange]
-
-    def publish(self, job: Job | bytes, message_id: str | None = None) -> None:
-        """Put a job (or raw bytes) on the work queue, as the app would."""
-        body = job.to_bytes() if isinstance(job, Job) else job
-        if message_id is None:
-            message_id = job.id if isinstance(job, Job) else "raw"
-        conn = connect(self.url)
-        try:
-            ch = conn.channel()
-            ch.confirm_delivery()
-            ch.queue_declare(self.name, durable=True)
-            ch.basic_publish(
-                "",
-                self.name,
-                body,
-                BasicProperties(delivery_mode=2, message_id=message_id),
-                mandatory=True,
-            )
-        finally:
-            conn.close()
-
-    def depth(self, queue: str | None = None) -> tuple[int, int]:
-        """(ready messages, consumers) of the work queue or another queue; (-1, -1) if absent."""
-        conn = connect(self.url)
-        try:
-            ok = conn.channel().queue_declare(queue or self.name, passive=True)
-            return int(ok.method.message_count), int(ok.method.consumer_count)
-        except pika.exceptions.ChannelClosedByBroker:
-            return -1, -1
-        finally:
-            if conn.is_open:
-                conn.close()
-
-    def take(self, queue: str) -> list[tuple[dict[str, Any], bytes]]:
-        """Every message in `queue` (headers, body), taken off it."""
-        out: list[tuple[dict[str, Any], bytes]] = []
-        conn = connect(self.url)
-        try:
-            ch = conn.channel()
-            while True:
-                method, props, body = ch.basic_get(queue, auto_ack=True)
-                if method is None:
-                    return out
-                out.append((dict(props.headers or {}), body))
-        finally:
-            conn.close()
-
-    def wait_take(self, queue: str, timeout: float = 15.0) -> list[tuple[dict[str, Any], bytes]]:
-        """`take`, once something is there."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            got = self.take(queue)
-            if got:
-                return got
-            time.sleep(0.02)
-        raise AssertionError(f"nothing arrived in {queue} within {timeout:g} s")
-
-    def delete(self) -> None:
-        delete_run_objects(AmqpSettings(url=self.url, queue=self.name, exchange=self.exchange))
-
-
-def wait_until(check: Callable[[], bool], timeout: float = 15.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what or check}")
-
-
-def signup_job(tag: str, attachment: bytes = b"") -> Job:
-    return Job(f"{tag}-{uuid.uuid4().hex[:8]}", f"{tag}@example.test", tag.title(), attachment)
-
-
-def into_a_job(
-    workers: Workers, queues: Queues, smtp_port: int, *args: str, tag: str, after_s: float
-) -> tuple[Child, Job]:
-    """A worker started with `args`, given one job, and `after_s` seconds into it."""
-    worker = workers.start(smtp_port, *args)
-    job = signup_job(tag)
-    queues.publish(job)
-    wait_until(lambda: queues.depth() == (0, 1), what="the worker to take the job")
-    time.sleep(after_s)
-    return worker, job
+# -- helpers of this file only (the shared ones are in helpers.py) ---------------------------
 
 
 def refused(sink: Sink) -> list[str]:
     return [
         a.job_id for a in read_arrivals(sink.ledger, include_refused=True) if a.kind == "refused"
     ]
-
-
-class Workers:
-    def __init__(self, tmp_path: Path, queues: Queues) -> None:
-        self.tmp_path, self.queues = tmp_path, queues
-        self.children: list[Child] = []
-
-    def start(self, smtp_port: int, *extra: str, ready: bool = True) -> Child:
-        n = len(self.children) + 1
-        argv = mqlab_argv("worker", "--smtp-port", str(smtp_port), *self.queues.args(), *extra)
-        child = Child(f"worker {n}", argv, self.tmp_path / f"worker-{n}.log").start()
-        self.children.append(child)
-        if ready:  # consuming: the broker lists it as a consumer of the queue
-            child.wait_ready(lambda: self.queues.depth()[1] >= 1, timeout=20)
-        return child
-
-    def log(self, child: Child) -> str:
-        return child.log_path.read_text(errors="replace")
-
-    def stop_all(self) -> None:
-        for child in self.children:
-            child.stop()
 
 
 # -- fixtures --------------------------------------------------------------------------------
