@@ -42,6 +42,22 @@ broker_app = typer.Typer(
 app.add_typer(broker_app, name="broker")
 
 
+@app.callback()
+def _global_options(
+    ctx: typer.Context,
+    traceback: Annotated[
+        bool,
+        typer.Option(
+            "--traceback",
+            help="On an error, show the full Python stack (for bug reports), not one line. "
+            "Goes before the command: mqlab --traceback run sync",
+        ),
+    ] = False,
+) -> None:
+    # mqlab.core.main passes a dict as the context object and reads it when a command fails
+    ctx.ensure_object(dict)["traceback"] = traceback
+
+
 class ScanKindChoice(str, Enum):
     sleep = "sleep"
     cpu = "cpu"
@@ -106,13 +122,17 @@ Workers = Annotated[
         "-w",
         min=1,
         max=256,
-        help="thread: size of the in-process pool. broker: number of worker processes.",
+        help="Mail senders: the thread pool's size, or broker worker processes; in a run, "
+        "also sync's handler threads, so every mode sends with the same number.",
     ),
 ]
 ServerThreads = Annotated[
     int,
     typer.Option(
-        "--server-threads", min=1, max=1024, help="HTTP handler threads of the app server."
+        "--server-threads",
+        min=1,
+        max=1024,
+        help="HTTP handler threads of the app server (a run's sync app has --workers of them).",
     ),
 ]
 Infected = Annotated[
@@ -145,14 +165,36 @@ DrainTimeout = Annotated[
         "lost.",
     ),
 ]
+
+
+def _writable_folder(value: Path | None) -> Path | None:
+    """--out, --keep: a folder that cannot be written is one line and exit 2 at once, not
+    after the run whose result it was to hold."""
+    from mqlab import results
+    from mqlab.errors import BadInput
+
+    try:
+        return None if value is None else results.writable_folder(value)
+    except BadInput as e:
+        raise typer.BadParameter(str(e)) from None
+
+
 Out = Annotated[
-    Path, typer.Option("--out", "-o", file_okay=False, help="Folder for the result JSON.")
+    Path,
+    typer.Option(
+        "--out",
+        "-o",
+        file_okay=False,
+        callback=_writable_folder,
+        help="Folder for the result JSON.",
+    ),
 ]
 Keep = Annotated[
     Path | None,
     typer.Option(
         "--keep",
         file_okay=False,
+        callback=_writable_folder,
         help="Keep each run's SMTP ledger (SQLite) and process logs in this folder, to count "
         "for yourself.",
     ),
@@ -166,7 +208,12 @@ Floors = Annotated[
     ),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the summary as JSON, not a table.")]
-Lang = Annotated[LangChoice, typer.Option("--lang", help="Language of tables and charts.")]
+Lang = Annotated[
+    LangChoice,
+    typer.Option(
+        "--lang", envvar="MQLAB_LANG", show_envvar=True, help="Language of tables and charts."
+    ),
+]
 AmqpUrl = Annotated[
     str | None,
     typer.Option(
@@ -207,6 +254,16 @@ AutoAck = Annotated[
         "--auto-ack",
         help="Lesson: the broker forgets a job as soon as it "
         "hands it out (lost when a worker dies).",
+    ),
+]
+ReconnectMax = Annotated[
+    float,
+    typer.Option(
+        "--reconnect-max",
+        min=0.1,
+        max=3600,
+        help="Longest wait in seconds between two attempts to reach a lost broker (the waits "
+        "grow up to it, jittered).",
     ),
 ]
 
@@ -293,11 +350,33 @@ def _amqp(
     )
 
 
-def _logging(verbose: bool = True) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+def _logging(verbose: bool = True, quiet: bool = False) -> None:
+    """Short lines for a projector: the time, WARNING/ERROR where it is one, the message.
+
+    `quiet` silences the `narrate` logger (one line per job event: got, sent, acked, a mail
+    arrived); what went wrong, and the broker lost or back, still shows."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(_Lines())
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
+    if quiet:
+        logging.getLogger("narrate").setLevel(logging.WARNING)
+
+
+class _Lines(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s.%(msecs)03d %(message)s", datefmt="%H:%M:%S")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        if record.levelno < logging.WARNING:
+            return line
+        stamp, _, message = line.partition(" ")
+        return f"{stamp} {record.levelname} {message}"
+
+
+Quiet = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No line per job event; problems still show.")
+]
 
 
 # --- measuring ---------------------------------------------------------------------------------
@@ -337,7 +416,7 @@ def run(
         floors=floors,
     )
     config = replace(config, workload=replace(config.workload, retry_delay_ms=retry_delay_ms))
-    with render.progress(mode.value, workload.requests, quiet=as_json) as report:
+    with render.progress(mode.value, workload.requests, as_json, lang.value) as report:
         result = runner.run(config, progress=report, keep=keep)
     data = result.to_dict()
     path = results.write(data, out, mode.value)
@@ -377,6 +456,38 @@ def serve(
     queue: Queue = QUEUE,
     no_confirm: NoConfirm = False,
     transient: Transient = False,
+    read_timeout: Annotated[
+        float,
+        typer.Option(
+            "--read-timeout",
+            min=0.1,
+            help="Seconds for a request's head and body to arrive; then 408.",
+        ),
+    ] = 10.0,
+    keepalive_timeout: Annotated[
+        float,
+        typer.Option(
+            "--keepalive-timeout", min=0.1, help="Seconds an idle connection is kept open."
+        ),
+    ] = 5.0,
+    max_connections: Annotated[
+        int,
+        typer.Option(
+            "--max-connections",
+            min=1,
+            help="Connections open at once (lowered below the descriptor limit); 503 beyond.",
+        ),
+    ] = 1000,
+    publish_timeout: Annotated[
+        float,
+        typer.Option(
+            "--publish-timeout",
+            min=0.1,
+            max=600,
+            help="broker: seconds for the broker to confirm a job (connect included); 503 after.",
+        ),
+    ] = 3.0,
+    reconnect_max: ReconnectMax = 10.0,
 ) -> None:
     """Start the signup app (HTTP).
 
@@ -393,7 +504,14 @@ def serve(
         workers=workers,
         scan=_scan(scan_ms, scan_jitter_ms, scan_kind, seed),
         smtp=SmtpTarget(smtp_host, smtp_port),
-        amqp=_amqp(amqp_url, exchange, queue, no_confirm=no_confirm, transient=transient),
+        amqp=replace(
+            _amqp(amqp_url, exchange, queue, no_confirm=no_confirm, transient=transient),
+            publish_timeout_s=publish_timeout,
+            reconnect_max_s=reconnect_max,
+        ),
+        read_timeout_s=read_timeout,
+        keepalive_timeout_s=keepalive_timeout,
+        max_connections=max_connections,
     )
     webapp.serve(config)
 
@@ -431,12 +549,23 @@ def worker(
             help="Backoff before the first retry; it doubles with every retry.",
         ),
     ] = 1000.0,
+    max_redeliveries: Annotated[
+        int,
+        typer.Option(
+            "--max-redeliveries",
+            min=0,
+            max=1000,
+            help="Times a job may come back unsettled (its worker crashed or lost the broker on "
+            "it) before it goes to <queue>.dead: a crash loop ends there.",
+        ),
+    ] = 5,
     heartbeat: Annotated[
         int,
         typer.Option(
             "--heartbeat", min=0, max=3600, help="AMQP heartbeat interval in seconds (0: none)."
         ),
     ] = 30,
+    reconnect_max: ReconnectMax = 10.0,
     idempotent: Annotated[
         bool,
         typer.Option(
@@ -454,13 +583,17 @@ def worker(
             "machine.",
         ),
     ] = Path("mqlab-processed.db"),
+    quiet: Quiet = False,
 ) -> None:
     """Start one broker worker: take signup jobs from the queue, scan, send, ack. Start several."""
     from dataclasses import replace
 
     from mqlab import worker as worker_process
+    from mqlab.ledger import ProcessedJobs
 
-    _logging()
+    if idempotent:  # a bad path: one line and exit 2 now, not a traceback at the first job
+        ProcessedJobs(processed_db).close()
+    _logging(quiet=quiet)
     amqp = _amqp(
         amqp_url, exchange, queue, prefetch=prefetch, transient=transient, auto_ack=auto_ack
     )
@@ -468,7 +601,12 @@ def worker(
         scan=_scan(scan_ms, scan_jitter_ms, scan_kind, seed),
         smtp=SmtpTarget(smtp_host, smtp_port),
         amqp=replace(
-            amqp, max_retries=max_retries, retry_delay_ms=retry_delay_ms, heartbeat_s=heartbeat
+            amqp,
+            max_retries=max_retries,
+            retry_delay_ms=retry_delay_ms,
+            max_redeliveries=max_redeliveries,
+            heartbeat_s=heartbeat,
+            reconnect_max_s=reconnect_max,
         ),
     )
     logging.getLogger("mqlab").info(
@@ -500,14 +638,19 @@ def sink(
         FailKindChoice,
         typer.Option("--smtp-fail-kind", help="transient (451, retry later) or permanent (554)."),
     ] = FailKindChoice.transient,
-    seed: Seed = 1,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed for which mails --smtp-fail-rate refuses.")
+    ] = 1,
+    quiet: Quiet = False,
 ) -> None:
     """Start the SMTP sink: a real mail server that records every mail it receives."""
     from mqlab import procs
     from mqlab import sink as smtp_sink
+    from mqlab.ledger import Ledger
 
+    Ledger(ledger).close()  # a bad path: one line and exit 2, before the sink starts serving
     procs.check_port_free(host, port)
-    _logging()
+    _logging(quiet=quiet)
     config = smtp_sink.SinkConfig(
         host=host,
         port=port,
@@ -538,7 +681,7 @@ def compare(
         workload,
         amqp_url,
         floors=floors,
-        progress_for=lambda mode: render.progress(mode, workload.requests, as_json),
+        progress_for=lambda mode: render.progress(mode, workload.requests, as_json, lang.value),
     )
     data = result.to_dict()
     path = results.write(data, out, "compare")
@@ -579,6 +722,7 @@ def chart(
             "--out",
             "-o",
             file_okay=False,
+            callback=_writable_folder,
             help="Folder for the PNG and SVG files [default: beside each result].",
         ),
     ] = None,
@@ -594,10 +738,11 @@ def chart(
         paths.append(results.latest(results_dir, kinds=charts.KINDS))
     if not paths:
         raise BadInput("name at least one result file, or use --latest")
-    try:
-        written = charts.draw(paths, out, lang.value)
-    except ValueError as e:
-        raise BadInput(str(e)) from None
+    for path in paths:  # a missing, unreadable or unknown file: one BadInput line, from load
+        kind = results.load(path)["kind"]
+        if kind not in charts.KINDS:
+            raise BadInput(f"{path}: a {kind} result has no charts ({', '.join(charts.KINDS)} do)")
+    written = charts.draw(paths, out, lang.value)  # anything raised here is a bug in the charts
     render.print_written(written, lang.value)
 
 
@@ -718,7 +863,8 @@ def crash_test(
         keep=keep,
     )
     result = crash.crash_test(
-        config, progress_for=lambda label: render.progress(label, workload.requests, as_json)
+        config,
+        progress_for=lambda label: render.progress(label, workload.requests, as_json, lang.value),
     )
     data = result.to_dict()
     path = results.write(data, out, "crash-test")
@@ -787,7 +933,8 @@ def sweep(
         amqp_url=amqp_url,
     )
     result = sweeping.sweep(
-        config, progress_for=lambda label: render.progress(label, jobs_per_worker, as_json)
+        config,
+        progress_for=lambda label: render.progress(label, jobs_per_worker, as_json, lang.value),
     )
     data = result.to_dict()
     path = results.write(data, out, "sweep")
