@@ -57,6 +57,7 @@ lint: setup
 	$(BIN)/ruff check mqlab scenarios tests bench
 	$(BIN)/ruff format --check mqlab scenarios tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports  # the folders' layers: each imports only those below it (pyproject.toml)
 
 bench: setup rabbitmq ## fidelity, capacity and the Celery peer: ratios against their targets
 	$(BIN)/pip install --quiet -e '.[dev,bench]'

@@ -3,7 +3,7 @@
 Why this file exists: "use a broker" usually means "use Celery". The benchmark runs
 the very same job (`MailJob`: the same scan, the same SMTP send into the same sink)
 as a Celery task with `acks_late=True`, on the same RabbitMQ, with as many pool
-processes as mqlab has workers, behind the same HTTP app (mqlab/httpserver.py, the app's
+processes as mqlab has workers, behind the same HTTP app (mqlab/processes/httpserver.py, the app's
 settings and validation), so the only difference is who moves the job: mqlab's
 twenty lines of pika, or Celery.
 
@@ -14,7 +14,7 @@ whose pool process is SIGKILLed is acknowledged as failed, not redelivered.
 (Gossip, mingle and remote control are off: they only slow start-up and would
 leave queues on a broker that is not ours.)
 
-Two roles, each a child process started by `mqlab/bench.py`:
+Two roles, each a child process started by `mqlab/measure/bench.py`:
 
     python bench/celery_peer.py serve PORT      # the HTTP app; signups become Celery tasks
     python bench/celery_peer.py worker          # one Celery worker, prefork, --concurrency W
@@ -33,11 +33,11 @@ from celery import Celery
 from celery.signals import worker_process_init
 
 from mqlab import failpoint
-from mqlab.answer import Answer
-from mqlab.mail import SmtpTarget
-from mqlab.mailjob import MailJob
-from mqlab.scan import Scanner, ScanSettings
-from mqlab.signup import Job
+from mqlab.job.answer import Answer
+from mqlab.job.mail import SmtpTarget
+from mqlab.job.mailjob import MailJob
+from mqlab.job.scan import Scanner, ScanSettings
+from mqlab.job.signup import Job
 
 BROKER_URL = os.environ.get("MQLAB_PEER_AMQP_URL", "amqp://guest:guest@localhost:5672/%2F")
 QUEUE = os.environ.get("MQLAB_PEER_QUEUE", "mqlab.celery-peer")
@@ -96,8 +96,8 @@ class CelerySignup:
 
 
 def serve(port: int) -> None:
-    from mqlab.app import serve as serve_app
-    from mqlab.config import Mode, ServeConfig
+    from mqlab.processes.app import serve as serve_app
+    from mqlab.processes.config import Mode, ServeConfig
 
     serve_app(ServeConfig(mode=Mode.broker, port=port), CelerySignup())
 

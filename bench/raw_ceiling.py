@@ -7,7 +7,7 @@ written like the RabbitMQ work-queue tutorial: persistent messages on a durable
 queue, publisher confirms, prefetch 1, an ack after the mail was accepted. No
 scan: it measures the plumbing, which is what `--scan-ms 0` leaves of mqlab too.
 
-Two roles, each a child process started by `mqlab/bench.py`:
+Two roles, each a child process started by `mqlab/measure/bench.py`:
 
     python bench/raw_ceiling.py consume URL QUEUE SMTP_PORT
     python bench/raw_ceiling.py publish URL QUEUE COUNT THREADS TAG [RATE]
@@ -31,8 +31,8 @@ import pika
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import Basic, BasicProperties
 
-from mqlab import mail
-from mqlab.signup import Job
+from mqlab.job import mail
+from mqlab.job.signup import Job
 
 
 def _channel(url: str, queue: str) -> tuple[pika.BlockingConnection, BlockingChannel]:

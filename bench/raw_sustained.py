@@ -21,8 +21,8 @@ import argparse
 import os
 import statistics
 
-from mqlab import bench, runner
-from mqlab.config import Mode, RunConfig, Workload
+from mqlab.measure import bench, runner
+from mqlab.processes.config import Mode, RunConfig, Workload
 
 
 def main() -> None:

@@ -19,9 +19,11 @@ import logging
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import BasicProperties
 
-from mqlab.amqp import AmqpSettings, Publisher, Unavailable, declare_retry_queues
-from mqlab.answer import Answer
-from mqlab.signup import Job
+from mqlab.amqp.publisher import Publisher, Unavailable
+from mqlab.amqp.queues import declare_retry_queues
+from mqlab.amqp.settings import AmqpSettings
+from mqlab.job.answer import Answer
+from mqlab.job.signup import Job
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +42,7 @@ def declare(channel: BlockingChannel, settings: AmqpSettings) -> None:
     channel.exchange_declare(settings.exchange, "direct", durable=True)
     channel.queue_declare(settings.queue, durable=settings.durable)
     channel.queue_bind(settings.queue, settings.exchange, routing_key=settings.routing_key)
-    declare_retry_queues(channel, settings)  # <queue>.retry and <queue>.dead (mqlab/amqp.py)
+    declare_retry_queues(channel, settings)  # <queue>.retry and <queue>.dead (mqlab/amqp/queues.py)
 
 
 class BrokerSignup:
@@ -50,7 +52,7 @@ class BrokerSignup:
         self.settings = settings
         # One channel per handler thread (pika is not thread-safe), opened now, so that the
         # first users do not wait for a broker handshake. With the broker down, the app
-        # starts anyway (503 until it is back: mqlab/amqp.py looks for it in the background).
+        # starts anyway: 503 until it is back (the publisher looks for it in the background).
         self.publisher = Publisher(settings, prepare=self._prepare, size=handlers)
 
     def handle(self, job: Job) -> Answer:

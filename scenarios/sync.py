@@ -9,10 +9,10 @@ error and can try again.
 
 from __future__ import annotations
 
-from mqlab.answer import Answer
-from mqlab.mail import MailError
-from mqlab.mailjob import MailJob, Outcome
-from mqlab.signup import Job
+from mqlab.job.answer import Answer
+from mqlab.job.mail import MailError
+from mqlab.job.mailjob import MailJob, Outcome
+from mqlab.job.signup import Job
 
 
 class SyncSignup:

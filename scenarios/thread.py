@@ -14,10 +14,10 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from mqlab.answer import Answer
-from mqlab.mail import MailError
-from mqlab.mailjob import MailJob
-from mqlab.signup import Job
+from mqlab.job.answer import Answer
+from mqlab.job.mail import MailError
+from mqlab.job.mailjob import MailJob
+from mqlab.job.signup import Job
 
 log = logging.getLogger(__name__)
 

@@ -25,12 +25,13 @@ from typing import Literal, NamedTuple
 
 import pika
 
-from mqlab.amqp import AmqpSettings, Later, parameters, redeliveries, requeue_counted, retries
-from mqlab.consumer import Consumer, Delivery, Shutdown
-from mqlab.ledger import ProcessedJobs, Seen
-from mqlab.mail import MailError
-from mqlab.mailjob import MailJob
-from mqlab.signup import InvalidSignup, Job
+from mqlab.amqp.consumer import Consumer, Delivery, Shutdown
+from mqlab.amqp.queues import Later, redeliveries, requeue_counted, retries
+from mqlab.amqp.settings import AmqpSettings, parameters
+from mqlab.job.ledger import ProcessedJobs, Seen
+from mqlab.job.mail import MailError
+from mqlab.job.mailjob import MailJob
+from mqlab.job.signup import InvalidSignup, Job
 from scenarios.broker import declare
 
 log = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from mqlab import rabbit
-from mqlab.procs import Child, free_port, http_ok, mqlab_argv, tcp_open
+from mqlab.processes import rabbit
+from mqlab.processes.procs import Child, free_port, http_ok, mqlab_argv, tcp_open
 
 from .helpers import HOST, App, Result, Sink, flags
 
@@ -101,8 +101,8 @@ def broker_url() -> Iterator[str]:
 def mqlab_result(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
     """Run an mqlab command in-process (the real CLI, the real processes behind it) with
     `--json`, and return the result file it wrote, loaded and checked."""
-    from mqlab.core import main
-    from mqlab.results import load
+    from mqlab.cli.core import main
+    from mqlab.measure.results import load
 
     def run(*args: str, **options: object) -> Result:
         argv = [*args, *flags(out=tmp_path / "results", json=True, **options)]

@@ -18,10 +18,11 @@ from typing import Any
 import pika
 from pika.spec import BasicProperties
 
-from mqlab.amqp import AmqpSettings, delete_run_objects, private_settings
-from mqlab.ledger import Arrival, read_arrivals
-from mqlab.procs import Child, mqlab_argv
-from mqlab.signup import Job
+from mqlab.amqp.queues import delete_run_objects
+from mqlab.amqp.settings import AmqpSettings, private_settings
+from mqlab.job.ledger import Arrival, read_arrivals
+from mqlab.job.signup import Job
+from mqlab.processes.procs import Child, mqlab_argv
 
 HOST = "127.0.0.1"
 

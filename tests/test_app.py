@@ -1,4 +1,4 @@
-"""The app over real HTTP (mqlab/httpserver.py), sending real SMTP into the real sink."""
+"""The app over real HTTP (mqlab/processes/httpserver.py), sending real SMTP into the real sink."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from mqlab.scan import EICAR
+from mqlab.job.scan import EICAR
 
 from .conftest import App, Sink
 
@@ -127,7 +127,7 @@ def test_a_body_over_the_limit_is_refused_with_413(
 def test_a_busy_port_is_one_clear_line(
     start_app: Callable[..., App], sink: Sink, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    from mqlab.core import main
+    from mqlab.cli.core import main
 
     app = start_app("sync", sink)
     assert main(["serve", "sync", "--port", str(app.port)]) == 4

@@ -12,10 +12,12 @@ import pytest
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import BasicProperties
 
-from mqlab import rabbit
-from mqlab.amqp import Publisher, Unavailable, delete_run_objects, parameters, private_settings
-from mqlab.lab import QueueWatch
-from mqlab.procs import Child, mqlab_argv
+from mqlab.amqp.publisher import Publisher, Unavailable
+from mqlab.amqp.queues import delete_run_objects
+from mqlab.amqp.settings import parameters, private_settings
+from mqlab.measure.lab import QueueWatch
+from mqlab.processes import rabbit
+from mqlab.processes.procs import Child, mqlab_argv
 from scenarios.broker import declare
 
 from .conftest import App, Result, Sink
@@ -120,7 +122,7 @@ def test_serve_broker_and_separate_workers_deliver_each_signup(
 
 
 def test_no_broker_means_503_never_202(start_app: Callable[..., App]) -> None:
-    from mqlab.procs import free_port
+    from mqlab.processes.procs import free_port
 
     dead = f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F"
     app = start_app("broker", None, "--amqp-url", dead, "--publish-timeout", "1")

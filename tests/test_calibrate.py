@@ -20,10 +20,12 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from mqlab import bench, calibrate, mail, metrics, render, results
-from mqlab.core import main
-from mqlab.procs import Child, mqlab_argv, tcp_open
-from mqlab.signup import Job
+from mqlab.cli.core import main
+from mqlab.job import mail
+from mqlab.job.signup import Job
+from mqlab.measure import bench, calibrate, metrics, results
+from mqlab.processes.procs import Child, mqlab_argv, tcp_open
+from mqlab.report import render
 
 from .conftest import HOST, Sink
 

@@ -22,7 +22,7 @@ from matplotlib.lines import Line2D
 from matplotlib.text import Annotation, Text
 from matplotlib.transforms import Bbox
 
-from mqlab import chart, i18n
+from mqlab.report import chart, i18n
 
 try:
     from . import chartdata

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mqlab.core import main
+from mqlab.cli.core import main
 from mqlab.errors import BadInput
 
 COMMANDS = ["run", "compare", "crash-test", "chart", "sweep", "serve", "worker", "sink", "broker"]
@@ -39,7 +39,7 @@ def test_every_command_explains_itself(command: str, capsys: pytest.CaptureFixtu
 @pytest.fixture
 def buggy_command() -> Iterator[str]:
     """A command whose code has a bug, added to the real app for one test."""
-    from mqlab.cli import app
+    from mqlab.cli.commands import app
 
     def bug() -> None:
         raise ZeroDivisionError("a bug in a command")
@@ -79,7 +79,7 @@ def test_no_broker_is_one_line_and_exit_3(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`mqlab broker up` on a port someone else listens on: refused before anything starts."""
-    from mqlab import rabbit
+    from mqlab.processes import rabbit
 
     monkeypatch.setenv(rabbit.STATE_ENV_VAR, str(tmp_path / "state"))
     with socket.socket() as other:
@@ -177,7 +177,7 @@ def test_a_read_only_folder_is_refused_before_the_run(tmp_path: Path) -> None:
 
 
 def test_a_writable_folder_is_not_created_by_the_check(tmp_path: Path) -> None:
-    from mqlab.results import writable_folder
+    from mqlab.measure.results import writable_folder
 
     folder = tmp_path / "new" / "results"
     assert writable_folder(folder) == folder

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from mqlab import rabbit
+from mqlab.processes import rabbit
 
 COMPOSE = Path(__file__).resolve().parents[1] / "docker-compose.yml"
 

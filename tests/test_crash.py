@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from mqlab.core import main
-from mqlab.results import load
+from mqlab.cli.core import main
+from mqlab.measure.results import load
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 

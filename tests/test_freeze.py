@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from mqlab import rabbit
-from mqlab.procs import Child, mqlab_argv
-from mqlab.signup import Job
+from mqlab.job.signup import Job
+from mqlab.processes import rabbit
+from mqlab.processes.procs import Child, mqlab_argv
 
 from .helpers import App, Queues, Sink, Workers, into_a_job, wait_until
 

@@ -21,10 +21,10 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from mqlab.ledger import Arrival, count_arrivals, read_arrivals
-from mqlab.procs import Child, free_ports, http_ok, mqlab_argv, tcp_open
-from mqlab.scan import EICAR
-from mqlab.signup import InvalidSignup, parse_signup
+from mqlab.job.ledger import Arrival, count_arrivals, read_arrivals
+from mqlab.job.scan import EICAR
+from mqlab.job.signup import InvalidSignup, parse_signup
+from mqlab.processes.procs import Child, free_ports, http_ok, mqlab_argv, tcp_open
 
 from .helpers import HOST, App, Queues, Sink
 

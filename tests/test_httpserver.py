@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from mqlab.httpserver import MAX_HEAD_BYTES, Handler, Request, Response, Server
+from mqlab.processes.httpserver import MAX_HEAD_BYTES, Handler, Request, Response, Server
 
 
 class Recorder:

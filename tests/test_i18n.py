@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from mqlab import i18n
+from mqlab.report import i18n
 
 
 def fields(pattern: str) -> set[str]:
@@ -135,7 +135,7 @@ def crash_doc() -> dict[str, Any]:
 def test_the_crash_table_fits_80_columns_with_sent_anyway(lang: str) -> None:
     from rich.console import Console
 
-    from mqlab import render
+    from mqlab.report import render
 
     out = io.StringIO()
     console = Console(file=out, width=80, force_terminal=False)
@@ -151,7 +151,7 @@ def test_the_crash_table_fits_80_columns_with_sent_anyway(lang: str) -> None:
 def test_run_tables_show_sent_anyway_and_explain_it(
     lang: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from mqlab import render
+    from mqlab.report import render
 
     def run(sent_anyway: int | None) -> dict[str, Any]:
         summary = {
@@ -217,7 +217,7 @@ def _calibration() -> dict[str, Any]:
 
 
 def _korean_output(capsys: pytest.CaptureFixture[str]) -> str:
-    from mqlab import render
+    from mqlab.report import render
 
     try:
         from . import chartdata
@@ -260,7 +260,7 @@ def test_stored_english_notes_are_shown_in_korean() -> None:
 
 
 def test_a_requested_spike_is_not_called_overload(capsys: pytest.CaptureFixture[str]) -> None:
-    from mqlab import render
+    from mqlab.report import render
 
     warning = "the load generator ran late (p99 812 ms): this machine is overloaded"
     assert render.shown_warnings([warning], {"rate": 0}, "en") == []
@@ -271,7 +271,7 @@ def test_a_requested_spike_is_not_called_overload(capsys: pytest.CaptureFixture[
 
 
 def test_progress_labels_say_what_is_counted_in_both_languages() -> None:
-    from mqlab import render
+    from mqlab.report import render
 
     assert render.phase_text("broker", "load") == "broker: sending"
     assert render.phase_unit("load") == "signups" and render.phase_unit("drain") == "mails"
@@ -287,7 +287,7 @@ def test_each_phase_has_its_own_bar_that_never_goes_back(
 ) -> None:
     from rich.console import Console
 
-    from mqlab import render
+    from mqlab.report import render
 
     out = io.StringIO()
     monkeypatch.setattr(render, "err_console", Console(file=out, force_terminal=True, width=100))
@@ -304,7 +304,7 @@ def test_each_phase_has_its_own_bar_that_never_goes_back(
 
 
 def test_each_mode_gets_one_sentence_from_its_own_numbers() -> None:
-    from mqlab import render
+    from mqlab.report import render
 
     from . import chartdata
 

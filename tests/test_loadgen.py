@@ -10,8 +10,8 @@ from typing import ClassVar
 
 import pytest
 
-from mqlab import loadgen
-from mqlab.procs import free_port
+from mqlab.measure import loadgen
+from mqlab.processes.procs import free_port
 
 from .conftest import HOST
 

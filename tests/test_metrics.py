@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from mqlab.ledger import Arrival
-from mqlab.loadgen import Sample
-from mqlab.metrics import account, percentiles, summarize, timeline
-from mqlab.results import Percentiles, Summary
+from mqlab.job.ledger import Arrival
+from mqlab.measure.loadgen import Sample
+from mqlab.measure.metrics import account, percentiles, summarize, timeline
+from mqlab.measure.results import Percentiles, Summary
 
 
 def sample(job: str, t: float, status: int | None, ms: float | None = 5.0) -> Sample:

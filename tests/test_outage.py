@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from mqlab import rabbit
-from mqlab.procs import http_ok
+from mqlab.processes import rabbit
+from mqlab.processes.procs import http_ok
 
 from .helpers import App, Queues, Sink, Workers, into_a_job, wait_until
 

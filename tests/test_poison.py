@@ -13,11 +13,12 @@ from typing import Any
 import pika
 import pytest
 
-from mqlab.amqp import REASON_HEADER, AmqpSettings, dead_letter_queue, parameters
-from mqlab.consumer import Consumer, Delivery, Shutdown
+from mqlab.amqp.consumer import Consumer, Delivery, Shutdown
+from mqlab.amqp.queues import REASON_HEADER
+from mqlab.amqp.settings import AmqpSettings, dead_letter_queue, parameters
 from mqlab.failpoint import ENV as FAILPOINT
-from mqlab.procs import Child, mqlab_argv
-from mqlab.signup import MAX_JOB_BYTES, Job
+from mqlab.job.signup import MAX_JOB_BYTES, Job
+from mqlab.processes.procs import Child, mqlab_argv
 
 from .helpers import Queues, Sink, Workers, signup_job, wait_until
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from mqlab.procs import PICK_FROM, _ephemeral_low, free_ports
+from mqlab.processes.procs import PICK_FROM, _ephemeral_low, free_ports
 
 
 def test_free_ports_are_distinct_free_and_never_ones_the_kernel_gives_outgoing_connections() -> (

@@ -24,9 +24,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mqlab import rabbit
-from mqlab.calibrate import listening_pids
-from mqlab.procs import PICK_FROM, _ephemeral_low, free_port
+from mqlab.measure.calibrate import listening_pids
+from mqlab.processes import rabbit
+from mqlab.processes.procs import PICK_FROM, _ephemeral_low, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SYSTEM_URL = os.environ.get(rabbit.ENV_VAR) or rabbit.DEFAULT_URL
@@ -357,7 +357,11 @@ def test_ensure_broker_starts_and_removes_a_private_node_when_nothing_answers(
 def test_broker_up_outlives_the_process_and_broker_down_stops_it(state_dir: Path) -> None:
     port = closed_port()
     up = subprocess.run(
-        [sys.executable, "-c", f"from mqlab import rabbit; print(rabbit.broker_up({port}).url)"],
+        [
+            sys.executable,
+            "-c",
+            f"from mqlab.processes import rabbit; print(rabbit.broker_up({port}).url)",
+        ],
         cwd=ROOT,
         env=os.environ.copy(),
         capture_output=True,

@@ -105,8 +105,8 @@ def test_a_permanent_smtp_failure_is_lost_in_memory_but_parked_by_the_broker(
 def test_a_request_given_up_on_but_mailed_is_told_failed_sent_anyway() -> None:
     # The client stops waiting after 0.1 s; the sync handler goes on (scan 0.4 s, then
     # SMTP): each user saw a failure, and each got the mail. The run waits for such mails.
-    from mqlab import runner
-    from mqlab.config import Mode, RunConfig, Workload
+    from mqlab.measure import runner
+    from mqlab.processes.config import Mode, RunConfig, Workload
 
     workload = Workload(
         requests=3, rate=0, scan_ms=400, request_timeout=0.1, server_threads=4, drain_timeout=10

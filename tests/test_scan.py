@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from mqlab.scan import EICAR, Scanner, ScanSettings
+from mqlab.job.scan import EICAR, Scanner, ScanSettings
 
 
 def test_eicar_is_found_and_clean_files_pass() -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mqlab.core import main
-from mqlab.procs import Child, free_port, mqlab_argv, tcp_open
+from mqlab.cli.core import main
+from mqlab.processes.procs import Child, free_port, mqlab_argv, tcp_open
 
 from .helpers import App, Queues, Sink, Workers, wait_until
 

@@ -8,7 +8,14 @@ import re
 
 import pytest
 
-from mqlab.signup import MAX_ATTACHMENT, MAX_JOB_BYTES, InvalidSignup, Job, RecentIds, parse_signup
+from mqlab.job.signup import (
+    MAX_ATTACHMENT,
+    MAX_JOB_BYTES,
+    InvalidSignup,
+    Job,
+    RecentIds,
+    parse_signup,
+)
 
 
 def body(**fields: object) -> bytes:

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from mqlab import mail
 from mqlab.errors import BadInput
-from mqlab.ledger import Ledger, ProcessedJobs, Seen
-from mqlab.mail import MailError, SmtpTarget
-from mqlab.procs import free_port, mqlab_argv
-from mqlab.signup import Job
+from mqlab.job import mail
+from mqlab.job.ledger import Ledger, ProcessedJobs, Seen
+from mqlab.job.mail import MailError, SmtpTarget
+from mqlab.job.signup import Job
+from mqlab.processes.procs import free_port, mqlab_argv
 
 from .conftest import HOST, Sink
 
@@ -48,7 +48,7 @@ def test_the_sink_can_refuse_mail_permanently(start_sink) -> None:  # type: igno
 
 
 def test_no_sink_is_a_transient_mail_error() -> None:
-    from mqlab.procs import free_port
+    from mqlab.processes.procs import free_port
 
     with pytest.raises(MailError) as e:
         mail.send(
@@ -77,7 +77,7 @@ def test_header_injection_cannot_add_a_recipient(sink: Sink, job: Job) -> None:
 def test_a_port_answering_smtp_is_not_a_ready_http_app(sink: Sink) -> None:
     """The readiness check of the app: a port where the sink answers (two ports picked
     separately once came back the same) is "not ready", not a BadStatusLine crash."""
-    from mqlab.procs import http_ok
+    from mqlab.processes.procs import http_ok
 
     assert http_ok(f"http://{HOST}:{sink.port}/health", timeout=2.0) is False
 

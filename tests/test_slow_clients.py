@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from mqlab.procs import free_port, http_ok, mqlab_argv
+from mqlab.processes.procs import free_port, http_ok, mqlab_argv
 
 from .helpers import HOST, App, Sink
 

@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 
-from mqlab.amqp import REASON_HEADER, RETRIES_HEADER, dead_letter_queue, retry_queue
-from mqlab.ledger import ProcessedJobs, read_arrivals
-from mqlab.procs import Child, free_port, mqlab_argv, tcp_open
-from mqlab.scan import EICAR
-from mqlab.signup import Job
+from mqlab.amqp.queues import REASON_HEADER, RETRIES_HEADER
+from mqlab.amqp.settings import dead_letter_queue, retry_queue
+from mqlab.job.ledger import ProcessedJobs, read_arrivals
+from mqlab.job.scan import EICAR
+from mqlab.job.signup import Job
+from mqlab.processes.procs import Child, free_port, mqlab_argv, tcp_open
 
 from .helpers import HOST, Queues, Sink, Workers, into_a_job, signup_job, wait_until
 

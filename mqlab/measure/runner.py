@@ -17,13 +17,16 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from mqlab import calibrate, environment, ledger, loadgen, metrics, rabbit
-from mqlab.amqp import AmqpSettings, dead_job_ids, delete_run_objects, private_settings
-from mqlab.config import Mode, RunConfig, Workload
+from mqlab.amqp.queues import dead_job_ids, delete_run_objects
+from mqlab.amqp.settings import AmqpSettings, private_settings
 from mqlab.errors import NoBroker
-from mqlab.lab import Lab
-from mqlab.loadgen import Sample
-from mqlab.results import FORMAT_VERSION, RunResult, utc_now
+from mqlab.job import ledger
+from mqlab.measure import calibrate, environment, loadgen, metrics
+from mqlab.measure.lab import Lab
+from mqlab.measure.loadgen import Sample
+from mqlab.measure.results import FORMAT_VERSION, RunResult, utc_now
+from mqlab.processes import rabbit
+from mqlab.processes.config import Mode, RunConfig, Workload
 
 # Called with (phase, done, total): ("start", 0, 0); ("load", signups answered, signups);
 # ("drain", accepted jobs delivered, accepted jobs). Each phase counts its own unit.

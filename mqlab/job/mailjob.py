@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import Enum
 
-from mqlab import failpoint, mail
-from mqlab.mail import SmtpTarget
-from mqlab.scan import Scanner
-from mqlab.signup import Job
+from mqlab import failpoint
+from mqlab.job import mail
+from mqlab.job.mail import SmtpTarget
+from mqlab.job.scan import Scanner
+from mqlab.job.signup import Job
 
 
 class Outcome(str, Enum):

@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from mqlab.ledger import Arrival
-from mqlab.loadgen import Sample
-from mqlab.results import Percentiles, Summary
+from mqlab.job.ledger import Arrival
+from mqlab.measure.loadgen import Sample
+from mqlab.measure.results import Percentiles, Summary
 
 QUARANTINE_STATUS = 422
 LATE_OK_MS = 2.0  # generator lateness above this: its response times carry its own delay

@@ -17,10 +17,10 @@ import pika
 import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 
-from mqlab.amqp import AmqpSettings, close_quietly, parameters, retry_queue
-from mqlab.config import Mode, RunConfig
+from mqlab.amqp.settings import AmqpSettings, close_quietly, parameters, retry_queue
 from mqlab.errors import ChildFailed
-from mqlab.procs import Child, free_ports, http_ok, mqlab_argv, tcp_open
+from mqlab.processes.config import Mode, RunConfig
+from mqlab.processes.procs import Child, free_ports, http_ok, mqlab_argv, tcp_open
 
 HOST = "127.0.0.1"
 
@@ -96,6 +96,7 @@ class Lab:
             *self._job_args(),
             *self._amqp_args(),
             *([] if self.amqp is None or self.config.safety.confirm else ["--no-confirm"]),
+            "--quiet",
         )
         self.app = Child("app", argv, self.workdir / "app.log").start()
         self.app.wait_ready(lambda: http_ok(f"http://{HOST}:{self.app_port}/health"))

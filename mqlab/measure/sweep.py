@@ -14,10 +14,10 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from mqlab import environment
-from mqlab.config import Mode, RunConfig, Workload
-from mqlab.results import FORMAT_VERSION, utc_now
-from mqlab.runner import Broker, Progress, broker_for, run
+from mqlab.measure import environment
+from mqlab.measure.results import FORMAT_VERSION, utc_now
+from mqlab.measure.runner import Broker, Progress, broker_for, run
+from mqlab.processes.config import Mode, RunConfig, Workload
 
 
 @dataclass(frozen=True)

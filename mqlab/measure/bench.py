@@ -31,15 +31,19 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from mqlab import calibrate, crash, environment, failpoint, ledger, loadgen, metrics, rabbit, runner
-from mqlab.amqp import AmqpSettings, delete_queue, delete_run_objects
-from mqlab.config import Mode, RunConfig, Workload
+from mqlab import failpoint
+from mqlab.amqp.queues import delete_queue, delete_run_objects
+from mqlab.amqp.settings import AmqpSettings
 from mqlab.errors import BadInput, ChildFailed
-from mqlab.lab import Lab, wait_for_consumers
-from mqlab.procs import Child, free_port, free_ports, http_ok, mqlab_argv, tcp_open
-from mqlab.results import FORMAT_VERSION, Summary, utc_now
+from mqlab.job import ledger
+from mqlab.measure import calibrate, crash, environment, loadgen, metrics, runner
+from mqlab.measure.lab import Lab, wait_for_consumers
+from mqlab.measure.results import FORMAT_VERSION, Summary, utc_now
+from mqlab.processes import rabbit
+from mqlab.processes.config import Mode, RunConfig, Workload
+from mqlab.processes.procs import Child, free_port, free_ports, http_ok, mqlab_argv, tcp_open
 
-BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
+BENCH_DIR = Path(__file__).resolve().parents[2] / "bench"
 # The generator is offered 1% more than the 1000/s it must hold: the rate it held is counted
 # from its first to its last send, which any lateness of the last one pulls below the offer.
 GENERATOR_RATE = 1010.0

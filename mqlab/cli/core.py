@@ -20,7 +20,7 @@ from mqlab.errors import ExitStatus, MqlabError
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    from mqlab.cli import app
+    from mqlab.cli.commands import app
 
     command = typer.main.get_command(app)
     options: dict[str, Any] = {}  # the global options, filled in by the app's callback

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from mqlab.signup import Job
+from mqlab.job.signup import Job
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The signup app: a real HTTP server (mqlab/httpserver.py) in front of one scenario.
+"""The signup app: a real HTTP server (mqlab/processes/httpserver.py) in front of one scenario.
 
 Routes: `POST /signup` (JSON body, optional `X-Job-Id` header), `GET /health`,
 `GET /stats` (the in-process backlog, for the timeline). Validation happens
@@ -11,19 +11,21 @@ import json
 import logging
 import signal
 import threading
+import time
 
-from mqlab.amqp import quiet_pika_logs
-from mqlab.answer import Answer, Signup
-from mqlab.config import Mode, ServeConfig
+from mqlab.amqp.settings import quiet_pika_logs
 from mqlab.errors import PortInUse
-from mqlab.httpserver import Request, Response, Server
-from mqlab.mailjob import MailJob
-from mqlab.procs import check_port_free
-from mqlab.rabbit import mask_url
-from mqlab.scan import Scanner
-from mqlab.signup import InvalidSignup, RecentIds, parse_signup
+from mqlab.job.answer import Answer, Signup
+from mqlab.job.mailjob import MailJob
+from mqlab.job.scan import Scanner
+from mqlab.job.signup import InvalidSignup, RecentIds, parse_signup
+from mqlab.processes.config import Mode, ServeConfig
+from mqlab.processes.httpserver import Request, Response, Server
+from mqlab.processes.procs import check_port_free
+from mqlab.processes.rabbit import mask_url
 
 log = logging.getLogger(__name__)
+narrate = logging.getLogger("narrate")  # a line per signup; `mqlab serve --quiet` hides it
 
 # Answered on the server's loop at once, never behind busy handler threads: a liveness
 # probe must not wait for a scan or a broker (their handlers only read counters).
@@ -81,11 +83,19 @@ class SignupApp:
         if "x-job-id" in request.headers and not self.recent_ids.claim(job):
             # Another signup's id: an idempotent worker would skip this one as "sent already".
             return _error(409, f"X-Job-Id {job.id} was used for a different signup; use a new id")
+        started = time.perf_counter()
         try:
-            return self.signup.handle(job)
+            answer = self.signup.handle(job)
         except Exception:
             log.exception("signup %s failed", job.id)
             return _error(500, "internal error")
+        if narrate.isEnabledFor(logging.INFO):
+            said = (
+                answer.body.get("status") or answer.body.get("outcome") or answer.body.get("error")
+            )
+            took = (time.perf_counter() - started) * 1000
+            narrate.info("signup %s: %d %s in %.1f ms", job.id, answer.status, said, took)
+        return answer
 
 
 def _error(status: int, message: str) -> Answer:

@@ -5,7 +5,7 @@ that an HTTP round trip to the same server costs 1 ms and a confirmed publish
 0.6 ms here. Calibration times the parts the comparison stands on, each alone,
 on real processes:
 
-- http: one POST /signup to the app's own server (mqlab/httpserver.py, the app's settings,
+- http: one POST /signup to the app's own server (mqlab/processes/httpserver.py, the app's settings,
   the app's validation) whose scenario does nothing: the floor of every answer;
 - publish: one persistent, mandatory publish with publisher confirms (pika), the
   broker mode's handler minus HTTP: the floor of the broker's answer;
@@ -47,14 +47,17 @@ from typing import Any
 import pika
 import pika.exceptions
 
-from mqlab import environment, loadgen, mail, metrics, rabbit
-from mqlab.amqp import delete_run_objects, parameters, private_settings
-from mqlab.answer import Answer
-from mqlab.config import Mode, ServeConfig
-from mqlab.metrics import LATE_OK_MS, untrusted
-from mqlab.procs import Child, free_ports, http_ok, tcp_open
-from mqlab.results import FORMAT_VERSION, Percentiles, utc_now
-from mqlab.signup import Job
+from mqlab.amqp.queues import delete_run_objects
+from mqlab.amqp.settings import parameters, private_settings
+from mqlab.job import mail
+from mqlab.job.answer import Answer
+from mqlab.job.signup import Job
+from mqlab.measure import environment, loadgen, metrics
+from mqlab.measure.metrics import LATE_OK_MS, untrusted
+from mqlab.measure.results import FORMAT_VERSION, Percentiles, utc_now
+from mqlab.processes import rabbit
+from mqlab.processes.config import Mode, ServeConfig
+from mqlab.processes.procs import Child, free_ports, http_ok, tcp_open
 
 HOST = "127.0.0.1"
 FLOORS = ("http", "publish", "smtp")
@@ -147,7 +150,7 @@ class EmptySignup:
 
 def serve_empty(port: int, server_threads: int) -> None:
     """The child process: the app's server with the empty scenario, until SIGTERM."""
-    from mqlab.app import serve
+    from mqlab.processes.app import serve
 
     config = ServeConfig(mode=Mode.sync, host=HOST, port=port, server_threads=server_threads)
     serve(config, EmptySignup())
@@ -176,7 +179,13 @@ def rig(server_threads: int = 8, sink: bool = True) -> Iterator[Rig]:
         try:
             app = Child(
                 "empty app",
-                [sys.executable, "-m", "mqlab.calibrate", str(r.app_port), str(server_threads)],
+                [
+                    sys.executable,
+                    "-m",
+                    "mqlab.measure.calibrate",
+                    str(r.app_port),
+                    str(server_threads),
+                ],
                 workdir / "app.log",
             ).start()
             r.children.append(app)

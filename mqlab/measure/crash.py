@@ -25,12 +25,14 @@ from typing import Any
 
 import pika.exceptions
 
-from mqlab import environment, failpoint, rabbit
-from mqlab.config import Mode, RunConfig, Safety, Workload
+from mqlab import failpoint
 from mqlab.errors import MqlabError
-from mqlab.lab import Lab
-from mqlab.results import FORMAT_VERSION, RunResult, utc_now
-from mqlab.runner import Broker, Progress, broker_for, run_with_chaos, workdir
+from mqlab.measure import environment
+from mqlab.measure.lab import Lab
+from mqlab.measure.results import FORMAT_VERSION, RunResult, utc_now
+from mqlab.measure.runner import Broker, Progress, broker_for, run_with_chaos, workdir
+from mqlab.processes import rabbit
+from mqlab.processes.config import Mode, RunConfig, Safety, Workload
 
 FAULTS = ("app-kill", "worker-kill", "broker-restart")
 APPLIES = {Mode.sync: ("app-kill",), Mode.thread: ("app-kill",), Mode.broker: FAULTS}

@@ -5,7 +5,7 @@ The consuming itself (manual acks, prefetch, retries) is the lesson in
 broker goes away, hangs or blocks (capped exponential backoff with jitter, one
 log line when it is lost and one when it is back), stop cleanly on SIGTERM or
 Ctrl-C (a job being sent is finished and acked, every other job the worker
-holds goes back to the queue; see `mqlab/consumer.py`). A broker that refuses
+holds goes back to the queue; see `mqlab/amqp/consumer.py`). A broker that refuses
 the login, or a host name that does not resolve, is no outage: one line, exit 3.
 """
 
@@ -19,13 +19,13 @@ from pathlib import Path
 
 import pika.exceptions
 
-from mqlab.amqp import UNAVAILABLE, describe, quiet_pika_logs, reconnect_delay
-from mqlab.config import WorkerConfig
-from mqlab.consumer import Shutdown, WorkerScanner
+from mqlab.amqp.consumer import Shutdown, WorkerScanner
+from mqlab.amqp.settings import UNAVAILABLE, describe, quiet_pika_logs, reconnect_delay
 from mqlab.errors import NoBroker
-from mqlab.ledger import ProcessedJobs
-from mqlab.mailjob import MailJob
-from mqlab.rabbit import mask_url
+from mqlab.job.ledger import ProcessedJobs
+from mqlab.job.mailjob import MailJob
+from mqlab.processes.config import WorkerConfig
+from mqlab.processes.rabbit import mask_url
 
 log = logging.getLogger(__name__)
 

@@ -46,7 +46,7 @@ import pika
 import pika.exceptions
 
 from mqlab.errors import NoBroker
-from mqlab.procs import free_ports, tcp_open
+from mqlab.processes.procs import free_ports, tcp_open
 
 # pika logs every failed connection attempt at ERROR level. Probing for a broker
 # is expected to fail sometimes, and without any handler Python's "last resort"

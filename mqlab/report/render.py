@@ -17,7 +17,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from mqlab.i18n import (
+from mqlab.measure.metrics import untrusted
+from mqlab.report.i18n import (
     TEXTS,
     fault_label,
     mode_label,
@@ -29,7 +30,6 @@ from mqlab.i18n import (
     text,
     workload_line,
 )
-from mqlab.metrics import untrusted
 
 LOG_WIDTH = 120  # a pipe, a log file or CI: no terminal to fit, so tables keep their headers
 

@@ -24,7 +24,7 @@ from enum import Enum
 from pathlib import Path
 
 from mqlab.errors import BadInput
-from mqlab.signup import Job
+from mqlab.job.signup import Job
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS mails (

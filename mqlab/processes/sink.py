@@ -21,8 +21,8 @@ from typing import Any, Literal
 
 from aiosmtpd.controller import Controller
 
-from mqlab.ledger import REFUSED, Arrival, Ledger
-from mqlab.mail import JOB_HEADER, KIND_HEADER
+from mqlab.job.ledger import REFUSED, Arrival, Ledger
+from mqlab.job.mail import JOB_HEADER, KIND_HEADER
 
 narrate = logging.getLogger("narrate")  # one line a mail; `mqlab sink --quiet` silences it
 

@@ -40,8 +40,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
-from mqlab import i18n, metrics
 from mqlab.errors import BadInput
+from mqlab.measure import metrics
+from mqlab.report import i18n
 
 Result = dict[str, Any]
 Chart = tuple[str, Figure]

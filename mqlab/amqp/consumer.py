@@ -43,7 +43,7 @@ import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 from pika.spec import Basic, BasicProperties
 
-from mqlab.scan import Scanner, ScanSettings
+from mqlab.job.scan import Scanner, ScanSettings
 
 log = logging.getLogger(__name__)
 

@@ -18,11 +18,11 @@ from typing import Annotated, Any
 
 import typer
 
-from mqlab import rabbit
-from mqlab.amqp import EXCHANGE, QUEUE, AmqpSettings
-from mqlab.config import Mode, RunConfig, Safety, ServeConfig, WorkerConfig, Workload
-from mqlab.mail import SmtpTarget
-from mqlab.scan import ScanSettings
+from mqlab.amqp.settings import EXCHANGE, QUEUE, AmqpSettings
+from mqlab.job.mail import SmtpTarget
+from mqlab.job.scan import ScanSettings
+from mqlab.processes import rabbit
+from mqlab.processes.config import Mode, RunConfig, Safety, ServeConfig, WorkerConfig, Workload
 
 app = typer.Typer(
     name="mqlab",
@@ -170,8 +170,8 @@ DrainTimeout = Annotated[
 def _writable_folder(value: Path | None) -> Path | None:
     """--out, --keep: a folder that cannot be written is one line and exit 2 at once, not
     after the run whose result it was to hold."""
-    from mqlab import results
     from mqlab.errors import BadInput
+    from mqlab.measure import results
 
     try:
         return None if value is None else results.writable_folder(value)
@@ -405,7 +405,8 @@ def run(
     lang: Lang = LangChoice.en,
 ) -> None:
     """Run one mode on real processes and measure it: response time, throughput, delivery."""
-    from mqlab import render, results, runner
+    from mqlab.measure import results, runner
+    from mqlab.report import render
 
     config = RunConfig(
         mode=mode,
@@ -488,14 +489,15 @@ def serve(
         ),
     ] = 3.0,
     reconnect_max: ReconnectMax = 10.0,
+    quiet: Quiet = False,
 ) -> None:
     """Start the signup app (HTTP).
 
     Try: curl -d '{"email":"a@b.test","name":"A"}' localhost:8000/signup
     """
-    from mqlab import app as webapp
+    from mqlab.processes import app as webapp
 
-    _logging()
+    _logging(quiet=quiet)
     config = ServeConfig(
         mode=mode,
         host=host,
@@ -588,8 +590,8 @@ def worker(
     """Start one broker worker: take signup jobs from the queue, scan, send, ack. Start several."""
     from dataclasses import replace
 
-    from mqlab import worker as worker_process
-    from mqlab.ledger import ProcessedJobs
+    from mqlab.job.ledger import ProcessedJobs
+    from mqlab.processes import worker as worker_process
 
     if idempotent:  # a bad path: one line and exit 2 now, not a traceback at the first job
         ProcessedJobs(processed_db).close()
@@ -644,9 +646,9 @@ def sink(
     quiet: Quiet = False,
 ) -> None:
     """Start the SMTP sink: a real mail server that records every mail it receives."""
-    from mqlab import procs
-    from mqlab import sink as smtp_sink
-    from mqlab.ledger import Ledger
+    from mqlab.job.ledger import Ledger
+    from mqlab.processes import procs
+    from mqlab.processes import sink as smtp_sink
 
     Ledger(ledger).close()  # a bad path: one line and exit 2, before the sink starts serving
     procs.check_port_free(host, port)
@@ -675,7 +677,8 @@ def compare(
     lang: Lang = LangChoice.en,
 ) -> None:
     """Run sync, thread and broker on the same workload and show them side by side."""
-    from mqlab import render, results, runner
+    from mqlab.measure import results, runner
+    from mqlab.report import render
 
     result = runner.compare(
         workload,
@@ -729,9 +732,10 @@ def chart(
     lang: Lang = LangChoice.en,
 ) -> None:
     """Draw slide-ready charts (16:9 PNG and SVG) from result files."""
-    from mqlab import chart as charts
-    from mqlab import render, results
     from mqlab.errors import BadInput
+    from mqlab.measure import results
+    from mqlab.report import chart as charts
+    from mqlab.report import render
 
     paths = list(files or [])
     if latest:
@@ -756,7 +760,7 @@ def broker_up(
     ] = 5673,
 ) -> None:
     """Start a private RabbitMQ node of mqlab's own (it keeps running until 'mqlab broker down')."""
-    from mqlab import render
+    from mqlab.report import render
 
     handle = rabbit.broker_up(port)
     render.print_broker_up(rabbit.mask_url(handle.url), handle.version)
@@ -765,7 +769,7 @@ def broker_up(
 @broker_app.command("down")
 def broker_down() -> None:
     """Stop the node 'mqlab broker up' started. Never touches a broker mqlab did not start."""
-    from mqlab import render
+    from mqlab.report import render
 
     render.print_broker_down(rabbit.broker_down())
 
@@ -779,7 +783,7 @@ def broker_status(
     ] = None,
 ) -> None:
     """Show which broker mqlab would use (password masked), its version and mqlab's queues."""
-    from mqlab import render
+    from mqlab.report import render
 
     render.print_broker_status(rabbit.broker_status(amqp_url, list(queue or [QUEUE])))
 
@@ -844,7 +848,8 @@ def crash_test(
 
     Each safety flag adds broker rows with that safety off, beside the default rows, so the
     table shows both the loss and what the safety costs."""
-    from mqlab import crash, render, results
+    from mqlab.measure import crash, results
+    from mqlab.report import render
 
     flags = {
         "no-confirm": no_confirm,
@@ -908,8 +913,9 @@ def sweep(
     """Scaling: throughput against the number of workers, with the ideal W ÷ scan time.
 
     Try --scan-kind cpu --modes thread,broker to see the GIL stop a thread pool."""
-    from mqlab import render, results
-    from mqlab import sweep as sweeping
+    from mqlab.measure import results
+    from mqlab.measure import sweep as sweeping
+    from mqlab.report import render
 
     try:
         counts = sorted({int(v) for v in workers.split(",") if v.strip()})
@@ -988,8 +994,9 @@ def calibrate(
     An HTTP round trip to the app's server with an empty handler, one confirmed persistent
     publish, one SMTP send into the sink, and how precisely the load generator holds its
     schedule at --rate."""
-    from mqlab import calibrate as calibration
-    from mqlab import render, results
+    from mqlab.measure import calibrate as calibration
+    from mqlab.measure import results
+    from mqlab.report import render
 
     result = calibration.measure(
         None if no_broker else (amqp_url or ""),
@@ -1029,8 +1036,9 @@ def bench(
 
     Fidelity, capacity, a Celery peer and time, each printed as a ratio to its target with
     the absolute numbers beside it (see bench/README.md)."""
-    from mqlab import bench as benchmark
-    from mqlab import render, results
+    from mqlab.measure import bench as benchmark
+    from mqlab.measure import results
+    from mqlab.report import render
 
     result = benchmark.bench(
         amqp_url, progress=None if as_json else render.print_step, with_celery=celery

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import pycurl
 
-from mqlab.scan import EICAR
+from mqlab.job.scan import EICAR
 
 # The generator's connection pool, unless told otherwise (a lab run asks for `pool_for` its
 # server threads). Beyond it, requests wait their turn in curl

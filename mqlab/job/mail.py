@@ -14,7 +14,7 @@ from email.charset import QP, Charset
 from email.mime.text import MIMEText
 from typing import Literal
 
-from mqlab.signup import Job
+from mqlab.job.signup import Job
 
 JOB_HEADER = "X-Mqlab-Job"
 KIND_HEADER = "X-Mqlab-Kind"

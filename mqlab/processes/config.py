@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from mqlab.amqp import AmqpSettings
-from mqlab.mail import SmtpTarget
-from mqlab.scan import ScanSettings
+from mqlab.amqp.settings import AmqpSettings
+from mqlab.job.mail import SmtpTarget
+from mqlab.job.scan import ScanSettings
 
 MAX_BODY = 1024 * 1024  # 1 MiB
 

@@ -1,0 +1,212 @@
+"""AMQP settings shared by the broker-mode app and its workers, and the retry plumbing.
+
+Besides the work queue `<queue>` there are two queues derived from its name:
+
+- `<queue>.retry`: a waiting room for transient failures. Each message carries its own TTL
+  (the backoff: `retry_delay_ms`, doubling with every retry); when it expires, RabbitMQ
+  dead-letters it back to `<queue>` through the default exchange. Per-message TTLs expire
+  only at the head of the queue, so a long wait can hold back a shorter one behind it: a job
+  may wait longer than its backoff, never shorter.
+- `<queue>.dead`: jobs no retry can help (a permanent SMTP failure, retries exhausted, a
+  malformed message), kept with an `x-mqlab-dead-reason` header for a human to look at.
+
+Both are declared durable when the work queue is, so a broker restart keeps them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pika
+import pika.exceptions
+from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
+from pika.spec import BasicProperties
+
+from mqlab.amqp.settings import AmqpSettings, dead_letter_queue, parameters, retry_queue
+
+RETRIES_HEADER = "x-mqlab-retries"  # how many times the job went through <queue>.retry
+
+
+REASON_HEADER = "x-mqlab-dead-reason"  # why the job is in <queue>.dead
+
+
+MAX_BACKOFF_MS = 300_000
+
+
+log = logging.getLogger(__name__)
+
+
+def declare_retry_queues(channel: BlockingChannel, settings: AmqpSettings) -> None:
+    """`<queue>.retry` (expired messages go back to `<queue>`) and `<queue>.dead`."""
+    channel.queue_declare(
+        retry_queue(settings.queue),
+        durable=settings.durable,
+        arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": settings.queue},
+    )
+    channel.queue_declare(dead_letter_queue(settings.queue), durable=settings.durable)
+
+
+def retries(properties: BasicProperties) -> int:
+    """How many times this job has been retried already (0 on its first delivery)."""
+    value = (properties.headers or {}).get(RETRIES_HEADER, 0)
+    return value if isinstance(value, int) and value >= 0 else 0
+
+
+def backoff_ms(settings: AmqpSettings, retries_done: int) -> int:
+    """The wait before retry number `retries_done + 1`: exponential, capped."""
+    return int(min(settings.retry_delay_ms * 2 ** min(retries_done, 30), MAX_BACKOFF_MS))
+
+
+class Later:
+    """Moves a job to `<queue>.retry` or `<queue>.dead`, on a channel of its own with confirms.
+
+    Each method returns only once the broker has the copy; the caller acks the original
+    after that. A crash in between leaves two copies (a possible second mail), never none.
+    Call from the connection's thread only.
+    """
+
+    def __init__(self, connection: BlockingConnection, settings: AmqpSettings) -> None:
+        self.settings = settings
+        self.channel = connection.channel()
+        self.channel.confirm_delivery()
+
+    def retry(self, body: bytes, properties: BasicProperties) -> int:
+        """Park the job in `<queue>.retry` for its backoff; returns the wait in ms."""
+        done = retries(properties)
+        delay = backoff_ms(self.settings, done)
+        self._publish(
+            retry_queue(self.settings.queue),
+            body,
+            properties,
+            {RETRIES_HEADER: done + 1},
+            expiration=str(delay),
+        )
+        return delay
+
+    def dead(self, body: bytes, properties: BasicProperties, reason: str) -> None:
+        """Put the job in `<queue>.dead`, with the reason in a header."""
+        self._publish(
+            dead_letter_queue(self.settings.queue), body, properties, {REASON_HEADER: reason[:1000]}
+        )
+
+    def _publish(
+        self,
+        queue: str,
+        body: bytes,
+        original: BasicProperties,
+        headers: dict[str, Any],
+        expiration: str | None = None,
+    ) -> None:
+        self.channel.basic_publish(
+            exchange="",  # the default exchange routes by queue name
+            routing_key=queue,
+            body=body,
+            properties=BasicProperties(
+                delivery_mode=2 if self.settings.durable else 1,
+                message_id=original.message_id,
+                content_type=original.content_type,
+                headers={**_own_headers(original), **headers},
+                expiration=expiration,
+            ),
+            mandatory=True,  # no such queue: an error, and the original is not acked
+        )
+
+
+def _own_headers(properties: BasicProperties) -> dict[str, Any]:
+    """The message's headers without those RabbitMQ adds when it dead-letters (x-death...)."""
+    return {
+        k: v
+        for k, v in (properties.headers or {}).items()
+        if not k.startswith(("x-death", "x-first-death", "x-last-death"))
+    }
+
+
+def dead_job_ids(settings: AmqpSettings) -> list[str]:
+    """The job ids parked in `<queue>.dead`, read without taking them out (none if unreachable).
+
+    Each message is fetched and then handed back (nack with requeue), so the dead-letter
+    queue keeps what it holds for a person to look at.
+    """
+    try:
+        connection = pika.BlockingConnection(parameters(settings))
+    except (pika.exceptions.AMQPError, OSError):
+        return []
+    ids: list[str] = []
+    try:
+        channel = connection.channel()
+        while True:
+            method, properties, _ = channel.basic_get(dead_letter_queue(settings.queue))
+            if method is None:
+                break
+            ids.append(str(properties.message_id))
+        channel.close()  # closing without acks hands every fetched message back
+    except (pika.exceptions.AMQPError, OSError):
+        pass
+    finally:
+        if connection.is_open:
+            connection.close()
+    return ids
+
+
+def delete_queue(settings: AmqpSettings) -> None:
+    """Delete the queues mqlab declared itself (`<queue>`, `.retry`, `.dead`).
+
+    Silent if they are gone or the broker does not answer.
+    """
+    _delete(settings, exchange=False)
+
+
+def delete_run_objects(settings: AmqpSettings) -> None:
+    """Delete what a run declared for itself: its queues and its exchange.
+
+    Only for a run's own names (`*.run-<tag>`), never the shared defaults that a person's
+    `serve` and `worker` use.
+    """
+    if ".run-" not in settings.queue or ".run-" not in settings.exchange:
+        raise ValueError(f"refusing to delete {settings.queue!r}: not a run's own queue")
+    _delete(settings, exchange=True)
+
+
+def _delete(settings: AmqpSettings, exchange: bool) -> None:
+    try:
+        connection = pika.BlockingConnection(parameters(settings))
+    except (pika.exceptions.AMQPError, OSError):
+        return
+    try:
+        for name in (
+            settings.queue,
+            retry_queue(settings.queue),
+            dead_letter_queue(settings.queue),
+        ):
+            channel = connection.channel()
+            channel.queue_delete(name)
+            channel.close()
+        if exchange:
+            channel = connection.channel()
+            channel.exchange_delete(settings.exchange)
+            channel.close()
+    except (pika.exceptions.AMQPError, OSError):
+        pass
+    finally:
+        if connection.is_open:
+            connection.close()
+
+
+REDELIVERIES_HEADER = "x-mqlab-redeliveries"  # times the job came back unsettled
+
+
+def redeliveries(properties: BasicProperties) -> int:
+    """How many times this job came back to the queue unsettled (a worker crashed or lost the
+    broker while holding it); 0 on a job that never did."""
+    value = (properties.headers or {}).get(REDELIVERIES_HEADER, 0)
+    return value if isinstance(value, int) and value >= 0 else 0
+
+
+def requeue_counted(later: Later, body: bytes, properties: BasicProperties) -> int:
+    """A copy of a redelivered job at the back of the work queue, with one more redelivery in
+    its header; returns that count. Confirmed before it returns: the caller acks the original
+    only then (a crash in between leaves two copies, never none)."""
+    count = redeliveries(properties) + 1
+    later._publish(later.settings.queue, body, properties, {REDELIVERIES_HEADER: count})
+    return count

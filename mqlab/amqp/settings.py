@@ -1,0 +1,149 @@
+"""AMQP settings shared by the broker-mode app and its workers: where, how long to wait,
+and which failures mean "the broker is unavailable"."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pika
+import pika.exceptions
+from pika.adapters.blocking_connection import BlockingConnection
+from pika.adapters.utils.connection_workflow import AMQPConnectorException
+
+ROUTING_KEY = "signup.welcome"  # as in the course notes
+
+
+EXCHANGE = "mqlab"
+
+
+QUEUE = "mqlab.signup.welcome"
+
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AmqpSettings:
+    url: str = "amqp://guest:guest@localhost:5672/%2F"
+    exchange: str = EXCHANGE
+    queue: str = QUEUE
+    routing_key: str = ROUTING_KEY
+    prefetch: int = 1
+    confirm: bool = True  # publisher confirms: answer 202 only once the broker has the job
+    durable: bool = True  # durable queue + persistent messages: they survive a broker restart
+    auto_ack: bool = False  # manual acks: a job is forgotten only after the mail was sent
+    heartbeat_s: int = 30
+    timeout_s: float = 5.0
+    publish_timeout_s: float = 3.0  # the app: confirmed (202) or 503 within this, connect included
+    reconnect_max_s: float = 10.0  # the longest wait between two reconnection attempts
+    max_retries: int = 5  # transient failures: retries after the first try, then <queue>.dead
+    retry_delay_ms: float = 1000.0  # the first backoff; it doubles with every retry
+    max_redeliveries: int = 5  # a job its workers never settled (crashed): then <queue>.dead
+
+
+def retry_queue(queue: str) -> str:
+    """Where a job waits out its backoff before it returns to `queue`."""
+    return f"{queue}.retry"
+
+
+def dead_letter_queue(queue: str) -> str:
+    """Where jobs that no retry can help end up (read it to count dead-lettered jobs)."""
+    return f"{queue}.dead"
+
+
+def parameters(settings: AmqpSettings) -> pika.URLParameters:
+    params = pika.URLParameters(settings.url)
+    params.heartbeat = settings.heartbeat_s
+    params.blocked_connection_timeout = settings.timeout_s
+    params.socket_timeout = settings.timeout_s
+    params.stack_timeout = settings.timeout_s
+    params.connection_attempts = 1
+    return params
+
+
+class DeadlinePassed(Exception):
+    """The broker did not answer in time, and the connection was dropped (see `deadline`)."""
+
+
+class Blocked(Exception):
+    """The broker blocks publishers: a memory or disk alarm."""
+
+
+# What a broker that is down, hung, blocked or unreachable raises. pika's connection workflow
+# raises exceptions of its own (a handshake that timed out is AMQPConnectorStackTimeout),
+# which are not AMQPErrors.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    pika.exceptions.AMQPError,
+    AMQPConnectorException,
+    DeadlinePassed,
+    OSError,
+)
+
+
+@contextlib.contextmanager
+def deadline(connection: BlockingConnection, seconds: float) -> Iterator[None]:
+    """Every blocking call on `connection` inside the block ends within `seconds`: then the
+    connection is dropped, without the closing handshake a hung broker would never answer,
+    and the call raises DeadlinePassed.
+
+    pika bounds a handshake (stack_timeout) and a blocked connection, but not an RPC or a
+    publisher confirm: a frozen broker held them until it resumed. This is a timer on pika's
+    own I/O loop (BlockingConnection keeps its asynchronous connection in `_impl`), which
+    ends the stream the way pika's heartbeat checker does."""
+    core: Any = connection._impl
+    late = DeadlinePassed(f"no answer from the broker within {seconds:.1f} s")
+    timer = core.ioloop.call_later(max(seconds, 0.0), lambda: core._terminate_stream(late))
+    try:
+        yield
+    finally:
+        core.ioloop.remove_timeout(timer)
+
+
+def close_quietly(connection: BlockingConnection, timeout: float = 1.0) -> None:
+    """Close a connection that may already be half gone, or whose broker hangs: at most
+    `timeout` seconds, and there is nobody to tell."""
+    if connection.is_open:
+        with contextlib.suppress(*UNAVAILABLE), deadline(connection, timeout):
+            connection.close()
+
+
+def describe(error: BaseException, url: str) -> str:
+    """One line for a log: the error's type and text, the URL's password masked."""
+    text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    password = urlsplit(url).password
+    for secret in {password, unquote(password or "")} - {None, ""}:
+        text = text.replace(str(secret), "****")
+    return " ".join(text.split())[:300]
+
+
+def reconnect_delay(attempt: int, cap_s: float, base_s: float = 0.1) -> float:
+    """Capped exponential backoff with full jitter: a random wait up to base * 2^attempt, at
+    most `cap_s`, so that many clients that lost the same broker do not return in step."""
+    return random.uniform(0.0, min(cap_s, base_s * 2 ** min(attempt, 30)))
+
+
+def quiet_pika_logs() -> None:
+    """For the app and worker processes: pika logs every failed connection attempt several
+    times over, with tracebacks. Our own one-line warnings say what failed (password masked)."""
+    logging.getLogger("pika").setLevel(logging.CRITICAL)
+
+
+def private_settings(url: str, durable: bool = True) -> AmqpSettings:
+    """An exchange and a queue of their own (`*.run-<tag>`) for one run, test or measurement.
+
+    Nothing else publishes to them or consumes from them: on the shared `mqlab` exchange,
+    every queue bound with `signup.welcome` would get a copy of every job, so a run would
+    leak jobs into a person's demo queue (and the other way round).
+    `delete_run_objects` removes them afterwards.
+    """
+    tag = uuid.uuid4().hex[:8]
+    return AmqpSettings(
+        url=url, exchange=f"{EXCHANGE}.run-{tag}", queue=f"{QUEUE}.run-{tag}", durable=durable
+    )

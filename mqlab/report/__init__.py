@@ -1,0 +1,1 @@
+"""Reporting: tables, slide charts and their labels in English and Korean."""
