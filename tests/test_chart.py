@@ -332,10 +332,11 @@ def test_malformed_and_unknown_language_are_value_errors() -> None:
         chart.charts_for(chartdata.run("sync"), "fr")
 
 
-def test_only_the_chart_module_imports_matplotlib() -> None:
-    package = Path(chart.__file__).parents[1]  # all of mqlab, every folder
+def test_only_the_chart_package_imports_matplotlib() -> None:
+    charts = Path(chart.__file__).parent  # mqlab/report/chart/, every module of it
+    package = charts.parents[1]  # all of mqlab, every folder
     for path in package.rglob("*.py"):
-        if path.name == "chart.py":
+        if charts in path.parents:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         names = [

@@ -1,0 +1,250 @@
+"""The slides of `mqlab crash-test`: per fault, what was accepted, delivered, lost,
+duplicated, failed and sent anyway, per mode and safety setting; then its timeline.
+
+The black bar of lost mails is the lesson, so harms are bold numbers; a group whose
+every trial was skipped says why instead of drawing zero bars.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from matplotlib.axes import Axes
+from matplotlib.colors import to_rgba
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.transforms import blended_transform_factory
+
+from mqlab.report import i18n
+from mqlab.report.chart.style import (
+    GRID,
+    LABEL_PT,
+    MODES,
+    MUTED,
+    SLIDE_PT,
+    VALUE_PT,
+    BadChart,
+    Chart,
+    Result,
+    colour_ticklabels,
+    mode_colour,
+    new_figure,
+    num,
+    rank,
+    text_width_pt,
+    tick_label,
+    wrap,
+)
+from mqlab.report.chart.timeline import Panel, timeline_chart
+
+FAULTS = ("app-kill", "worker-kill", "broker-restart")
+SAFETIES = ("default", "no-confirm", "transient", "auto-ack", "idempotent")
+# The user's side (accepted, failed) and the inbox's (delivered, lost, duplicates, and mails
+# of requests told they failed: sent anyway).
+CRASH_METRICS = ("accepted", "delivered", "lost", "duplicates", "failed", "sent_anyway")
+HARM = ("lost", "sent_anyway")  # bold numbers: mails missing, or sent after an error
+
+
+@dataclass(frozen=True)
+class _Group:
+    """All trials of one mode and safety setting under one fault."""
+
+    mode: str
+    safety: str
+    rows: list[Result]
+
+    @property
+    def live(self) -> list[Result]:
+        return [row for row in self.rows if not row.get("skipped")]
+
+
+def _crash_groups(rows: Sequence[Result], fault: str) -> list[_Group]:
+    keyed: dict[tuple[str, str], list[Result]] = {}
+    for row in rows:
+        if row["fault"] == fault:
+            keyed.setdefault((row["mode"], row.get("safety") or "default"), []).append(row)
+    order = sorted(keyed, key=lambda k: (rank(k[0], MODES), rank(k[1], SAFETIES)))
+    return [
+        _Group(m, s, sorted(keyed[(m, s)], key=lambda r: int(r.get("trial", 0)))) for m, s in order
+    ]
+
+
+def _group_label(group: _Group, groups: Sequence[_Group], lang: str, *, ticks: bool) -> str:
+    """The mode, plus the safety setting when the same mode appears more than once."""
+    mode = tick_label(group.mode, lang) if ticks else i18n.mode_label(group.mode, lang)
+    if sum(g.mode == group.mode for g in groups) < 2:
+        return mode
+    if not ticks:  # a panel title beside its peak: the short name leaves room
+        return (
+            i18n.text(f"mode.{group.mode}.short", lang)
+            + " · "
+            + i18n.safety_label(group.safety, lang)
+        )
+    return mode + "\n" + i18n.safety_label(group.safety, lang)
+
+
+def crash_charts(result: Result, lang: str) -> list[Chart]:
+    rows = result["rows"]
+    if not rows:
+        raise BadChart("the crash-test result holds no rows")
+    faults = sorted({row["fault"] for row in rows}, key=lambda f: rank(f, FAULTS))
+    counts = [_crash_chart(result, f, lang) for f in faults]
+    timelines = [_crash_timeline_chart(result, f, lang) for f in faults]
+    # the file is already "<time>-crash-test": "-app-kill", not "-crash-app-kill"
+    return [(f, fig) for f, fig in zip(faults, counts, strict=True)] + [
+        (f"timeline-{f}", fig) for f, fig in zip(faults, timelines, strict=True)
+    ]
+
+
+def _crash_subtitle(result: Result, groups: Sequence[_Group], lang: str) -> str:
+    trials = max((len(g.live) for g in groups), default=0)
+    out = i18n.workload_line(result["config"], [g.mode for g in groups], lang)
+    return out + (" · " + i18n.counted("sub.trials", trials, lang) if trials else "")
+
+
+def _crash_chart(result: Result, fault: str, lang: str) -> Figure:
+    """Each of CRASH_METRICS per mode under one fault, summed over trials; one container each."""
+    groups = _crash_groups(result["rows"], fault)
+    fig = new_figure(
+        i18n.text("chart.crash.title", lang).format(fault=i18n.fault_label(fault, lang)),
+        _crash_subtitle(result, groups, lang),
+    )
+    ax = fig.subplots()
+    step = 0.84 / len(CRASH_METRICS)
+    width = step * 0.95
+    offsets = [(k - (len(CRASH_METRICS) - 1) / 2) * step for k in range(len(CRASH_METRICS))]
+    live = [(i, g) for i, g in enumerate(groups) if g.live]
+    top = max([1.0, *(sum(num(r.get(m)) for r in g.live) for _, g in live for m in CRASH_METRICS)])
+    # numbers wider than their bar (with its gap) stand upright: many groups, four digits
+    bar_pt = SLIDE_PT / (len(groups) + 0.2) * step
+    upright = text_width_pt(f"{top:.0f}", VALUE_PT) > bar_pt
+    for metric, offset in zip(CRASH_METRICS, offsets, strict=True):
+        heights = [float(sum(num(row.get(metric)) for row in g.live)) for _, g in live]
+        style = _crash_bar_style(metric, [g.mode for _, g in live])
+        bars = ax.bar(
+            [i + offset for i, _ in live], heights, width, label=metric, linewidth=1.5, **style
+        )
+        texts = ax.bar_label(
+            bars,
+            labels=[f"{h:.0f}" for h in heights],
+            padding=3,
+            fontsize=VALUE_PT,
+            rotation=90 if upright else 0,
+        )
+        if metric in HARM:
+            for text in texts:
+                text.set_fontweight("bold")
+        top = max([top, *heights])
+    _mark_skipped(ax, groups, lang)
+    ax.set_ylim(0, top * (1.3 if upright else 1.15))
+    ax.set_xlim(-0.6, len(groups) - 0.4)
+    size = LABEL_PT if len(groups) <= 4 else VALUE_PT
+    slot = SLIDE_PT / (len(groups) + 0.2) * 0.92
+    ax.set_xticks(
+        range(len(groups)),
+        labels=[wrap(_group_label(g, groups, lang, ticks=True), slot, size) for g in groups],
+    )
+    ax.tick_params(axis="x", length=0, labelsize=size)
+    colour_ticklabels(ax, [g.mode for g in groups])
+    trials = max((len(g.live) for g in groups), default=0)
+    ax.set_ylabel(
+        i18n.text("chart.crash.ylabel_sum", lang).format(n=trials)
+        if trials > 1
+        else i18n.text("chart.crash.ylabel", lang)
+    )
+    ax.grid(axis="y", color=GRID)
+    ax.set_axisbelow(True)
+    fig.legend(
+        _crash_legend_handles(),
+        [i18n.text(f"col.{m}", lang) for m in CRASH_METRICS],
+        loc="outside lower center",
+        ncols=len(CRASH_METRICS),
+    )
+    return fig
+
+
+def _crash_bar_style(metric: str, modes: Sequence[str]) -> dict[str, Any]:
+    """Accepted: mode tint; delivered: mode colour; lost: black; duplicates: hatched;
+    failed: dotted; sent anyway: cross-hatched in black (a harm, like lost)."""
+    colours = [mode_colour(m) for m in modes]
+    if metric == "accepted":
+        return {"color": [to_rgba(c, 0.35) for c in colours], "edgecolor": colours}
+    if metric == "delivered":
+        return {"color": colours, "edgecolor": colours}
+    if metric == "lost":
+        return {"color": "black", "edgecolor": "black"}
+    if metric == "failed":
+        return {"color": "white", "edgecolor": MUTED, "hatch": ".."}
+    if metric == "sent_anyway":
+        return {"color": "white", "edgecolor": "black", "hatch": "xx"}
+    return {"color": "white", "edgecolor": colours, "hatch": "///"}
+
+
+def _crash_legend_handles() -> list[Patch]:
+    return [
+        Patch(facecolor=to_rgba(MUTED, 0.35), edgecolor=MUTED),
+        Patch(facecolor=MUTED, edgecolor=MUTED),
+        Patch(facecolor="black", edgecolor="black"),
+        Patch(facecolor="white", edgecolor=MUTED, hatch="///"),
+        Patch(facecolor="white", edgecolor=MUTED, hatch=".."),
+        Patch(facecolor="white", edgecolor="black", hatch="xx"),
+    ]
+
+
+def _mark_skipped(ax: Axes, groups: Sequence[_Group], lang: str) -> None:
+    """Where every trial was skipped, say so and why instead of drawing zero bars."""
+    where = blended_transform_factory(ax.transData, ax.transAxes)
+    width = max(12, 120 // max(len(groups), 1))
+    for i, group in enumerate(groups):
+        if group.live:
+            continue
+        note = next(
+            (i18n.note_text(str(r.get("note")), lang) for r in group.rows if r.get("note")), ""
+        )
+        body = i18n.text("col.skipped", lang) + ("\n" + textwrap.fill(note, width) if note else "")
+        ax.text(
+            i,
+            0.5,
+            body,
+            transform=where,
+            ha="center",
+            va="center",
+            fontsize=VALUE_PT,
+            color=MUTED,
+            bbox={"facecolor": "#F2F2F2", "edgecolor": "none", "pad": 8},
+        )
+
+
+def _crash_timeline_chart(result: Result, fault: str, lang: str) -> Figure:
+    """The first trial that ran, per mode and safety setting, with its kills and restarts."""
+    groups = _crash_groups(result["rows"], fault)
+    events = [e for e in result.get("events", []) if e.get("fault") == fault]
+    panels = []
+    for group in groups:
+        title = _group_label(group, groups, lang, ticks=False)
+        if not group.live:
+            note = next(
+                (i18n.note_text(str(r.get("note")), lang) for r in group.rows if r.get("note")), ""
+            )
+            skipped = i18n.text("col.skipped", lang) + (f": {note}" if note else "")
+            panels.append(Panel(title, group.mode, [], skipped_note=skipped))
+            continue
+        row = group.live[0]
+        trial = row.get("trial", 0)
+        if len(group.rows) > 1:  # which of the trials is drawn, when there are several
+            title += " · " + i18n.text("chart.timeline.trial", lang).format(n=trial)
+        mine = [
+            e
+            for e in events
+            if e.get("mode") == group.mode
+            and e.get("trial") == trial
+            and e.get("safety", group.safety) == group.safety
+        ]
+        panels.append(Panel(title, group.mode, row.get("timeline", []), mine))
+    title = i18n.text("chart.crash_timeline.title", lang).format(
+        fault=i18n.fault_label(fault, lang)
+    )
+    return timeline_chart(panels, title, _crash_subtitle(result, groups, lang), lang)
