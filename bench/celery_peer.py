@@ -14,7 +14,7 @@ whose pool process is SIGKILLed is acknowledged as failed, not redelivered.
 (Gossip, mingle and remote control are off: they only slow start-up and would
 leave queues on a broker that is not ours.)
 
-Two roles, each a child process started by `mqlab/measure/bench.py`:
+Two roles, each a child process started by `mqlab/measure/bench/peer.py`:
 
     python bench/celery_peer.py serve PORT      # the HTTP app; signups become Celery tasks
     python bench/celery_peer.py worker          # one Celery worker, prefork, --concurrency W

@@ -7,7 +7,7 @@ written like the RabbitMQ work-queue tutorial: persistent messages on a durable
 queue, publisher confirms, prefetch 1, an ack after the mail was accepted. No
 scan: it measures the plumbing, which is what `--scan-ms 0` leaves of mqlab too.
 
-Two roles, each a child process started by `mqlab/measure/bench.py`:
+Two roles, each a child process started by `mqlab/measure/bench/capacity.py`:
 
     python bench/raw_ceiling.py consume URL QUEUE SMTP_PORT
     python bench/raw_ceiling.py publish URL QUEUE COUNT THREADS TAG [RATE]

@@ -54,7 +54,7 @@ from mqlab.job.answer import Answer
 from mqlab.job.signup import Job
 from mqlab.measure import environment, loadgen, metrics
 from mqlab.measure.metrics import LATE_OK_MS, untrusted
-from mqlab.measure.results import FORMAT_VERSION, Percentiles, utc_now
+from mqlab.measure.results import Percentiles, envelope, utc_now
 from mqlab.processes import rabbit
 from mqlab.processes.config import Mode, ServeConfig
 from mqlab.processes.procs import Child, free_ports, http_ok, tcp_open
@@ -115,10 +115,7 @@ class Calibration:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "format_version": FORMAT_VERSION,
-            "kind": "calibration",
-            "created": self.created,
-            "environment": self.environment,
+            **envelope("calibration", self.created, self.environment),
             "floors": {
                 f.name: {"samples": f.samples, "every_ms": f.every_ms, "ms": asdict(f.ms)}
                 for f in self.floors

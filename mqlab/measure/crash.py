@@ -29,7 +29,7 @@ from mqlab import failpoint
 from mqlab.errors import MqlabError
 from mqlab.measure import environment
 from mqlab.measure.lab import Lab
-from mqlab.measure.results import FORMAT_VERSION, RunResult, utc_now
+from mqlab.measure.results import RunResult, envelope, utc_now
 from mqlab.measure.runner import Broker, Progress, broker_for, run_with_chaos, workdir
 from mqlab.processes import rabbit
 from mqlab.processes.config import Mode, RunConfig, Safety, Workload
@@ -69,11 +69,7 @@ class CrashResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "format_version": FORMAT_VERSION,
-            "kind": "crash-test",
-            "created": self.created,
-            "config": self.config,
-            "environment": self.environment,
+            **envelope("crash-test", self.created, self.environment, config=self.config),
             "rows": self.rows,
             "events": self.events,
         }

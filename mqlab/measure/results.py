@@ -10,7 +10,10 @@ Format history (`format_version`):
       CPU cores the CPU-bound ideal was capped at: a missing one means not capped;
       environment field "cpu_usable", the cores the process may run on: readers fall back
       to "cpu_count").
-Every file carries `format_version` and `kind`; `load()` refuses what it does not know.
+Every file opens with the same envelope, built by `envelope()` alone: `format_version`,
+`kind` (a run's `mode` with it), `created` (UTC), the `config` for the kinds run from one,
+and the `environment` (`mqlab.measure.environment`); each kind's own fields follow.
+`load()` refuses a version or kind it does not know.
 """
 
 from __future__ import annotations
@@ -22,12 +25,36 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from mqlab.errors import BadInput
 
 FORMAT_VERSION = 1
-KINDS = ("run", "compare", "crash-test", "sweep", "calibration", "bench")
+Kind = Literal["run", "compare", "crash-test", "sweep", "calibration", "bench"]
+KINDS: tuple[Kind, ...] = get_args(Kind)
+
+
+def envelope(
+    kind: Kind,
+    created: str,
+    environment: dict[str, Any],
+    *,
+    config: dict[str, Any] | None = None,
+    mode: str | None = None,
+) -> dict[str, Any]:
+    """The head of every result document; a result's `to_dict` adds its own fields after it.
+
+    A run's `mode` qualifies its kind; `config` precedes `environment` in the kinds run
+    from one (all but calibration and bench): the key order the files have always had."""
+    head: dict[str, Any] = {"format_version": FORMAT_VERSION, "kind": kind}
+    if mode is not None:
+        head["mode"] = mode
+    head["created"] = created
+    if config is not None:
+        head["config"] = config
+    head["environment"] = environment
+    check(head)
+    return head
 
 
 @dataclass(frozen=True)
@@ -93,12 +120,7 @@ class RunResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "format_version": FORMAT_VERSION,
-            "kind": "run",
-            "mode": self.mode,
-            "created": self.created,
-            "config": self.config,
-            "environment": self.environment,
+            **envelope("run", self.created, self.environment, config=self.config, mode=self.mode),
             "summary": asdict(self.summary),
             "calibration": self.calibration,
             "warnings": self.warnings,

@@ -24,7 +24,7 @@ from mqlab.job import ledger
 from mqlab.measure import calibrate, environment, loadgen, metrics
 from mqlab.measure.lab import Lab
 from mqlab.measure.loadgen import Sample
-from mqlab.measure.results import FORMAT_VERSION, RunResult, utc_now
+from mqlab.measure.results import RunResult, envelope, utc_now
 from mqlab.processes import rabbit
 from mqlab.processes.config import Mode, RunConfig, Workload
 
@@ -309,11 +309,7 @@ class CompareResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "format_version": FORMAT_VERSION,
-            "kind": "compare",
-            "created": self.created,
-            "config": self.config,
-            "environment": self.environment,
+            **envelope("compare", self.created, self.environment, config=self.config),
             "calibration": self.calibration,
             "runs": [r.to_dict() for r in self.runs],
         }
@@ -328,8 +324,10 @@ def compare(
     modes: Sequence[Mode] = tuple(Mode),
     progress_for: ProgressFor | None = None,
     floors: bool = True,
+    keep: Path | None = None,
 ) -> CompareResult:
-    """The same workload through every mode, one after the other, on one broker."""
+    """The same workload through every mode, one after the other, on one broker.
+    `keep`: a folder where each run's ledger and process logs stay afterwards."""
     runs = []
     broker_cfg = RunConfig(Mode.broker, workload, amqp_url)
     needs_broker = Mode.broker in modes
@@ -342,7 +340,7 @@ def compare(
             config = RunConfig(mode, workload, amqp_url, floors=False)
             bar = progress_for(mode.value) if progress_for else contextlib.nullcontext(None)
             with bar as report:
-                runs.append(run(config, report, broker if mode is Mode.broker else None))
+                runs.append(run(config, report, broker if mode is Mode.broker else None, keep=keep))
     return CompareResult(
         runs=runs,
         # the workload as asked for: sync's own run records its senders as server threads

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mqlab.measure import environment
-from mqlab.measure.results import FORMAT_VERSION, utc_now
+from mqlab.measure.results import envelope, utc_now
 from mqlab.measure.runner import Broker, Progress, broker_for, run
 from mqlab.processes.config import Mode, RunConfig, Workload
 
@@ -38,11 +38,7 @@ class SweepResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "format_version": FORMAT_VERSION,
-            "kind": "sweep",
-            "created": self.created,
-            "config": self.config,
-            "environment": self.environment,
+            **envelope("sweep", self.created, self.environment, config=self.config),
             "points": self.points,
         }
 

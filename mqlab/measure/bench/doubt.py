@@ -1,0 +1,51 @@
+"""When a bench row's numbers are not to be judged, and why.
+
+A bench measures the machine as much as mqlab: a generator that sent late, or CPU taken
+by other processes meanwhile, spoils a measurement. Such a row says so instead of being
+judged. The broker, when it runs on this machine, works for us: its CPU is not "other".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+from urllib.parse import urlsplit
+
+from mqlab.measure import calibrate, metrics
+from mqlab.measure.results import Summary
+
+FOREIGN_DOUBT_CORES = 0.5  # others (broker included) took this much CPU: a light run shared it
+GENERATOR_DOUBT_CORES = 0.25  # ... and for the generator check, which has no broker
+CAPACITY_DOUBT_CORES = 0.25  # a capacity run uses every core: any other load lowers it
+GENERATOR_LATE_MS = 20  # a run whose generator sent later than this (p99) is not judged
+
+Meter = Callable[[], calibrate.CpuMeter]  # a fresh CPU meter that counts the broker as ours
+
+
+def foreign(cpu: calibrate.CpuMeter | None, limit: float) -> str | None:
+    """Why a measurement shared the machine (other processes took over `limit` cores), or None."""
+    if cpu is None or cpu.foreign_cores is None or cpu.foreign_cores <= limit:
+        return None
+    return f"other processes took {cpu.foreign_cores:.2f} cores meanwhile"
+
+
+def of_run(
+    summary: Summary, cpu: calibrate.CpuMeter | None, percentile: str | None = None
+) -> str | None:
+    """Why a run's numbers are not to be judged, or None."""
+    late = summary.generator_late_ms.p99
+    if late is not None and late > GENERATOR_LATE_MS:
+        return f"generator late (p99 {late:.0f} ms)"
+    if percentile is not None:
+        reason = metrics.untrusted(asdict(summary)).get(percentile)
+        if reason:
+            return reason
+    return foreign(cpu, FOREIGN_DOUBT_CORES)
+
+
+def local_broker(url: str) -> list[int]:
+    """The pids of a broker on this machine listening at the URL's port (else none)."""
+    parts = urlsplit(url)
+    if parts.hostname not in ("localhost", "127.0.0.1", "::1"):
+        return []
+    return calibrate.listening_pids(parts.port or 5672)
