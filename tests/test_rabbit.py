@@ -1,4 +1,4 @@
-"""mqlab.rabbit against real brokers: the system one (read-only) and private nodes.
+"""mqlab.processes.rabbit against real brokers: the system one (read-only) and private nodes.
 
 No mocks. The private node is started from the installed rabbitmq-server; if it
 is missing these tests fail, they never skip. Queues are declared on private
@@ -24,9 +24,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mqlab.cli.core import main
 from mqlab.measure.calibrate import listening_pids
 from mqlab.processes import rabbit
 from mqlab.processes.procs import PICK_FROM, _ephemeral_low, free_port
+from mqlab.report import render
 
 ROOT = Path(__file__).resolve().parents[1]
 SYSTEM_URL = os.environ.get(rabbit.ENV_VAR) or rabbit.DEFAULT_URL
@@ -133,6 +135,21 @@ def test_mask_url_never_leaks_any_password(password: str) -> None:
     assert (
         rabbit.mask_url(f"amqp://user:{password}@host:5672/%2F") == "amqp://user:****@host:5672/%2F"
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "secret"),
+    [
+        ("amqp://guest:guest@127.0.0.1:5673/%2F", False),  # a private node's: no secret
+        ("amqp://guest@localhost/%2F", False),
+        ("amqp://localhost:5672/%2F", False),
+        ("amqp://guest:hunter2@localhost/%2F", True),
+        ("amqp://app:guest@x@host/%2F", True),  # the password is "guest@x"
+        ("amqp://guest:****@127.0.0.1:5673/%2F", True),  # masked: the real one is unknown
+    ],
+)
+def test_holds_a_secret(url: str, secret: bool) -> None:
+    assert rabbit.holds_a_secret(url) is secret
 
 
 # -------------------------------------------------------------- resolve_url
@@ -336,7 +353,7 @@ def test_ensure_broker_starts_and_removes_a_private_node_when_nothing_answers(
     state_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dead = f"amqp://guest:guest@127.0.0.1:{closed_port()}/%2F"
-    monkeypatch.setattr(rabbit, "DEFAULT_URL", dead)
+    monkeypatch.setattr(rabbit.urls, "DEFAULT_URL", dead)  # where resolve_url reads it
     with pytest.raises(rabbit.BrokerUnavailable), rabbit.ensure_broker(allow_private=False):
         pass
     with rabbit.ensure_broker() as handle:
@@ -354,7 +371,9 @@ def test_ensure_broker_starts_and_removes_a_private_node_when_nothing_answers(
 
 
 @pytest.mark.broker
-def test_broker_up_outlives_the_process_and_broker_down_stops_it(state_dir: Path) -> None:
+def test_broker_up_outlives_the_process_and_broker_down_stops_it(
+    state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     port = closed_port()
     up = subprocess.run(
         [
@@ -380,6 +399,13 @@ def test_broker_up_outlives_the_process_and_broker_down_stops_it(state_dir: Path
         assert again.url == url and again.started_by_mqlab and again.node is not None
         assert again.node.pgid is not None
 
+        capsys.readouterr()
+        render.print_broker_up(again.url, again.version)  # what `mqlab broker up` prints
+        (line,) = [x for x in capsys.readouterr().out.splitlines() if "export" in x]
+        exported = line.split(f"export {rabbit.ENV_VAR}=", 1)[1].split()[0]
+        assert exported == url  # the real URL, ready to paste: guest is no secret
+        assert rabbit.server_version(exported) == again.version
+
         status = rabbit.broker_status(None, ["mqlab-test-nonexistent"])
         assert status["reachable"] is True and status["started_by_mqlab"] is True
         assert status["url"] == f"amqp://guest:****@127.0.0.1:{port}/%2F"
@@ -404,6 +430,70 @@ def test_broker_status_of_an_unreachable_url(state_dir: Path) -> None:
         "queues": {"q1": None},
         "error": "connection refused",
     }
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "amqp://app:Up-S3cret@mq.example.com:5672/%2F",  # a password of its own: a secret
+        "amqp://guest:****@127.0.0.1:5673/%2F",  # already masked: the password is unknown
+    ],
+)
+def test_broker_up_never_prints_a_secret_or_a_masked_url_to_export(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    render.print_broker_up(url, "3.12.0")
+    out = capsys.readouterr().out
+    assert "Up-S3cret" not in out
+    assert rabbit.mask_url(url) in out and "--amqp-url" in out
+    assert "export" not in out  # pasting a masked URL would only fail to log in
+
+
+def wrong_password_url() -> tuple[str, str]:
+    """The system broker's URL with a password it refuses (a refused login changes nothing),
+    and that password."""
+    host, port = rabbit.urls.endpoint(SYSTEM_URL)
+    password = f"Wrong-{uuid.uuid4().hex[:8]}"
+    return f"amqp://guest:{password}@{host}:{port}/%2F", password
+
+
+@pytest.mark.broker
+def test_broker_status_with_a_wrong_password_says_the_login_was_refused(state_dir: Path) -> None:
+    url, password = wrong_password_url()
+    status = rabbit.broker_status(url, ["q1"])
+    assert status["reachable"] is False
+    assert status["error"] == "login refused (wrong user or password?)"
+    assert password not in str(status)
+
+
+@pytest.mark.parametrize(
+    ("listener", "reason"),
+    [
+        pytest.param(
+            "wrong password", "login refused (wrong user or password?)", marks=pytest.mark.broker
+        ),
+        ("closed port", "connection refused"),
+        ("silent", "no answer within 2 s"),
+    ],
+)
+def test_mqlab_broker_status_shows_why_it_is_unreachable(
+    listener: str, reason: str, state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 18: "reachable: no" used to come without a reason."""
+    with socket.socket() as silent:  # accepts TCP, never answers AMQP
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(5)
+        password = f"Status-{uuid.uuid4().hex[:8]}"
+        port = {"closed port": closed_port(), "silent": silent.getsockname()[1]}.get(listener)
+        if port is None:
+            url, password = wrong_password_url()
+        else:
+            url = f"amqp://guest:{password}@127.0.0.1:{port}/%2F"
+        assert main(["broker", "status", "--amqp-url", url]) == 0
+    out = capsys.readouterr().out
+    (row,) = [line for line in out.splitlines() if "reachable" in line]
+    assert "no" in row and reason in row, out
+    assert password not in out and rabbit.mask_url(url) in out
 
 
 @pytest.mark.broker

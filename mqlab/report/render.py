@@ -14,10 +14,12 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from mqlab.measure.metrics import untrusted
+from mqlab.processes.rabbit import ENV_VAR, holds_a_secret, mask_url
 from mqlab.report.i18n import (
     TEXTS,
     fault_label,
@@ -225,10 +227,16 @@ def print_written(paths: Sequence[Path], lang: str = "en") -> None:
 
 
 def print_broker_up(url: str, version: str | None) -> None:
+    """`url` as the node answers: a private node's guest URL is shown whole, ready to paste;
+    a URL with any other password (or an already masked one) stays masked."""
+    if holds_a_secret(url):
+        console.print(f"RabbitMQ {version or '?'} is up at {mask_url(url)}")
+        console.print("  use it with: --amqp-url and this URL with its password (not shown)")
+        console.print("  stop it with: mqlab broker down")
+        return
     console.print(f"RabbitMQ {version or '?'} is up at {url}")
-    console.print(
-        "  use it with: export MQLAB_AMQP_URL=... (or --amqp-url); stop it with: mqlab broker down"
-    )
+    console.print(f"  use it with: export {ENV_VAR}={url}", soft_wrap=True)
+    console.print("  (or --amqp-url); stop it with: mqlab broker down")
 
 
 def print_broker_down(stopped: bool) -> None:
@@ -244,6 +252,8 @@ def print_broker_status(status: dict[str, Any]) -> None:
     table.add_column(style="bold")
     table.add_column()
     reachable = "[green]yes[/]" if status.get("reachable") else "[red]no[/]"
+    if not status.get("reachable") and status.get("error"):  # never holds the password
+        reachable += f": {escape(str(status['error']))}"
     table.add_row("url", str(status.get("url")))
     table.add_row("reachable", reachable)
     table.add_row("version", str(status.get("version") or "-"))
