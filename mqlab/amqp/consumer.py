@@ -1,31 +1,17 @@
 """Consume on the connection's thread, the job included, as in RabbitMQ's work-queue tutorial.
 
-Heartbeats: pika's BlockingConnection answers the broker's heartbeats only while its thread is
-inside pika. A job that blocked that thread for more than two heartbeat intervals (a long virus
-scan) would get the connection closed by the broker; the ack would then fail and the job be
-delivered again: a second mail. So the scan runs in slices of SLICE_S, and between two
-slices the worker calls into pika, which sends a heartbeat when one is due (`WorkerScanner`).
-A scan of one slice (the default 200 ms) takes exactly its time.sleep: pika's own
-`connection.sleep()` overshot it by 0.55 ms, a call into pika after it by 0.17 ms, enough to
-show against Celery in `mqlab bench`. The SMTP send blocks the thread for at most the mail
-server's timeout (10 s), inside the default heartbeat (30 s; the broker waits two).
+Heartbeats: pika answers the broker's heartbeats only while its thread is inside pika, and
+a long scan would keep it out long enough for the broker to drop the connection (the ack
+would then fail and the job come back: a second mail). So the scan runs in slices of
+SLICE_S with a call into pika between two (`WorkerScanner`); the SMTP send blocks for at
+most the mail server's timeout, inside the heartbeat. Why not a job thread, as in pika's
+threaded example: two more thread wake-ups a job, and a job whose connection died mid-scan
+was still sent (bench/README.md has the figures).
 
-Why not a job thread, as in pika's `basic_consumer_threaded` example (mqlab did that first):
-every job then crosses from the connection's thread to the job thread and back, two more
-wake-ups of a thread per job, and a job whose connection died mid-scan was still sent, from
-a connection that could no longer ack it: a second mail once the broker handed it out again
-(tests/test_outage.py). On the 2-core VM at scan 0, paced at 650 jobs/s, the job thread cost
-the workers 0.96-1.10 ms of CPU a job (median 1.03) against 0.85-1.03 (median 0.98) run
-here, six interleaved runs each (issue 6): CPU the capacity row of `mqlab bench` pays.
-
-Shutdown (SIGTERM) and a lost connection: between two slices of the scan, and once more right
-after it, the job looks at both (`Shutdown.check`; a connection lost during the last slice is
-only found out at the ack, unless the job ran late: `WorkerScanner`). A job that has not
-started its send is handed back (nack, requeue; with the connection gone the broker requeues
-it) and never sent;
-one already being sent over SMTP is finished and acked. Then the consumer is cancelled (pika
-nacks, requeued, the deliveries it held and had not handed to us yet) and the connection
-closed.
+Shutdown (SIGTERM) and a lost connection are looked at between two slices and right after
+the scan (`Shutdown.check`): a job that has not started its send is handed back, never
+sent; one being sent is finished and acked. A job that ran late reads from the broker
+before it sends, so a worker resumed after its delivery went elsewhere hands it back.
 """
 
 from __future__ import annotations

@@ -106,12 +106,10 @@ class Publisher:
 
     A pika channel (and its connection) is not thread-safe: a publish borrows an idle one and
     gives it back afterwards. `size` are opened at once, so that the first signups do not
-    wait for a broker handshake each (when each connection thread opened its own, eight to
-    sixteen at the start of a run answered their first signups up to 107-156 ms late at
-    550/s on the 2-core VM; opening eight here takes about 50 ms). With none idle, a publish
-    opens a new one. A channel whose publish failed is closed, not given back: its state is
-    unknown. One that sat idle is checked first: the broker may have restarted meanwhile, or
-    dropped it for heartbeats it missed (nobody calls pika while it sits here).
+    wait for a broker handshake each. With none idle, a publish opens a new one. A channel
+    whose publish failed is closed, not given back: its state is unknown. One that sat idle
+    is checked first: the broker may have restarted meanwhile, or dropped it for heartbeats
+    it missed (nobody calls pika while it sits here).
 
     `prepare(channel)` declares what the publishes need and turns confirms on.
     """

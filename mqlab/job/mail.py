@@ -65,7 +65,7 @@ def quarantine_message(job: Job) -> MIMEText:
 def _message(job: Job, to: str, subject: str, text: str, kind: MailKind = "welcome") -> MIMEText:
     # MIMEText (the compat32 API), not EmailMessage: EmailMessage parses every header through
     # its header registry, about 1 ms a mail on a laptop, and that showed in the throughput
-    # the lab measures (issue 6). Korean names are encoded all the same (RFC 2047 headers,
+    # the lab measures. Korean names are encoded all the same (RFC 2047 headers,
     # quoted-printable body). EmailMessage also refused CR and LF in a header; compat32 does
     # not always, so we do, as it did: signup.py rejects them first, this is the second line.
     if any(c in value for value in (to, subject, job.id) for c in "\r\n"):

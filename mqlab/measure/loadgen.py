@@ -8,9 +8,8 @@ is recorded too (`sent - intended`): when that is large, the lab says so.
 
 The HTTP client is libcurl (pycurl's multi interface): keep-alive connections, at
 most `connections` of them, requests beyond that held by curl until one is free.
-The generator shares the machine with what it measures, so its own CPU matters: about
-half of what aiohttp on uvloop took (0.13-0.18 ms per request against 0.26-0.31 ms, at
-800/s against the empty app, 2-core VM, issue 6).
+The generator shares the machine with what it measures, so its own CPU matters: libcurl
+takes about half of what aiohttp on uvloop did (bench/README.md).
 """
 
 from __future__ import annotations
