@@ -48,7 +48,7 @@ def start_app(tmp_path: Path) -> Iterator[Callable[..., App]]:
 
     def start(mode: str, sink: Sink | None, *extra: str) -> App:
         port = free_port()
-        smtp = ["--smtp-port", str(sink.port)] if sink else []
+        smtp = ["--smtp-port", str(sink.port)] if sink and mode != "broker" else []  # it publishes
         argv = mqlab_argv("serve", mode, "--port", str(port), *smtp, *extra)
         child = Child(f"app {mode}", argv, tmp_path / f"app-{port}.log").start()
         children.append(child)

@@ -11,8 +11,10 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
 
 from mqlab.cli.core import main
 from mqlab.errors import BadInput
@@ -39,7 +41,7 @@ def test_every_command_explains_itself(command: str, capsys: pytest.CaptureFixtu
 @pytest.fixture
 def buggy_command() -> Iterator[str]:
     """A command whose code has a bug, added to the real app for one test."""
-    from mqlab.cli.commands import app
+    from mqlab.cli.app import app
 
     def bug() -> None:
         raise ZeroDivisionError("a bug in a command")
@@ -102,6 +104,17 @@ def test_no_broker_is_one_line_and_exit_3(
         (["run", "sync", "--requests", "2", "--infected", "3"], "--infected"),
         (["serve", "sync", "--port", "70000"], "--port"),
         (["nonsense"], "nonsense"),
+        # an option the mode has no use for would be silently ignored: refused instead
+        (["serve", "broker", "--workers", "8"], "--workers"),
+        (["serve", "broker", "--scan-ms", "50"], "--scan-ms"),
+        (["serve", "broker", "--smtp-port", "2526", "--seed", "3"], "--smtp-port, --seed"),
+        (["serve", "sync", "--workers", "8"], "--workers"),
+        (["serve", "sync", "--amqp-url", "amqp://x"], "--amqp-url"),
+        (["serve", "thread", "--no-confirm"], "--no-confirm"),
+        # no row to run: a result with nothing in it, that chart would then refuse
+        (["crash-test", "--modes", "sync", "--faults", "worker-kill"], "no fault"),
+        (["crash-test", "--modes", "sync,thread", "--faults", "broker-restart"], "no fault"),
+        (["sweep", "--worker-counts", "0,2"], "--worker-counts"),
     ],
 )
 def test_bad_input_is_one_line_and_a_nonzero_exit(
@@ -120,6 +133,7 @@ FOLDER_OPTIONS = [
     ["run", "sync", "--out"],
     ["run", "sync", "--keep"],
     ["compare", "--out"],
+    ["compare", "--keep"],
     ["crash-test", "--out"],
     ["crash-test", "--keep"],
     ["sweep", "--out"],
@@ -183,3 +197,99 @@ def test_a_writable_folder_is_not_created_by_the_check(tmp_path: Path) -> None:
     assert writable_folder(folder) == folder
     assert not (tmp_path / "new").exists()  # the run creates it when it saves
     assert not list(tmp_path.iterdir())  # and the probe left nothing behind
+
+
+# --- one definition per option -------------------------------------------------------------
+
+
+def _commands() -> dict[str, Any]:
+    """Every command of the real app, by its full name ("broker up"), as click sees it."""
+    from mqlab.cli.app import app
+
+    found: dict[str, Any] = {}
+
+    def walk(command: Any, name: str) -> None:
+        for sub_name, sub in getattr(command, "commands", {}).items():
+            walk(sub, f"{name} {sub_name}".strip())
+        if not hasattr(command, "commands"):
+            found[name] = command
+
+    walk(typer.main.get_command(app), "")
+    return found
+
+
+def _definition(option: Any) -> tuple[Any, ...]:
+    """What must be the same wherever an option appears: spellings, type, range, default."""
+    return (
+        tuple(sorted(option.opts + option.secondary_opts)),
+        repr(option.type_descriptor.annotation),  # int, float, an enum of choices, ...
+        option.min,
+        option.max,
+        option.multiple,
+        option.is_flag,
+        option.default,
+        option.envvar,
+    )
+
+
+# The same name on purpose for different things; each entry says why.
+DIFFERENT_ON_PURPOSE = {
+    "--port": "each server its own port (serve: HTTP 8000, sink: SMTP 2525, broker up: 5673)",
+    "--queue": "broker status shows several queues; serve and worker use one",
+    "--out": "chart writes beside each result unless told; the others write to results/",
+    "--modes": "crash-test takes any mode; a sweep of sync would scale nothing",
+    "--rate": "calibrate's is its schedule check, 1000/s by default",
+    "--requests": "calibrate's is its schedule check, at least 10",
+    "--drain-timeout": "a sweep point sends everything at once: it waits longer",
+}
+
+
+def test_every_option_has_one_definition_wherever_it_appears() -> None:
+    seen: dict[str, dict[tuple[Any, ...], list[str]]] = {}
+    for name, command in _commands().items():
+        for param in command.params:
+            if param.param_type_name == "option" and param.name != "help":
+                seen.setdefault(param.opts[0], {}).setdefault(_definition(param), []).append(name)
+    shared = {flag: defs for flag, defs in seen.items() if sum(map(len, defs.values())) > 1}
+    drifted = {
+        flag: defs
+        for flag, defs in shared.items()
+        if len(defs) > 1 and flag not in DIFFERENT_ON_PURPOSE
+    }
+    assert not drifted, drifted
+    assert "--retry-delay-ms" in shared and "--max-retries" in shared  # the walk sees them
+    for flag in DIFFERENT_ON_PURPOSE:  # an entry that no longer differs goes
+        assert len(shared[flag]) > 1, flag
+
+
+@pytest.mark.parametrize("mode", ["sync", "thread", "broker"])
+def test_the_lab_starts_its_children_with_command_lines_the_cli_takes(
+    mode: str, tmp_path: Path
+) -> None:
+    """Each child's argv, as the lab builds it, parsed by the real commands: every flag
+    exists, serve gets only what its mode takes, and run's --max-retries and
+    --retry-delay-ms reach the workers."""
+    from mqlab.amqp.settings import AmqpSettings
+    from mqlab.cli.live import refuse_what_the_mode_ignores
+    from mqlab.measure.lab import Lab
+    from mqlab.processes.config import Mode, RunConfig, Safety, Workload
+
+    run = _commands()["run"].make_context(
+        "run", [mode, "--workers", "3", "--max-retries", "7", "--retry-delay-ms", "250"]
+    )
+    workload = Workload(**{k: run.params[k] for k in ("workers", "max_retries", "retry_delay_ms")})
+    amqp = AmqpSettings(url="amqp://u:p@127.0.0.1:1/%2F") if mode == "broker" else None
+    lab = Lab(RunConfig(Mode(mode), workload, safety=Safety(confirm=False)), tmp_path, amqp)
+    children = [lab.sink_argv(), lab.app_argv(), *([lab.worker_argv()] if amqp else [])]
+    parsed = {}
+    for argv in children:
+        name = argv[3]  # python -m mqlab NAME ...
+        ctx = _commands()[name].make_context(name, argv[4:])
+        if name == "serve":
+            refuse_what_the_mode_ignores(ctx, Mode(mode))  # would raise BadInput
+        parsed[name] = ctx.params
+    assert parsed["sink"]["quiet"] and parsed["serve"]["quiet"]
+    assert parsed["serve"]["workers"] == (3 if mode == "thread" else 4)  # 4: not given
+    if mode == "broker":
+        assert parsed["serve"]["no_confirm"] is True
+        assert (parsed["worker"]["max_retries"], parsed["worker"]["retry_delay_ms"]) == (7, 250)

@@ -28,7 +28,7 @@ from .helpers import App, Queues, Sink, Workers, into_a_job, wait_until
 pytestmark = pytest.mark.broker
 
 DEADLINE = 1.0  # --publish-timeout of every app here
-FAST = ("--publish-timeout", str(DEADLINE), "--reconnect-max", "0.5", "--scan-ms", "0")
+FAST = ("--publish-timeout", str(DEADLINE), "--reconnect-max", "0.5")
 
 
 @pytest.fixture(scope="module")

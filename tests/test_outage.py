@@ -77,7 +77,7 @@ def test_app_and_worker_ride_through_broker_outages(
     workers = Workers(tmp_path, node_queues)
     try:
         node.kill()  # the broker is down before anything starts
-        app = start_app("broker", sink, "--scan-ms", "0", *node_queues.args())  # starts anyway
+        app = start_app("broker", sink, *node_queues.args())  # starts anyway
         worker = workers.start(sink.port, "--scan-ms", "0", ready=False)
         for _ in range(3):
             code, body = app.post(SIGNUP)

@@ -185,7 +185,7 @@ def test_a_consumer_dead_letters_a_job_whose_work_raises_instead_of_handing_it_b
 def test_the_app_answers_409_to_a_job_id_reused_for_another_payload(
     queues: Queues, sink: Sink, start_app: Callable[..., Any]
 ) -> None:
-    app = start_app("broker", sink, "--scan-ms", "0", *queues.args())
+    app = start_app("broker", sink, *queues.args())
     mine = {"email": "ana@example.test", "name": "Ana"}
     theirs = {"email": "bob@example.test", "name": "Bob"}
     assert app.post(mine, headers={"X-Job-Id": "shared-1"})[0] == 202

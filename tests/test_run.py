@@ -4,6 +4,7 @@ HTTP, real SMTP, a result file."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -54,7 +55,7 @@ def test_infected_signups_are_counted_as_quarantined(mqlab_result: Run) -> None:
 
 
 def test_sweep_runs_one_point_per_worker_count(mqlab_result: Run) -> None:
-    data = mqlab_result("sweep", workers="1,2", modes="thread", scan_ms=20, jobs_per_worker=4)
+    data = mqlab_result("sweep", worker_counts="1,2", modes="thread", scan_ms=20, jobs_per_worker=4)
     assert data["kind"] == "sweep"
     points = [(p["mode"], p["workers"], p["delivered"], p["lost"]) for p in data["points"]]
     assert points == [("thread", 1, 4, 0), ("thread", 2, 8, 0)]
@@ -62,8 +63,9 @@ def test_sweep_runs_one_point_per_worker_count(mqlab_result: Run) -> None:
 
 
 @pytest.mark.broker
-def test_compare_runs_the_three_modes_on_one_workload(mqlab_result: Run) -> None:
-    data = mqlab_result("compare", requests=10, rate=50, scan_ms=20, workers=2)  # with floors
+def test_compare_runs_the_three_modes_on_one_workload(mqlab_result: Run, tmp_path: Path) -> None:
+    kept = tmp_path / "kept"
+    data = mqlab_result("compare", requests=10, rate=50, scan_ms=20, workers=2, keep=kept)
     assert data["kind"] == "compare"
     assert [r["mode"] for r in data["runs"]] == ["sync", "thread", "broker"]
     for r in data["runs"]:
@@ -74,6 +76,10 @@ def test_compare_runs_the_three_modes_on_one_workload(mqlab_result: Run) -> None
     floors = data["calibration"]["floors"]  # measured before the runs, on the same broker
     assert set(floors) == {"http", "publish", "smtp"}
     assert all(f["ms"]["p50"] > 0 for f in floors.values())
+    # --keep, as the README says: each mode's ledger and process logs stay, to count by hand
+    folders = sorted(kept.iterdir())
+    assert sorted(f.name.split("-")[-2] for f in folders) == ["broker", "sync", "thread"]
+    assert all((f / "ledger.db").is_file() and (f / "app.log").is_file() for f in folders)
 
 
 @pytest.mark.broker

@@ -251,7 +251,7 @@ def test_without_idempotent_a_redelivered_job_is_sent_again(
 def test_broker_mode_end_to_end_quarantines_eicar(
     queues: Queues, workers: Workers, sink: Sink, start_app: Callable[..., Any]
 ) -> None:
-    app = start_app("broker", sink, "--scan-ms", "0", *queues.args())
+    app = start_app("broker", sink, *queues.args())
     workers.start(sink.port, "--scan-ms", "0")
     infected = {
         "email": "mo@example.test",

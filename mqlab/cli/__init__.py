@@ -1,1 +1,3 @@
-"""The command line: options and commands (commands.py), and the one error boundary (core.py)."""
+"""The command line: the typer app and `chart` (app.py), every option defined once
+(options.py), the measuring commands (measure.py), the live pieces (live.py), and the one
+error boundary (core.py)."""

@@ -1,9 +1,9 @@
 """The one error boundary: runs the CLI and turns every failure into a line and an exit code.
 
-Like httpie's `core.main`: the commands in `cli.py` raise, this decides what the
+Like httpie's `core.main`: the commands (`mqlab.cli.app`) raise, this decides what the
 user sees. An `MqlabError` is one line and its exit code; anything else is a bug,
 one "internal error" line and exit 1. `mqlab --traceback` (a global option, declared
-in `cli.py`) shows the real stack instead, for bug reports.
+in `app.py`) shows the real stack instead, for bug reports.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from mqlab.errors import ExitStatus, MqlabError
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    from mqlab.cli.commands import app
+    from mqlab.cli.app import app
 
     command = typer.main.get_command(app)
     options: dict[str, Any] = {}  # the global options, filled in by the app's callback

@@ -10,6 +10,7 @@ import json
 import threading
 import time
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,12 @@ from pika.adapters.blocking_connection import BlockingChannel
 
 from mqlab.amqp.settings import AmqpSettings, close_quietly, parameters, retry_queue
 from mqlab.errors import ChildFailed
-from mqlab.processes.config import Mode, RunConfig
-from mqlab.processes.procs import Child, free_ports, http_ok, mqlab_argv, tcp_open
+from mqlab.job.mail import SmtpTarget
+from mqlab.job.scan import ScanKind, ScanSettings
+from mqlab.processes.commandline import serve_argv, sink_argv, worker_argv
+from mqlab.processes.config import Mode, RunConfig, ServeConfig, WorkerConfig
+from mqlab.processes.procs import Child, free_ports, http_ok, tcp_open
+from mqlab.processes.sink import SinkConfig
 
 HOST = "127.0.0.1"
 
@@ -62,67 +67,57 @@ class Lab:
         wait_for_consumers(self.amqp, count, self.workers, timeout)
 
     def start_sink(self) -> None:
-        w = self.config.workload
-        argv = mqlab_argv(
-            "sink",
-            "--port",
-            str(self.smtp_port),
-            "--ledger",
-            str(self.ledger),
-            "--smtp-ms",
-            str(w.smtp_ms),
-            "--smtp-fail-rate",
-            str(w.smtp_fail_rate),
-            "--smtp-fail-kind",
-            w.smtp_fail_kind,
-            "--seed",
-            str(w.seed),
-            "--quiet",  # a line a mail would cost the measured machine CPU
-        )
-        self.sink = Child("SMTP sink", argv, self.workdir / "sink.log").start()
+        self.sink = Child("SMTP sink", self.sink_argv(), self.workdir / "sink.log").start()
         self.sink.wait_ready(lambda: tcp_open(HOST, self.smtp_port))
 
     def start_app(self) -> None:
-        w = self.config.workload
-        argv = mqlab_argv(
-            "serve",
-            self.config.mode.value,
-            "--port",
-            str(self.app_port),
-            "--server-threads",
-            str(w.server_threads),
-            "--workers",
-            str(w.workers),
-            *self._job_args(),
-            *self._amqp_args(),
-            *([] if self.amqp is None or self.config.safety.confirm else ["--no-confirm"]),
-            "--quiet",
-        )
-        self.app = Child("app", argv, self.workdir / "app.log").start()
+        self.app = Child("app", self.app_argv(), self.workdir / "app.log").start()
         self.app.wait_ready(lambda: http_ok(f"http://{HOST}:{self.app_port}/health"))
 
     def start_worker(self, env: dict[str, str] | None = None) -> Child:
         self._spawned += 1
-        argv = mqlab_argv(
-            "worker", *self._job_args(), *self._amqp_args(), *self._worker_args(), "--quiet"
-        )
         log = self.workdir / f"worker-{self._spawned}.log"
-        worker = Child(f"worker {self._spawned}", argv, log, env).start()
+        worker = Child(f"worker {self._spawned}", self.worker_argv(), log, env).start()
         self.workers.append(worker)
         return worker
 
-    def _worker_args(self) -> list[str]:
-        args = [
-            "--prefetch",
-            str(self.config.prefetch),
-            "--retry-delay-ms",
-            str(int(self.config.workload.retry_delay_ms)),
-        ]
-        if self.config.safety.auto_ack:
-            args.append("--auto-ack")
-        if self.config.safety.idempotent:
-            args += ["--idempotent", "--processed-db", str(self.workdir / "processed.db")]
-        return args
+    # The children's command lines: the same `mqlab sink|serve|worker` a person types, each
+    # with --quiet (a line per mail or job would cost the measured machine CPU).
+
+    def sink_argv(self) -> list[str]:
+        w = self.config.workload
+        config = SinkConfig(
+            host=HOST,
+            port=self.smtp_port,
+            ledger=self.ledger,
+            delay_ms=w.smtp_ms,
+            fail_rate=w.smtp_fail_rate,
+            fail_kind="permanent" if w.smtp_fail_kind == "permanent" else "transient",
+            seed=w.seed,
+        )
+        return sink_argv(config)
+
+    def app_argv(self) -> list[str]:
+        """Only the options the mode takes: `mqlab serve` refuses the others."""
+        w = self.config.workload
+        config = ServeConfig(
+            mode=self.config.mode,
+            host=HOST,
+            port=self.app_port,
+            server_threads=w.server_threads,
+            workers=w.workers,
+            scan=self._scan(),
+            smtp=SmtpTarget(HOST, self.smtp_port),
+            amqp=self._amqp(),
+        )
+        return serve_argv(config)
+
+    def worker_argv(self) -> list[str]:
+        config = WorkerConfig(
+            scan=self._scan(), smtp=SmtpTarget(HOST, self.smtp_port), amqp=self._amqp()
+        )
+        idempotent = self.config.safety.idempotent
+        return worker_argv(config, self.workdir / "processed.db" if idempotent else None)
 
     def kill_app(self) -> None:
         """SIGKILL the app: whatever it held only in memory is gone."""
@@ -133,38 +128,26 @@ class Lab:
         """A new app process on the same port, as a supervisor would start it."""
         self.start_app()
 
-    def _job_args(self) -> list[str]:
+    def _scan(self) -> ScanSettings:
+        """The run's scan; each child's jitter has a seed of its own."""
         w = self.config.workload
-        return [
-            "--smtp-host",
-            HOST,
-            "--smtp-port",
-            str(self.smtp_port),
-            "--scan-ms",
-            str(w.scan_ms),
-            "--scan-jitter-ms",
-            str(w.scan_jitter_ms),
-            "--scan-kind",
-            w.scan_kind,
-            "--seed",
-            str(w.seed + self._spawned),
-        ]
+        kind: ScanKind = "cpu" if w.scan_kind == "cpu" else "sleep"
+        return ScanSettings(w.scan_ms, w.scan_jitter_ms, kind, w.seed + self._spawned)
 
-    def _amqp_args(self) -> list[str]:
+    def _amqp(self) -> AmqpSettings:
+        """The run's queue with the run's safeties and worker settings (no broker: unused)."""
         if self.amqp is None:
-            return []
-        s = self.config.safety
-        args = [
-            "--amqp-url",
-            self.amqp.url,
-            "--exchange",
-            self.amqp.exchange,
-            "--queue",
-            self.amqp.queue,
-        ]
-        if not s.durable:
-            args.append("--transient")
-        return args
+            return AmqpSettings()
+        s, w = self.config.safety, self.config.workload
+        return replace(
+            self.amqp,
+            confirm=s.confirm,
+            durable=s.durable,
+            auto_ack=s.auto_ack,
+            prefetch=self.config.prefetch,
+            max_retries=w.max_retries,
+            retry_delay_ms=w.retry_delay_ms,
+        )
 
     @property
     def has_queue(self) -> bool:

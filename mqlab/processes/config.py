@@ -64,6 +64,7 @@ class Workload:
     smtp_fail_rate: float = 0.0  # share of mails the mail server refuses on purpose
     smtp_fail_kind: str = "transient"  # 451 (try later) or "permanent" (554)
     retry_delay_ms: float = 1000.0  # broker workers' first retry backoff (it doubles)
+    max_retries: int = 5  # broker workers' retries of a refused mail, then <queue>.dead
 
 
 @dataclass(frozen=True)

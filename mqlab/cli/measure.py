@@ -1,0 +1,391 @@
+"""The measuring commands: run, compare, crash-test, sweep, calibrate, bench.
+
+Each builds a frozen config from its options, calls the core, and hands the result to
+`save_and_show`: the result file is written, then shown as a table or as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from mqlab.cli.options import (
+    AmqpUrl,
+    AsJson,
+    AutoAck,
+    DrainTimeout,
+    Floors,
+    Idempotent,
+    Keep,
+    Lang,
+    LangChoice,
+    ModeArg,
+    NoConfirm,
+    Out,
+    Prefetch,
+    ScanKind,
+    ScanKindChoice,
+    ScanMs,
+    ServerThreads,
+    Transient,
+    choices,
+    with_workload,
+)
+from mqlab.errors import BadInput
+from mqlab.processes.config import Mode, RunConfig, Safety, Workload
+
+_RESULTS = Path("results")
+Show = Callable[[dict[str, Any]], None]  # prints a result's table
+
+
+def save_and_show(
+    data: dict[str, Any],
+    out: Path,
+    name: str,
+    as_json: bool,
+    summary: Callable[[dict[str, Any]], dict[str, Any]],
+    show: Show,
+    lang: str = "en",
+) -> None:
+    """Write the result file, then print it: `show` a table, or with --json the file's path
+    and the `summary` of the data."""
+    from mqlab.measure import results
+    from mqlab.report import render
+
+    path = results.write(data, out, name)
+    if as_json:
+        print(json.dumps({"file": str(path), **summary(data)}, indent=2))
+        return
+    show(data)
+    render.print_saved(path, lang)
+
+
+def _runs_and_floors(runs: Callable[[dict[str, Any]], list[dict[str, Any]]], lang: str) -> Show:
+    """The runs' table, then the floors they stand on if they were measured."""
+    from mqlab.report import render
+
+    def show(data: dict[str, Any]) -> None:
+        render.print_runs(runs(data), lang)
+        if data.get("calibration"):
+            render.print_floors(data["calibration"], lang)
+
+    return show
+
+
+@with_workload
+def run(
+    mode: ModeArg,
+    workload: Workload = Workload(),  # noqa: B008 (frozen; replaced by with_workload)
+    amqp_url: AmqpUrl = None,
+    prefetch: Prefetch = 1,
+    out: Out = _RESULTS,
+    keep: Keep = None,
+    floors: Floors = True,
+    as_json: AsJson = False,
+    lang: Lang = LangChoice.en,
+) -> None:
+    """Run one mode on real processes and measure it: response time, throughput, delivery."""
+    from mqlab.measure import runner
+    from mqlab.report import render
+
+    config = RunConfig(
+        mode=mode,
+        workload=workload,
+        amqp_url=amqp_url,
+        prefetch=prefetch,
+        safety=Safety(),
+        floors=floors,
+    )
+    with render.progress(mode.value, workload.requests, as_json, lang.value) as report:
+        result = runner.run(config, progress=report, keep=keep)
+    save_and_show(
+        result.to_dict(),
+        out,
+        mode.value,
+        as_json,
+        summary=lambda data: {"mode": result.mode, "summary": data["summary"]},
+        show=_runs_and_floors(lambda data: [data], lang.value),
+        lang=lang.value,
+    )
+
+
+@with_workload
+def compare(
+    workload: Workload = Workload(),  # noqa: B008 (frozen; replaced by with_workload)
+    amqp_url: AmqpUrl = None,
+    out: Out = _RESULTS,
+    keep: Keep = None,
+    floors: Floors = True,
+    as_json: AsJson = False,
+    lang: Lang = LangChoice.en,
+) -> None:
+    """Run sync, thread and broker on the same workload and show them side by side."""
+    from mqlab.measure import runner
+    from mqlab.report import render
+
+    result = runner.compare(
+        workload,
+        amqp_url,
+        floors=floors,
+        progress_for=lambda mode: render.progress(mode, workload.requests, as_json, lang.value),
+        keep=keep,
+    )
+    save_and_show(
+        result.to_dict(),
+        out,
+        "compare",
+        as_json,
+        summary=lambda data: {"summaries": {r["mode"]: r["summary"] for r in data["runs"]}},
+        show=_runs_and_floors(lambda data: list(data["runs"]), lang.value),
+        lang=lang.value,
+    )
+
+
+@with_workload
+def crash_test(
+    modes: Annotated[
+        str, typer.Option("--modes", help="Modes to test, comma-separated.")
+    ] = "sync,thread,broker",
+    faults: Annotated[
+        str,
+        typer.Option(
+            "--faults",
+            help="app-kill (SIGKILL the app), worker-kill (SIGKILL a broker worker "
+            "before its ack), broker-restart (SIGKILL a private RabbitMQ node and "
+            "start it again). Comma-separated.",
+        ),
+    ] = "app-kill,worker-kill,broker-restart",
+    trials: Annotated[
+        int, typer.Option("--trials", min=1, max=100, help="Repeat each row this many times.")
+    ] = 1,
+    kill_at: Annotated[
+        float,
+        typer.Option(
+            "--kill-at", min=0.0, max=1.0, help="When to strike: the share of requests sent."
+        ),
+    ] = 0.5,
+    no_confirm: NoConfirm = False,
+    transient: Transient = False,
+    auto_ack: AutoAck = False,
+    idempotent: Idempotent = False,
+    workload: Workload = Workload(),  # noqa: B008 (frozen; replaced by with_workload)
+    amqp_url: AmqpUrl = None,
+    out: Out = _RESULTS,
+    keep: Keep = None,
+    as_json: AsJson = False,
+    lang: Lang = LangChoice.en,
+) -> None:
+    """Kill the app, a worker, the broker mid-load, and count what was lost or duplicated.
+
+    Each safety flag adds broker rows with that safety off, beside the default rows, so the
+    table shows both the loss and what the safety costs."""
+    from mqlab.measure import crash
+    from mqlab.report import render
+
+    chosen = [Mode(m) for m in choices(modes, [m.value for m in Mode], "--modes")]
+    struck = choices(faults, crash.FAULTS, "--faults")
+    if not any(f in crash.APPLIES[m] for m in chosen for f in struck):
+        raise BadInput(  # the result would have no row, and nothing to chart
+            f"no fault in --faults {','.join(struck)} applies to --modes "
+            f"{','.join(m.value for m in chosen)} (worker-kill and broker-restart need broker)"
+        )
+    flags = {
+        "no-confirm": no_confirm,
+        "transient": transient,
+        "auto-ack": auto_ack,
+        "idempotent": idempotent,
+    }
+    config = crash.CrashConfig(
+        workload=workload,
+        modes=chosen,
+        faults=struck,
+        trials=trials,
+        kill_at=kill_at,
+        safeties=["default", *(name for name, on in flags.items() if on)],
+        amqp_url=amqp_url,
+        keep=keep,
+    )
+    result = crash.crash_test(
+        config,
+        progress_for=lambda label: render.progress(label, workload.requests, as_json, lang.value),
+    )
+    save_and_show(
+        result.to_dict(),
+        out,
+        "crash-test",
+        as_json,
+        summary=lambda data: {
+            "rows": [
+                {k: v for k, v in r.items() if k not in ("timeline", "response_ms")}
+                for r in data["rows"]
+            ]
+        },
+        show=lambda data: render.print_crash(data, lang.value),
+        lang=lang.value,
+    )
+
+
+def sweep(
+    worker_counts: Annotated[
+        str,
+        typer.Option("--worker-counts", help="Numbers of workers to try, comma-separated."),
+    ] = "1,2,4,8",
+    modes: Annotated[
+        str, typer.Option("--modes", help="thread and/or broker, comma-separated.")
+    ] = "broker",
+    jobs_per_worker: Annotated[
+        int,
+        typer.Option(
+            "--jobs-per-worker",
+            min=1,
+            max=10_000,
+            help="Each point sends this many signups per worker, all at once.",
+        ),
+    ] = 20,
+    scan_ms: ScanMs = 200.0,
+    scan_kind: ScanKind = ScanKindChoice.sleep,
+    server_threads: ServerThreads = 8,
+    drain_timeout: DrainTimeout = 120.0,
+    amqp_url: AmqpUrl = None,
+    out: Out = _RESULTS,
+    as_json: AsJson = False,
+    lang: Lang = LangChoice.en,
+) -> None:
+    """Scaling: throughput against the number of workers, with the ideal W ÷ scan time.
+
+    Try --scan-kind cpu --modes thread,broker to see the GIL stop a thread pool."""
+    from mqlab.measure import sweep as sweeping
+    from mqlab.report import render
+
+    try:
+        counts = sorted({int(v) for v in worker_counts.split(",") if v.strip()})
+    except ValueError:
+        raise typer.BadParameter(
+            f"--worker-counts takes numbers like 1,2,4,8, not {worker_counts!r}"
+        ) from None
+    if not counts or counts[0] < 1 or counts[-1] > 256:
+        raise typer.BadParameter("--worker-counts takes numbers from 1 to 256")
+    chosen = [Mode(m) for m in choices(modes, ["thread", "broker"], "--modes")]
+    config = sweeping.SweepConfig(
+        workload=Workload(
+            requests=1,
+            rate=0.0,
+            scan_ms=scan_ms,
+            scan_kind=scan_kind.value,
+            server_threads=server_threads,
+            drain_timeout=drain_timeout,
+        ),
+        workers=counts,
+        modes=chosen,
+        jobs_per_worker=jobs_per_worker,
+        amqp_url=amqp_url,
+    )
+    result = sweeping.sweep(
+        config,
+        progress_for=lambda label: render.progress(label, jobs_per_worker, as_json, lang.value),
+    )
+    save_and_show(
+        result.to_dict(),
+        out,
+        "sweep",
+        as_json,
+        summary=lambda data: {"points": data["points"]},
+        show=lambda data: render.print_sweep(data, lang.value),
+        lang=lang.value,
+    )
+
+
+def calibrate(
+    samples: Annotated[
+        int, typer.Option("--samples", min=5, max=100_000, help="Calls timed per floor.")
+    ] = 300,
+    pace_rate: Annotated[
+        float,
+        typer.Option(
+            "--pace-rate",
+            min=0,
+            help="Pace the calls like a run at this many requests per second (0: back to back).",
+        ),
+    ] = 0.0,
+    rate: Annotated[
+        float,
+        typer.Option(
+            "--rate",
+            "-r",
+            min=0,
+            help="Schedule check: requests per second the load generator "
+            "sends to an empty server (0 skips the check).",
+        ),
+    ] = 1000.0,
+    requests: Annotated[
+        int,
+        typer.Option(
+            "--requests", "-n", min=10, max=1_000_000, help="Requests the schedule check sends."
+        ),
+    ] = 3000,
+    no_broker: Annotated[bool, typer.Option("--no-broker", help="Skip the publish floor.")] = False,
+    amqp_url: AmqpUrl = None,
+    out: Out = _RESULTS,
+    as_json: AsJson = False,
+    lang: Lang = LangChoice.en,
+) -> None:
+    """Measure the floors every result stands on (HTTP, publish, SMTP, the generator).
+
+    An HTTP round trip to the app's server with an empty handler, one confirmed persistent
+    publish, one SMTP send into the sink, and how precisely the load generator holds its
+    schedule at --rate."""
+    from mqlab.measure import calibrate as calibration
+    from mqlab.report import render
+
+    result = calibration.measure(
+        None if no_broker else (amqp_url or ""),
+        samples=samples,
+        rate=rate or None,
+        requests=requests,
+        pace_s=1 / pace_rate if pace_rate else 0.0,
+    )
+    save_and_show(
+        result.to_dict(),
+        out,
+        "calibration",
+        as_json,
+        summary=lambda data: {"floors": data["floors"], "schedule": data["schedule"]},
+        show=lambda data: render.print_calibration(data, lang.value),
+        lang=lang.value,
+    )
+
+
+def bench(
+    amqp_url: AmqpUrl = None,
+    celery: Annotated[
+        bool,
+        typer.Option(
+            "--celery/--no-celery",
+            help="Put a Celery peer beside mqlab (needs: pip install 'celery>=5.3').",
+        ),
+    ] = True,
+    out: Out = _RESULTS,
+    as_json: AsJson = False,
+) -> None:
+    """Benchmark mqlab itself: every accuracy target as a ratio (about 5 minutes).
+
+    Fidelity, capacity, a Celery peer and time, each printed as a ratio to its target with
+    the absolute numbers beside it (see bench/README.md)."""
+    from mqlab.measure import bench as benchmark
+    from mqlab.report import render
+
+    result = benchmark.bench(
+        amqp_url, progress=None if as_json else render.print_step, with_celery=celery
+    )
+    save_and_show(
+        result.to_dict(),
+        out,
+        "bench",
+        as_json,
+        summary=lambda data: {"rows": data["rows"], "kills": data["kills"]},
+        show=render.print_bench,
+    )
