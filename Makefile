@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # workers than cores pay. `--dist loadfile` keeps each file in one worker, so a file's
 # module-scoped private RabbitMQ node starts once. (Not loadgroup: with pytest 9.2 and
 # xdist 3.8 its groups are silently ignored.) JOBS=0 runs them all in one process.
-JOBS       ?= 3
+JOBS       ?= 4
 CHECK_JOBS ?= 4
 # make check must need no broker: a test that reaches for one without the `broker` mark
 # finds a dead URL here and fails, instead of quietly using the machine's RabbitMQ.

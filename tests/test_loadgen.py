@@ -81,8 +81,9 @@ def test_waiting_for_a_connection_counts_in_the_response_time(slow_server: str) 
 
 
 def test_requests_one_after_another_share_one_kept_alive_connection(slow_server: str) -> None:
-    """At 20/s each answer (20 ms) is back before the next request: one connection for all."""
-    result = loadgen.run_load(slow_server, loadgen.signups(10, "keep"), rate=20, timeout_s=5)
+    """At 5/s each answer (20 ms) is back long before the next request, even on a busy
+    machine: one connection for all."""
+    result = loadgen.run_load(slow_server, loadgen.signups(10, "keep"), rate=5, timeout_s=5)
     assert [s.status for s in result.samples] == [202] * 10
     assert len(_Slow.ports) == 1
 
