@@ -16,7 +16,7 @@ import pytest
 from mqlab.processes import rabbit
 from mqlab.processes.procs import Child, free_port, http_ok, mqlab_argv, tcp_open
 
-from .helpers import HOST, App, Result, Sink, flags
+from .helpers import HOST, App, Queues, Result, Sink, Workers, flags
 
 
 @pytest.fixture
@@ -110,3 +110,31 @@ def mqlab_result(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Callable
         return load(Path(json.loads(capsys.readouterr().out)["file"]))
 
     return run
+
+
+@pytest.fixture
+def queues(broker_url: str) -> Iterator[Queues]:
+    """A queue, exchange, retry and dead-letter queue of this test's own, deleted after it."""
+    q = Queues(broker_url)
+    yield q
+    q.delete()
+
+
+@pytest.fixture
+def workers(tmp_path: Path, queues: Queues) -> Iterator[Workers]:
+    """Worker processes on the test's queue, stopped after it."""
+    w = Workers(tmp_path, queues)
+    yield w
+    w.stop_all()
+
+
+@pytest.fixture(scope="module")
+def node() -> Iterator[rabbit.PrivateNode]:
+    """A private RabbitMQ node for one test file: ours to kill, freeze and alarm."""
+    try:
+        private = rabbit.PrivateNode.create()
+        private.start()
+    except rabbit.BrokerUnavailable as e:
+        pytest.fail(f"cannot start a private RabbitMQ node: {e}", pytrace=False)
+    yield private
+    private.cleanup()

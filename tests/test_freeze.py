@@ -31,18 +31,6 @@ DEADLINE = 1.0  # --publish-timeout of every app here
 FAST = ("--publish-timeout", str(DEADLINE), "--reconnect-max", "0.5")
 
 
-@pytest.fixture(scope="module")
-def node() -> Iterator[rabbit.PrivateNode]:
-    """A private RabbitMQ node: ours to freeze and alarm."""
-    try:
-        private = rabbit.PrivateNode.create()
-        private.start()
-    except rabbit.BrokerUnavailable as e:
-        pytest.fail(f"cannot start a private RabbitMQ node: {e}", pytrace=False)
-    yield private
-    private.cleanup()
-
-
 @pytest.fixture
 def queues(node: rabbit.PrivateNode) -> Iterator[Queues]:
     node.thaw()

@@ -21,20 +21,6 @@ from .helpers import App, Queues, Sink, Workers, into_a_job, wait_until
 SIGNUP = {"email": "ana@example.test", "name": "Ana"}
 
 
-@pytest.fixture(scope="module")
-def node() -> Iterator[rabbit.PrivateNode]:
-    """A private RabbitMQ node: ours to kill and restart."""
-    try:
-        private = rabbit.PrivateNode.create()
-        private.start()
-    except rabbit.BrokerUnavailable as e:
-        pytest.fail(
-            f"cannot start a private RabbitMQ node for the outage tests: {e}", pytrace=False
-        )
-    yield private
-    private.cleanup()
-
-
 @pytest.fixture
 def node_queues(node: rabbit.PrivateNode) -> Iterator[Queues]:
     if not node.running:

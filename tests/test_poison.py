@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,20 +23,6 @@ from mqlab.processes.procs import Child, mqlab_argv
 from .helpers import Queues, Sink, Workers, signup_job, wait_until
 
 pytestmark = pytest.mark.broker
-
-
-@pytest.fixture
-def queues(broker_url: str) -> Iterator[Queues]:
-    q = Queues(broker_url)
-    yield q
-    q.delete()
-
-
-@pytest.fixture
-def workers(tmp_path: Path, queues: Queues) -> Iterator[Workers]:
-    w = Workers(tmp_path, queues)
-    yield w
-    w.stop_all()
 
 
 def dead_reasons(queues: Queues, count: int) -> dict[str, str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,20 +34,6 @@ def refused(sink: Sink) -> list[str]:
 
 
 # -- fixtures --------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def queues(broker_url: str) -> Iterator[Queues]:
-    q = Queues(broker_url)
-    yield q
-    q.delete()
-
-
-@pytest.fixture
-def workers(tmp_path: Path, queues: Queues) -> Iterator[Workers]:
-    w = Workers(tmp_path, queues)
-    yield w
-    w.stop_all()
 
 
 # -- tests -----------------------------------------------------------------------------------
