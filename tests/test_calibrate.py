@@ -24,6 +24,7 @@ from mqlab.cli.core import main
 from mqlab.job import mail
 from mqlab.job.signup import Job
 from mqlab.measure import bench, calibrate, metrics, results
+from mqlab.processes import proctable
 from mqlab.processes.procs import Child, mqlab_argv, tcp_open
 from mqlab.report import render
 
@@ -174,7 +175,7 @@ def test_a_listener_is_found_while_its_process_closes_other_files() -> None:
         try:
             assert child.stdout is not None
             port = int(child.stdout.readline())
-            missed = sum(child.pid not in calibrate.listening_pids(port) for _ in range(100))
+            missed = sum(child.pid not in proctable.listening_pids(port) for _ in range(100))
             assert missed == 0
         finally:
             child.kill()

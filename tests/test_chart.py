@@ -166,9 +166,9 @@ def test_throughput_bars_and_ideal_lines() -> None:
 
 def test_ideal_is_w_over_scan_time() -> None:
     config = {"scan_ms": 200, "workers": 4, "server_threads": 8}
-    assert chart.ideal_per_s("sync", config) == 40.0
-    assert chart.ideal_per_s("broker", config) == 20.0
-    assert chart.ideal_per_s("thread", {**config, "scan_ms": 0}) is None
+    assert chart.run_ideal("sync", config) == 40.0
+    assert chart.run_ideal("broker", config) == 20.0
+    assert chart.run_ideal("thread", {**config, "scan_ms": 0}) is None
 
 
 def test_timeline_has_one_panel_per_mode_and_marks_events() -> None:
@@ -358,11 +358,11 @@ def test_only_the_chart_package_imports_matplotlib() -> None:
 
 def test_ideal_never_exceeds_the_rate_sent_nor_the_cores_for_cpu_scans() -> None:
     config = {"scan_ms": 200, "workers": 4, "server_threads": 8, "rate": 25}
-    assert chart.ideal_per_s("sync", config) == 25.0  # 8 ÷ 0.2 s = 40, but only 25/s came
-    assert chart.ideal_per_s("sync", {**config, "rate": 0}) == 40.0  # a spike: no cap
+    assert chart.run_ideal("sync", config) == 25.0  # 8 ÷ 0.2 s = 40, but only 25/s came
+    assert chart.run_ideal("sync", {**config, "rate": 0}) == 40.0  # a spike: no cap
     cpu = {**config, "rate": 0, "scan_kind": "cpu"}
-    assert chart.ideal_per_s("sync", cpu, cores=2) == 10.0  # two cores scan at once, not 8
-    assert chart.ideal_per_s("sync", {**cpu, "scan_kind": "sleep"}, cores=2) == 40.0
+    assert chart.run_ideal("sync", cpu, cores=2) == 10.0  # two cores scan at once, not 8
+    assert chart.run_ideal("sync", {**cpu, "scan_kind": "sleep"}, cores=2) == 40.0
 
 
 def test_sweep_cpu_ideal_stops_at_the_recorded_cores() -> None:

@@ -2,7 +2,8 @@
 
 Whatever the body: no 5xx, no crash, a JSON error for every 4xx, and no mail for a refused
 body. A mail that is sent goes to exactly the address in the body, and to nobody else.
-(The cases of tests/test_app.py and tests/test_signup.py are not repeated here.)
+(The cases of tests/test_app.py, tests/test_signup.py and tests/test_httpserver.py, such as
+413, malformed HTTP and chunked bodies, are not repeated here.)
 """
 
 from __future__ import annotations
@@ -28,8 +29,6 @@ from mqlab.job.signup import InvalidSignup, parse_signup
 from mqlab.processes.procs import Child, free_ports, http_ok, mqlab_argv, tcp_open
 
 from .helpers import HOST, App, Queues, Sink
-
-MAX_BODY = 1024 * 1024
 
 
 @dataclass
@@ -283,40 +282,6 @@ def test_hand_picked_bad_bodies(server: Server, body: bytes, message: str) -> No
     assert status == 400
     assert message in json_error(status, headers, answer)
     assert server.count() == before
-
-
-def test_a_body_far_over_the_limit_gets_a_json_413(server: Server) -> None:
-    # Only the headers: the server must answer from Content-Length alone, without the body.
-    status, headers, answer = server.raw(
-        b"POST /signup HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        b"Content-Length: %d\r\n\r\n" % (MAX_BODY * 4)
-    )
-    assert status == 413
-    assert "larger than" in json_error(status, headers, answer)
-
-
-def test_a_chunked_body_is_read_and_validated_like_any_other(server: Server) -> None:
-    def chunked(body: bytes) -> bytes:
-        return (
-            b"POST /signup HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-            b"X-Job-Id: chunked-1\r\nConnection: close\r\n\r\n"
-            + b"%x\r\n%s\r\n0\r\n\r\n"
-            % (len(body), body)
-        )
-
-    status, headers, answer = server.raw(chunked(b'{"email": "a@b.test", "name": "A\\r\\nB"}'))
-    assert "control characters" in json_error(status, headers, answer)
-    status, _, answer = server.raw(chunked(b'{"email": "c@d.test", "name": "C"}'))
-    assert (status, json.loads(answer)["job_id"]) == (201, "chunked-1")
-    assert server.mails()[-1].recipient == "c@d.test"
-
-
-def test_malformed_http_gets_a_json_400(server: Server) -> None:
-    status, headers, answer = server.raw(
-        b"POST /signup HTTP/1.1\r\nHost: x\r\nno colon here\r\nContent-Length: 2\r\n\r\n{}"
-    )
-    assert status == 400
-    json_error(status, headers, answer)
 
 
 @pytest.mark.parametrize(

@@ -124,7 +124,11 @@ def test_expect_100_continue_is_answered_without_the_client_waiting() -> None:
 class Echo:
     """A handler that answers with what it was given: method, path, headers, body."""
 
+    def __init__(self) -> None:
+        self.calls = 0
+
     def __call__(self, request: Request) -> Response:
+        self.calls += 1
         seen = {
             "method": request.method,
             "path": request.path,
@@ -173,14 +177,16 @@ def test_pipelined_requests_are_answered_in_order_and_close_ends_the_connection(
     assert got[1][1]["connection"] == "close"
 
 
-def test_a_chunked_body_arrives_whole() -> None:
+def test_a_chunked_body_arrives_whole_with_its_headers() -> None:
     data = (
-        b"POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-        b"3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n"
+        b"POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nX-Job-Id: chunked-1\r\n"
+        b"Connection: close\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n"
     )
     with serving_handler(Echo()) as server:
         ((status, _, body),) = answers(exchange(server.port, data))
-    assert (status, json.loads(body)["body"]) == (200, "abcdefg")
+    seen = json.loads(body)
+    assert (status, seen["body"]) == (200, "abcdefg")  # the app validates it like any other
+    assert seen["headers"]["x-job-id"] == "chunked-1"
 
 
 def test_http_1_0_is_answered_then_closed() -> None:
@@ -197,29 +203,41 @@ def test_a_protocol_switch_is_declined_by_an_ordinary_answer_and_a_close() -> No
 
 
 @pytest.mark.parametrize(
-    ("data", "status"),
+    ("data", "status", "message"),
     [
-        (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (MAX_HEAD_BYTES + 10), 431),
-        (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n", 413),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (MAX_HEAD_BYTES + 10), 431, "large"),
+        # only the headers: the server answers from Content-Length alone, without the body
+        (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n", 413, "larger than"),
+        (
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n" + b"a" * 2000,
+            413,
+            "larger than",
+        ),
         (
             b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n801\r\n"
             + b"a" * 2049,
             413,
+            "larger than",
         ),
-        (b"GET / HTTP/1.1\r\nno colon\r\n\r\n", 400),
-        (b"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nno colon\r\n\r\n", 400, "malformed"),
+        (b"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400, "malformed"),
     ],
     ids=[
         "head too large",
         "content-length over max_body",
+        "body sent whole over max_body",
         "chunk over max_body",
         "no colon",
         "two lengths",
     ],
 )
-def test_what_cannot_be_served_gets_a_json_error_and_a_close(data: bytes, status: int) -> None:
+def test_what_cannot_be_served_gets_a_json_error_and_a_close(
+    data: bytes, status: int, message: str
+) -> None:
     echo = Echo()
     with serving_handler(echo) as server:
         ((got, headers, body),) = answers(exchange(server.port, data))
     assert (got, headers["connection"]) == (status, "close")
-    assert json.loads(body)["error"]
+    assert headers["content-type"] == "application/json"
+    assert message in json.loads(body)["error"]
+    assert echo.calls == 0  # the handler (the app: no job, no mail) never saw it

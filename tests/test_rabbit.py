@@ -25,8 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mqlab.cli.core import main
-from mqlab.measure.calibrate import listening_pids
-from mqlab.processes import rabbit
+from mqlab.processes import proctable, rabbit
 from mqlab.processes.procs import PICK_FROM, _ephemeral_low, free_port
 from mqlab.report import render
 
@@ -245,7 +244,7 @@ def test_confirmed_persistent_messages_survive_sigkill_and_restart(
 
 def beam_args(node: rabbit.PrivateNode) -> list[str]:
     """The command line of the Erlang VM (beam.smp) of `node`: the process on its AMQP port."""
-    (pid,) = listening_pids(node.port)
+    (pid,) = proctable.listening_pids(node.port)
     args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
     assert args[0].endswith("beam.smp"), args[0]
     return args

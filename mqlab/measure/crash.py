@@ -1,7 +1,7 @@
 """`mqlab crash-test`: kill the app, a worker, the broker, and count what was lost.
 
 Each trial is an ordinary run (same load, same ledger accounting) with one fault
-injected by a `Chaos` thread:
+injected by a `ChaosThread` (a `runner.Chaos` that acts on a thread of its own):
 - app-kill: SIGKILL the app once `kill_at` of the requests were sent, start a new one;
 - worker-kill: a worker SIGKILLs itself right after the SMTP server accepted a mail
   and before its ack (a failpoint: the worst moment), and a replacement starts;
@@ -189,7 +189,7 @@ def _trial(
     return row, events
 
 
-def _row(case: Case, run: RunResult, chaos: Chaos) -> dict[str, Any]:
+def _row(case: Case, run: RunResult, chaos: ChaosThread) -> dict[str, Any]:
     s = run.summary
     return {
         "mode": case.mode.value,
@@ -258,8 +258,9 @@ def _config_dict(config: CrashConfig) -> dict[str, Any]:
 # --- the faults --------------------------------------------------------------------------------
 
 
-class Chaos:
-    """Runs one fault on its own thread once `at` requests have been sent, then recovers."""
+class ChaosThread:
+    """A `runner.Chaos` that runs one fault on its own thread once `at` requests have been
+    sent, then recovers."""
 
     def __init__(self, at: int) -> None:
         self.at = at
@@ -302,7 +303,7 @@ class Chaos:
         raise NotImplementedError
 
 
-class AppKill(Chaos):
+class AppKill(ChaosThread):
     def act(self, lab: Lab) -> None:
         lab.kill_app()
         self._event("kill", "app")
@@ -311,7 +312,7 @@ class AppKill(Chaos):
         self.note = "app SIGKILLed mid-load, then restarted"
 
 
-class WorkerKill(Chaos):
+class WorkerKill(ChaosThread):
     """Worker 1 dies by a failpoint after its k-th accepted mail, before the ack."""
 
     def __init__(self, sends_before_kill: int) -> None:
@@ -358,7 +359,7 @@ class WorkerKill(Chaos):
         super().finish(timeout=10)
 
 
-class BrokerRestart(Chaos):
+class BrokerRestart(ChaosThread):
     def __init__(self, at: int, node: rabbit.PrivateNode) -> None:
         super().__init__(at)
         self.node = node
@@ -375,7 +376,7 @@ class BrokerRestart(Chaos):
         self.note = "private RabbitMQ node SIGKILLed mid-load, then restarted"
 
 
-def _chaos(case: Case, config: CrashConfig, node: rabbit.PrivateNode | None) -> Chaos:
+def _chaos(case: Case, config: CrashConfig, node: rabbit.PrivateNode | None) -> ChaosThread:
     w = config.workload
     at = min(w.requests - 1, max(0, int(w.requests * config.kill_at)))
     if case.fault == "app-kill":

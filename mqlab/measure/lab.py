@@ -24,7 +24,7 @@ from mqlab.job.mail import SmtpTarget
 from mqlab.job.scan import ScanKind, ScanSettings
 from mqlab.processes.commandline import serve_argv, sink_argv, worker_argv
 from mqlab.processes.config import Mode, RunConfig, ServeConfig, WorkerConfig
-from mqlab.processes.procs import Child, free_ports, http_ok, tcp_open
+from mqlab.processes.procs import Child, free_ports, http_ok, tcp_open, wait_for
 from mqlab.processes.sink import SinkConfig
 
 HOST = "127.0.0.1"
@@ -188,23 +188,16 @@ def wait_for_consumers(
 ) -> None:
     """Until `count` consumers are on `amqp.queue`; a child that exits fails at once.
     A broker that does not answer for a moment (a node just restarted) is asked again."""
-    deadline = time.monotonic() + timeout
     watch = QueueWatch(amqp)
     try:
-        while True:
-            for child in children:
-                if not child.alive:
-                    raise ChildFailed(
-                        f"{child.name} exited before it was ready: {child.log_tail()}"
-                    )
-            if (watch.consumers() or 0) >= count:
-                return
-            if time.monotonic() > deadline:
-                last = children[-1].log_tail() if children else ""
-                raise ChildFailed(
-                    f"no {count} consumers on {amqp.queue} within {timeout:.0f} s: {last}"
-                )
-            time.sleep(0.02)
+        if wait_for(
+            lambda: all(c.check_alive() for c in children) and (watch.consumers() or 0) >= count,
+            timeout,
+            0.02,
+        ):
+            return
+        last = children[-1].log_tail() if children else ""
+        raise ChildFailed(f"no {count} consumers on {amqp.queue} within {timeout:.0f} s: {last}")
     finally:
         watch.close()
 

@@ -205,6 +205,22 @@ def timeline(
     return rows
 
 
+def ideal_per_s(
+    parallel: int, scan_ms: float, cores: int | None = None, rate: float = 0.0
+) -> float | None:
+    """W ÷ scan time: what `parallel` scanners could do at best (None if unknown).
+
+    Never more than was offered (a steady `rate` caps it; a spike, rate 0, does not), and
+    for CPU-bound scans (`cores` given) never more than the machine's cores can compute.
+    """
+    if scan_ms <= 0 or parallel <= 0:
+        return None
+    if cores is not None and cores > 0:
+        parallel = min(parallel, cores)
+    ideal = parallel * 1000.0 / scan_ms
+    return min(ideal, float(rate)) if rate > 0 else ideal
+
+
 def interval_width(duration_s: float) -> float:
     """About 40-80 intervals whatever the run's length, on round widths."""
     for width in (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0):

@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from mqlab.measure import environment
+from mqlab.measure import environment, metrics
 from mqlab.measure.results import envelope, utc_now
 from mqlab.measure.runner import Broker, Progress, broker_for, run
 from mqlab.processes.config import Mode, RunConfig, Workload
@@ -41,14 +41,6 @@ class SweepResult:
             **envelope("sweep", self.created, self.environment, config=self.config),
             "points": self.points,
         }
-
-
-def ideal_per_s(workers: int, scan_ms: float, cores: int | None = None) -> float | None:
-    """W ÷ scan time; a CPU-bound scan (`cores` given) can use no more than the cores."""
-    if scan_ms <= 0:
-        return None
-    parallel = min(workers, cores) if cores else workers
-    return parallel * 1000 / scan_ms
 
 
 ProgressFor = Callable[[str], AbstractContextManager[Progress]]
@@ -94,7 +86,7 @@ def sweep(config: SweepConfig, progress_for: ProgressFor | None = None) -> Sweep
                         "scan_kind": w.scan_kind,
                         "workers": workers,
                         "throughput_per_s": r.summary.throughput_per_s,
-                        "ideal_per_s": ideal_per_s(workers, w.scan_ms, cores),
+                        "ideal_per_s": metrics.ideal_per_s(workers, w.scan_ms, cores),
                         **({"cores": cores} if cores else {}),
                         "delivered": r.summary.delivered,
                         "lost": r.summary.lost,

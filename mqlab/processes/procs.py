@@ -95,6 +95,18 @@ def http_ok(url: str, timeout: float = 1.0) -> bool:
         return False
 
 
+def wait_for(condition: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
+    """Ask `condition` every `interval` s until it holds (True) or `timeout` s passed (False).
+    It is asked at least once, and once more after the last sleep; what it raises goes up
+    (a child that exited is a failure at once, not a timeout)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
+    return True
+
+
 def mqlab_argv(*args: str) -> list[str]:
     """How to run an mqlab command as a child: the same CLI a person types."""
     return [sys.executable, "-m", "mqlab", *args]
@@ -137,15 +149,16 @@ class Child:
         return self.proc is not None and self.proc.poll() is None
 
     def wait_ready(self, ready: Callable[[], bool], timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.alive:
-                raise ChildFailed(f"{self.name} exited before it was ready: {self.log_tail()}")
-            if ready():
-                return
-            time.sleep(0.02)
+        if wait_for(lambda: self.check_alive() and ready(), timeout, 0.02):
+            return
         self.kill()
         raise ChildFailed(f"{self.name} was not ready after {timeout:.0f} s: {self.log_tail()}")
+
+    def check_alive(self) -> bool:
+        """True, or ChildFailed with the end of its log if the child has exited."""
+        if not self.alive:
+            raise ChildFailed(f"{self.name} exited before it was ready: {self.log_tail()}")
+        return True
 
     def kill(self) -> None:
         """SIGKILL: no cleanup, no goodbye; exactly what a crash looks like."""

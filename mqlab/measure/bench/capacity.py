@@ -11,7 +11,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -27,7 +26,7 @@ from mqlab.measure.bench.targets import Row, kept_up, ms, ratio, sustained
 from mqlab.measure.lab import wait_for_consumers
 from mqlab.measure.results import Summary
 from mqlab.processes.config import Mode, RunConfig, Workload
-from mqlab.processes.procs import Child, free_port, tcp_open
+from mqlab.processes.procs import Child, free_port, tcp_open, wait_for
 
 # The generator is offered 1% more than the 1000/s it must hold: the rate it held is counted
 # from its first to its last send, which any lateness of the last one pulls below the offer.
@@ -103,11 +102,8 @@ def raw_ceiling(url: str, count: int, workers: int, threads: int, rate: float = 
                 check=True,
             ).stdout
             first = float(out.split()[0])
-            deadline = time.monotonic() + 60
-            while ledger.count_arrivals(work / "ledger.db") < count:
-                if time.monotonic() > deadline:
-                    raise ChildFailed("the raw pipeline did not deliver every job in 60 s")
-                time.sleep(0.05)
+            if not wait_for(lambda: ledger.count_arrivals(work / "ledger.db") >= count, 60):
+                raise ChildFailed("the raw pipeline did not deliver every job in 60 s")
             last = max(a.arrived for a in ledger.read_arrivals(work / "ledger.db"))
         finally:
             for c in [*consumers, sink]:

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from mqlab.measure import calibrate, metrics
 from mqlab.measure.results import Summary
+from mqlab.processes import proctable
 
 FOREIGN_DOUBT_CORES = 0.5  # others (broker included) took this much CPU: a light run shared it
 GENERATOR_DOUBT_CORES = 0.25  # ... and for the generator check, which has no broker
@@ -48,4 +49,4 @@ def local_broker(url: str) -> list[int]:
     parts = urlsplit(url)
     if parts.hostname not in ("localhost", "127.0.0.1", "::1"):
         return []
-    return calibrate.listening_pids(parts.port or 5672)
+    return proctable.listening_pids(parts.port or 5672)

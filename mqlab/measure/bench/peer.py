@@ -30,8 +30,9 @@ from mqlab.measure.bench import children, doubt
 from mqlab.measure.bench.targets import KillRow, Row, ratio
 from mqlab.measure.lab import Lab, wait_for_consumers
 from mqlab.measure.results import Summary
+from mqlab.processes import proctable
 from mqlab.processes.config import Mode, RunConfig, Workload
-from mqlab.processes.procs import Child, free_ports, http_ok, tcp_open
+from mqlab.processes.procs import Child, free_ports, http_ok, tcp_open, wait_for
 
 _CELERY_NOTES = {
     "after-send": "a pool process SIGKILLs itself after its mail was accepted (failpoint)",
@@ -213,26 +214,12 @@ def celery_run(
 
 def _pool(pid: int) -> list[int]:
     """The prefork pool: the child processes of the Celery worker."""
-    out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        if ppid == pid:
-            out.append(int(entry))
-    return sorted(out)
+    return proctable.children(pid)
 
 
 def _wait_pool(pid: int, count: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while len(_pool(pid)) < count:
-        if time.monotonic() > deadline:
-            raise ChildFailed(f"the Celery pool did not reach {count} processes")
-        time.sleep(0.05)
+    if not wait_for(lambda: len(_pool(pid)) >= count, timeout):
+        raise ChildFailed(f"the Celery pool did not reach {count} processes")
 
 
 def _kill_pool_process(pid: int) -> None:

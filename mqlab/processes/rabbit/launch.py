@@ -15,6 +15,7 @@ import shutil
 import socket
 from pathlib import Path
 
+from mqlab.processes import proctable
 from mqlab.processes.rabbit.urls import LOCALHOST
 
 SERVER_ENV_VAR = "MQLAB_RABBITMQ_SERVER"  # path of rabbitmq-server, overrides the search
@@ -190,40 +191,14 @@ def epmd_names(timeout: float = 0.5) -> set[str] | None:
     return {line.split()[1] for line in lines if line.startswith("name ") and len(line.split()) > 1}
 
 
-def _proc_table() -> dict[int, tuple[int, int, str]] | None:
-    """{pid: (ppid, pgid, state)} from /proc, or None where there is no /proc."""
-    proc = Path("/proc")
-    if not (proc / "self" / "stat").exists():
-        return None
-    table: dict[int, tuple[int, int, str]] = {}
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) >= 3:
-            table[int(entry.name)] = (int(fields[1]), int(fields[2]), fields[0])
-    return table
-
-
-def _has_env(pid: int, marker: bytes) -> bool:
-    try:
-        return marker in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    except OSError:
-        return False
-
-
 def group_members(pgid: int, nodename: str) -> list[int]:
     """Live (non-zombie) processes of process group `pgid` that belong to node `nodename`.
 
     A process counts only if its environment names the node, so a recycled group id
     (a stale state file) never makes a stranger look like our node.
     """
-    table = _proc_table()
-    if table is None:  # no /proc: trust the group id
+    procs = proctable.table()
+    if procs is None:  # no /proc: trust the group id
         try:
             os.killpg(pgid, 0)
         except (ProcessLookupError, PermissionError):
@@ -231,22 +206,16 @@ def group_members(pgid: int, nodename: str) -> list[int]:
         return [pgid]
     marker = f"RABBITMQ_NODENAME={nodename}".encode()
     return [
-        pid
-        for pid, (_, group, state) in table.items()
-        if group == pgid and state not in ("Z", "X") and _has_env(pid, marker)
+        p.pid
+        for p in procs.values()
+        if p.pgid == pgid and p.live and proctable.has_env(p.pid, marker)
     ]
 
 
 def with_descendants(members: list[int]) -> list[int]:
     """`members` plus all their live descendants (Erlang's port helpers setsid())."""
-    table = _proc_table()
-    if table is None:
+    procs = proctable.table()
+    if procs is None:
         return members
-    family, todo = set(members), list(members)
-    while todo:
-        parent = todo.pop()
-        for pid, (ppid, _, state) in table.items():
-            if ppid == parent and pid not in family and state not in ("Z", "X"):
-                family.add(pid)
-                todo.append(pid)
-    return sorted(family)
+    live = {pid: p for pid, p in procs.items() if p.live or pid in members}
+    return sorted({*members, *proctable.descendants(members, live)})

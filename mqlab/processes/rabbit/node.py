@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from mqlab.processes.procs import free_ports, tcp_open
+from mqlab.processes.procs import free_ports, tcp_open, wait_for
 from mqlab.processes.rabbit.launch import (
     PRELOAD_ENV_VAR,
     SPAWN_SCRIPT,
@@ -160,14 +160,11 @@ class PrivateNode:
         return names is None or self.nodename.split("@")[0] not in names
 
     def _wait_gone(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while not self._gone():
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"private RabbitMQ node {self.nodename}: port {self.port} still open "
-                    f"{timeout:g} s after the node was killed"
-                )
-            time.sleep(0.05)
+        if not wait_for(self._gone, timeout):
+            raise TimeoutError(
+                f"private RabbitMQ node {self.nodename}: port {self.port} still open "
+                f"{timeout:g} s after the node was killed"
+            )
 
     def _forget(self) -> None:
         self.pgid = None
@@ -320,9 +317,7 @@ class PrivateNode:
                     os.kill(pid, signal.SIGCONT)
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.pgid, signal.SIGTERM)
-            deadline = time.monotonic() + timeout
-            while self._members() and time.monotonic() < deadline:
-                time.sleep(0.05)
+            wait_for(lambda: not self._members(), timeout)
         self.kill()
 
     def restart(self, timeout: float = 30.0) -> None:

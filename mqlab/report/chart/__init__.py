@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from mqlab.report.chart.crash import CRASH_METRICS, FAULTS, HARM, SAFETIES
 from mqlab.report.chart.files import FORMAT_VERSION, KINDS, charts_for, draw, load, validate
-from mqlab.report.chart.runs import LATE_MARK, PERCENTILES, cores_of, ideal_per_s
+from mqlab.report.chart.runs import LATE_MARK, PERCENTILES, cores_of, run_ideal
 from mqlab.report.chart.style import (
     ACCEPTED_GREY,
     DPI,
@@ -85,7 +85,7 @@ __all__ = [
     "charts_for",
     "cores_of",
     "draw",
-    "ideal_per_s",
     "load",
+    "run_ideal",
     "validate",
 ]

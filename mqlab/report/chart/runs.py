@@ -48,25 +48,20 @@ PERCENTILES = ("p50", "p95", "p99")
 LATE_MARK = "*"  # a value spoiled by the load generator's own lateness: explained below it
 
 
-def ideal_per_s(mode: str, config: Result, cores: int | None = None) -> float | None:
-    """W ÷ scan time: what W parallel scanners could do at best (None if unknown).
-
-    Never more than was offered (a steady `rate` caps it; a spike, rate 0, does not), and
-    for CPU-bound scans never more than the machine's `cores` can compute.
-    """
+def run_ideal(mode: str, config: Result, cores: int | None = None) -> float | None:
+    """`metrics.ideal_per_s` of a saved run: its mode's parallel scanners (sync: the server's
+    threads, else the workers), scan time, rate, and `cores` if the scan is CPU-bound."""
     scan_ms = config.get("scan_ms")
     parallel = config.get("server_threads" if mode == "sync" else "workers")
-    if not isinstance(scan_ms, (int, float)) or scan_ms <= 0:
-        return None
-    if not isinstance(parallel, int) or parallel <= 0:
-        return None
-    if config.get("scan_kind") == "cpu" and isinstance(cores, int) and cores > 0:
-        parallel = min(parallel, cores)
-    ideal = parallel * 1000.0 / scan_ms
     rate = config.get("rate")
-    if isinstance(rate, (int, float)) and rate > 0:
-        ideal = min(ideal, float(rate))
-    return ideal
+    if not isinstance(scan_ms, (int, float)) or not isinstance(parallel, int):
+        return None
+    return metrics.ideal_per_s(
+        parallel,
+        scan_ms,
+        cores if config.get("scan_kind") == "cpu" else None,
+        rate if isinstance(rate, (int, float)) else 0.0,
+    )
 
 
 def cores_of(result: Result) -> int | None:
@@ -215,7 +210,7 @@ def _throughput_bars(ax: Axes, runs: list[Result], config: Result, lang: str) ->
     """Mails per second per mode, a dashed ideal W ÷ scan time over each bar (True if any)."""
     raw = [run["summary"].get("throughput_per_s") for run in runs]
     heights = [num(v) for v in raw]
-    ideals = [ideal_per_s(run["mode"], _run_config(run, config), cores_of(run)) for run in runs]
+    ideals = [run_ideal(run["mode"], _run_config(run, config), cores_of(run)) for run in runs]
     top = max([*heights, *(i for i in ideals if i is not None), 1.0]) * 1.2
     bars = ax.bar(range(len(runs)), heights, 0.6, color=[mode_colour(r["mode"]) for r in runs])
     # the value sits inside a tall bar, so it never collides with the ideal label above
