@@ -21,7 +21,7 @@ here a call after 20 ms of idleness costs two to three times a back-to-back call
 
 `quick()` takes under two seconds and is meant to run beside `run`/`compare`;
 `measure()` is the full calibration of `mqlab calibrate`. Both return a
-`Calibration` (JSON kind "calibration"); nothing here prints.
+`Calibration` (JSON kind "calibration", in `calibration.py`); nothing here prints.
 
 Also here, what decides whether a number may be printed at all: `untrusted()`
 (response percentiles that carry the generator's own delay) and `CpuMeter`
@@ -40,7 +40,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +53,12 @@ from mqlab.job import mail
 from mqlab.job.answer import Answer
 from mqlab.job.signup import Job
 from mqlab.measure import environment, loadgen, metrics
-from mqlab.measure.metrics import LATE_OK_MS, untrusted
-from mqlab.measure.results import Percentiles, envelope, utc_now
-from mqlab.processes import rabbit
+from mqlab.measure.calibration import Calibration as Calibration
+from mqlab.measure.calibration import Floor as Floor
+from mqlab.measure.calibration import Schedule as Schedule
+from mqlab.measure.metrics import untrusted
+from mqlab.measure.results import Percentiles
+from mqlab.processes import proctable, rabbit
 from mqlab.processes.config import Mode, ServeConfig
 from mqlab.processes.procs import Child, free_ports, http_ok, tcp_open
 
@@ -67,64 +70,6 @@ FULL_SAMPLES = 300
 WARMUP = 5  # first calls (connecting, first declare) are not floors
 SCHEDULE_RATE = 1000.0
 SCHEDULE_REQUESTS = 3000
-
-
-@dataclass(frozen=True)
-class Floor:
-    """One part of the path, timed alone: `samples` calls one after the other."""
-
-    name: str  # "http" | "publish" | "smtp"
-    samples: int
-    ms: Percentiles
-    every_ms: float | None = None  # paced: one call every this many ms; None: back to back
-
-    @property
-    def p50(self) -> float:
-        assert self.ms.p50 is not None
-        return self.ms.p50
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """The load generator against the empty server: does it send when it meant to?"""
-
-    rate: float
-    requests: int
-    failed: int
-    sent_per_s: float | None  # the rate actually held: requests sent per second, first to last
-    late_ms: Percentiles  # sent - intended
-    response_ms: Percentiles  # answered - intended
-    foreign_cores: float | None = None  # CPU other processes took meanwhile (see CpuMeter)
-
-    @property
-    def holds(self) -> bool:
-        p99 = self.late_ms.p99
-        return self.failed == 0 and p99 is not None and p99 <= LATE_OK_MS
-
-
-@dataclass
-class Calibration:
-    floors: list[Floor]
-    schedule: Schedule | None = None
-    notes: list[str] = field(default_factory=list)  # what could not be measured, and why
-    environment: dict[str, Any] = field(default_factory=dict)
-    created: str = field(default_factory=utc_now)
-
-    def floor(self, name: str) -> Floor | None:
-        return next((f for f in self.floors if f.name == name), None)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            **envelope("calibration", self.created, self.environment),
-            "floors": {
-                f.name: {"samples": f.samples, "every_ms": f.every_ms, "ms": asdict(f.ms)}
-                for f in self.floors
-            },
-            "schedule": None
-            if self.schedule is None
-            else {**asdict(self.schedule), "late_ok_ms": LATE_OK_MS, "holds": self.schedule.holds},
-            "notes": self.notes,
-        }
 
 
 # --- the parts under test ---------------------------------------------------------------------
@@ -386,37 +331,15 @@ class CpuMeter:
         self._t0 = 0.0
         self._start: tuple[tuple[int, int], dict[int, int]] | None = None
 
-    @staticmethod
-    def _machine() -> tuple[int, int] | None:
-        try:
-            with open("/proc/stat", encoding="ascii") as f:
-                values = [int(v) for v in f.readline().split()[1:]]
-        except (OSError, ValueError):
-            return None
-        return sum(values), values[3] + values[4]  # all ticks, idle + iowait ticks
+    _machine = staticmethod(proctable.machine_ticks)  # all ticks, idle + iowait ticks
 
     def _ours(self) -> dict[int, int]:
         """pid -> CPU ticks (own + waited children): this process, `also`, their descendants."""
-        table: dict[int, tuple[int, int]] = {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                table[int(entry)] = (int(fields[1]), sum(int(v) for v in fields[11:15]))
-            except (OSError, ValueError, IndexError):
-                continue
-        ours, todo = {}, [os.getpid(), *self.also]
-        children: dict[int, list[int]] = {}
-        for pid, (ppid, _) in table.items():
-            children.setdefault(ppid, []).append(pid)
-        while todo:
-            pid = todo.pop()
-            if pid in table:
-                ours[pid] = table[pid][1]
-                todo += children.get(pid, [])
-        return ours
+        procs = proctable.table() or {}
+        return {
+            pid: procs[pid].cpu_ticks
+            for pid in proctable.descendants([os.getpid(), *self.also], procs)
+        }
 
     def __enter__(self) -> CpuMeter:
         machine = self._machine()
@@ -436,41 +359,6 @@ class CpuMeter:
         cores = os.cpu_count() or 1
         self.busy = busy / total
         self.foreign_cores = max(0.0, (busy - mine) / total * cores)
-
-
-def listening_pids(port: int) -> list[int]:
-    """The local processes listening on TCP `port` (Linux /proc; [] if none or unknown)."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(table, encoding="ascii") as f:
-                rows = f.read().splitlines()[1:]
-        except OSError:
-            continue
-        for row in rows:
-            fields = row.split()  # local address, ..., state (0A: listening), ..., inode
-            if len(fields) > 9 and fields[3] == "0A" and fields[1].endswith(f":{port:04X}"):
-                inodes.add(f"socket:[{fields[9]}]")
-    pids = []
-    for entry in os.listdir("/proc") if inodes else []:
-        if not entry.isdigit():
-            continue
-        try:
-            fds = os.listdir(f"/proc/{entry}/fd")
-        except OSError:
-            continue  # gone, or not ours to look into
-        if any(_fd_target(f"/proc/{entry}/fd/{fd}") in inodes for fd in fds):
-            pids.append(int(entry))
-    return pids
-
-
-def _fd_target(path: str) -> str | None:
-    """What an open file descriptor points to, or None if it was closed since it was listed
-    (a busy process, a broker after a restart, opens and closes files all the time)."""
-    try:
-        return os.readlink(path)
-    except OSError:
-        return None
 
 
 def lateness_warning(summary: Mapping[str, Any]) -> str | None:

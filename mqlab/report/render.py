@@ -1,7 +1,8 @@
-"""Everything the terminal shows: tables and progress bars. The only module that imports rich.
+"""Everything the terminal shows: the consoles, progress bars, and the printing of tables.
 
-Formatting reads result documents (the JSON dicts), so a table can be printed
-again from yesterday's file.
+The tables are built in `tables` (runs, crashes, sweeps) and `floors` (calibration, bench)
+from result documents (the JSON dicts), so a table can be printed again from yesterday's
+file; their names stay importable from here. Only these three modules import rich.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -20,18 +20,65 @@ from rich.table import Table
 
 from mqlab.measure.metrics import untrusted
 from mqlab.processes.rabbit import ENV_VAR, holds_a_secret, mask_url
-from mqlab.report.i18n import (
-    TEXTS,
-    fault_label,
-    mode_label,
-    note_key,
-    note_text,
-    progress_label,
-    safety_label,
-    scan_kind_label,
-    text,
-    workload_line,
+from mqlab.report.floors import (
+    bench_doubts,
+    bench_table,
+    floors_line,
+    floors_table,
+    kills_table,
+    phases_table,
+    schedule_line,
 )
+from mqlab.report.i18n import TEXTS, mode_label, note_text, progress_label, text, workload_line
+from mqlab.report.tables import (
+    CRASH_COUNTS,
+    HIGHLIGHT,
+    crash_notes,
+    crash_tables,
+    meanings,
+    run_rows,
+    runs_table,
+    shown_warnings,
+    sweep_table,
+)
+
+__all__ = [  # the tables' names too: callers import them from here
+    "CRASH_COUNTS",
+    "HIGHLIGHT",
+    "LOG_WIDTH",
+    "Report",
+    "bench_doubts",
+    "bench_table",
+    "console",
+    "crash_notes",
+    "crash_tables",
+    "err_console",
+    "floors_line",
+    "floors_table",
+    "kills_table",
+    "meanings",
+    "phase_text",
+    "phase_unit",
+    "phases_table",
+    "print_bench",
+    "print_broker_down",
+    "print_broker_status",
+    "print_broker_up",
+    "print_calibration",
+    "print_crash",
+    "print_floors",
+    "print_runs",
+    "print_saved",
+    "print_step",
+    "print_sweep",
+    "print_written",
+    "progress",
+    "run_rows",
+    "runs_table",
+    "schedule_line",
+    "shown_warnings",
+    "sweep_table",
+]
 
 LOG_WIDTH = 120  # a pipe, a log file or CI: no terminal to fit, so tables keep their headers
 
@@ -100,91 +147,6 @@ def progress(label: str, total: int, quiet: bool = False, lang: str = "en") -> I
         yield report
 
 
-def _ms(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
-
-
-def _rate(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
-
-
-def run_rows(lang: str) -> list[tuple[str, Callable[[dict[str, Any]], str]]]:
-    """(label, cell) for each row of the side-by-side table; one column per mode."""
-
-    def s(key: str) -> Callable[[dict[str, Any]], str]:
-        return lambda r: str(r["summary"].get(key, 0))  # fields added later read as 0
-
-    def p(group: str, key: str) -> Callable[[dict[str, Any]], str]:
-        def cell(r: dict[str, Any]) -> str:
-            # A percentile carrying the load generator's own delay is not printed as a number.
-            if f"{group}.{key}" in untrusted(r["summary"], r.get("config", {}).get("rate")):
-                return f"[yellow]{text('late', lang)}[/]"
-            return _ms(r["summary"][group][key])
-
-        return cell
-
-    return [
-        (text("col.requests", lang), s("requests")),
-        (text("col.accepted", lang), s("accepted")),
-        (text("col.failed", lang), s("failed")),
-        (text("col.sent_anyway", lang), s("sent_anyway")),
-        (text("col.delivered", lang), s("delivered")),
-        (text("col.lost", lang), s("lost")),
-        (text("col.duplicates", lang), s("duplicates")),
-        (text("col.quarantined", lang), s("quarantined")),
-        (text("col.dead_lettered", lang), s("dead_lettered")),
-        (text("col.retried", lang), s("retried")),
-        (text("col.throughput", lang), lambda r: _rate(r["summary"]["throughput_per_s"])),
-        (text("col.response_p50", lang), p("response_ms", "p50")),
-        (text("col.response_p95", lang), p("response_ms", "p95")),
-        (text("col.response_p99", lang), p("response_ms", "p99")),
-        (text("col.response_max", lang), p("response_ms", "max")),
-        (text("col.e2e_p50", lang), p("e2e_ms", "p50")),
-        (text("col.e2e_p95", lang), p("e2e_ms", "p95")),
-        (text("col.e2e_p99", lang), p("e2e_ms", "p99")),
-    ]
-
-
-def runs_table(runs: Sequence[dict[str, Any]], lang: str = "en") -> Table:
-    first = runs[0]["config"]
-    table = Table(
-        caption=workload_line(first, [r["mode"] for r in runs], lang), caption_justify="left"
-    )
-    table.add_column("", style="bold")
-    for r in runs:
-        table.add_column(text(f"mode.{r['mode']}", lang), justify="right")
-    for label, cell in run_rows(lang):
-        table.add_row(label, *(_highlight(label, cell(r), lang) for r in runs))
-    return table
-
-
-# Counts that mean harm when they are not 0: a mail never sent, or one sent twice.
-HIGHLIGHT = {"lost": "bold red", "duplicates": "bold yellow", "sent_anyway": "bold yellow"}
-
-
-def _highlight(label: str, value: str, lang: str) -> str:
-    for key, style in HIGHLIGHT.items():
-        if label == text(f"col.{key}", lang) and value not in ("0", "-"):
-            return f"[{style}]{value}[/]"
-    return value
-
-
-def shown_warnings(warnings: Sequence[str], config: dict[str, Any], lang: str) -> list[str]:
-    """A run's warnings in `lang`. A spike that was asked for (rate 0: every signup at
-    once) is not "overload": its requests wait for a connection by design, so the
-    generator's lateness warnings are left out."""
-    spike = config.get("rate") == 0
-    out = []
-    for warning in warnings:
-        found = note_key(warning)
-        if spike and found is not None and found[0] in ("warn.overloaded", "warn.behind"):
-            continue
-        out.append(note_text(warning, lang))
-    return out
-
-
 def print_runs(runs: Sequence[dict[str, Any]], lang: str = "en") -> None:
     console.print(runs_table(runs, lang))
     for r in runs:
@@ -196,25 +158,6 @@ def print_runs(runs: Sequence[dict[str, Any]], lang: str = "en") -> None:
     _sent_anyway_note([r["summary"] for r in runs], lang)
     for line in meanings(runs, lang):
         console.print(line)
-
-
-def meanings(runs: Sequence[dict[str, Any]], lang: str = "en") -> list[str]:
-    """One plain sentence per mode: what its numbers mean, from the numbers themselves."""
-    lines = []
-    for r in runs:
-        s, config = r["summary"], r.get("config", {})
-        senders = config.get("workers")
-        line = text(f"meaning.{r['mode']}", lang).format(
-            mode=mode_label(r["mode"], lang),
-            p50=_ms(s["response_ms"]["p50"]),
-            e2e=_ms(s["e2e_ms"]["p50"]),
-            n=senders if isinstance(senders, int) else "?",
-            tput=_rate(s.get("throughput_per_s")),
-        )
-        if s.get("lost"):
-            line += " " + text("meaning.lost", lang).format(n=s["lost"])
-        lines.append(line)
-    return lines
 
 
 def print_saved(path: Path, lang: str = "en") -> None:
@@ -264,62 +207,6 @@ def print_broker_status(status: dict[str, Any]) -> None:
     console.print(table)
 
 
-CRASH_COUNTS = ("accepted", "failed", "sent_anyway", "delivered", "lost", "duplicates")
-
-
-def crash_tables(data: dict[str, Any], lang: str = "en") -> list[Table]:
-    """One table per fault, modes as rows: what each crash cost, in 80 columns.
-
-    Ids (sync, app-kill, ...) and a light box keep it narrow; throughput and the median
-    response go to the notes under the tables (`print_crash`), which have the room.
-    """
-    faults = list(dict.fromkeys(r["fault"] for r in data["rows"]))
-    several = any(r["trial"] > 1 for r in data["rows"])
-    return [_crash_table(data, fault, several, lang) for fault in faults]
-
-
-def _crash_table(data: dict[str, Any], fault: str, several: bool, lang: str) -> Table:
-    rows = [r for r in data["rows"] if r["fault"] == fault]
-    table = Table(
-        title=fault_label(fault, lang),
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-        collapse_padding=True,
-    )
-    keys = ["col.mode", "col.safety", *(["col.trial"] if several else [])]
-    for key in keys:
-        table.add_column(text(key, lang), no_wrap=True)
-    for key in CRASH_COUNTS:
-        label = text(_short(f"col.{key}", lang), lang)
-        # as wide as the header's longest word: the header wraps, the numbers never squeeze
-        table.add_column(label, justify="right", min_width=max(map(len, label.split())))
-    for r in rows:
-        cells = [
-            text(f"mode.{r['mode']}.short", lang)
-            if f"mode.{r['mode']}.short" in TEXTS[lang]
-            else r["mode"],
-            safety_label(r["safety"], lang),
-            *([str(r["trial"])] if several else []),
-        ]
-        if r["skipped"]:
-            skipped = f"[yellow]{text('col.skipped', lang)}[/]"
-            table.add_row(*cells, skipped, *["-"] * (len(CRASH_COUNTS) - 1))
-            continue
-        counts = {k: str(r.get(k, 0)) for k in CRASH_COUNTS}  # fields added later read as 0
-        for key in HIGHLIGHT:
-            if r.get(key):
-                counts[key] = f"[{HIGHLIGHT[key]}]{counts[key]}[/]"
-        table.add_row(*cells, *counts.values())
-    return table
-
-
-def _short(key: str, lang: str) -> str:
-    """The compact label of a column where one exists (narrow tables), else the label."""
-    return f"{key}.short" if f"{key}.short" in TEXTS[lang] else key
-
-
 def print_crash(data: dict[str, Any], lang: str = "en") -> None:
     for table in crash_tables(data, lang):
         console.print(table)
@@ -330,30 +217,6 @@ def print_crash(data: dict[str, Any], lang: str = "en") -> None:
     _sent_anyway_note(data["rows"], lang)
 
 
-def crash_notes(data: dict[str, Any], lang: str = "en") -> list[str]:
-    """The lines under the crash tables: what each fault did, once, then only what went
-    otherwise (a skipped row, a fault that never fired, a warning). Nothing about columns
-    the tables do not show (throughput, response times)."""
-    out: list[str] = []
-    for fault in dict.fromkeys(r["fault"] for r in data["rows"]):
-        key = f"crash.fault.{fault}"
-        if key in TEXTS[lang]:
-            out.append(f"[dim]{text(key, lang)}[/]")
-    for r in data["rows"]:
-        where = " · ".join(
-            [progress_label(r["mode"], lang), fault_label(r["fault"], lang)]
-            + ([safety_label(r["safety"], lang)] if r["safety"] != "default" else [])
-            + [text("progress.trial", lang).format(n=r["trial"])]
-        )
-        found = note_key(r.get("note") or "")
-        usual = found is not None and found[0] == f"crash.fault.{r['fault']}"
-        if r.get("note") and not usual:
-            out.append(f"[yellow]{where}: {note_text(r['note'], lang)}[/]")
-        for warning in shown_warnings(r.get("warnings", []), data.get("config", {}), lang):
-            out.append(f"[yellow]{where}: {warning}[/]")
-    return out
-
-
 def _sent_anyway_note(summaries: Sequence[dict[str, Any]], lang: str) -> None:
     """One plain sentence under a table that shows jobs told failed and sent anyway."""
     if any(s.get("sent_anyway") for s in summaries):
@@ -361,95 +224,10 @@ def _sent_anyway_note(summaries: Sequence[dict[str, Any]], lang: str) -> None:
 
 
 def print_sweep(data: dict[str, Any], lang: str = "en") -> None:
-    table = Table(
-        caption=workload_line(data["config"], data["config"]["modes"], lang, workers=False),
-        caption_justify="left",
-    )
-    for key in ("col.mode", "sweep.workers", "col.throughput", "sweep.ideal", "sweep.ratio"):
-        table.add_column(text(key, lang), justify="left" if key == "col.mode" else "right")
-    kinds = {p.get("scan_kind") for p in data["points"]}
-    for p in data["points"]:
-        mode = mode_label(p["mode"], lang)
-        if len(kinds) > 1 and p.get("scan_kind"):  # sleep and CPU scans side by side
-            mode += f" · {scan_kind_label(p['scan_kind'], lang)}"
-        ratio = (
-            p["throughput_per_s"] / p["ideal_per_s"]
-            if p["throughput_per_s"] and p["ideal_per_s"]
-            else None
-        )
-        table.add_row(
-            mode,
-            str(p["workers"]),
-            _rate(p["throughput_per_s"]),
-            _rate(p["ideal_per_s"]),
-            "-" if ratio is None else f"{ratio:.2f}",
-        )
-    console.print(table)
+    console.print(sweep_table(data, lang))
 
 
 # --- calibration and bench (mqlab calibrate, mqlab bench) ----------------------------------------
-
-
-def _ft(key: str, lang: str) -> str:
-    return text(f"floor.{key}", lang)
-
-
-def _pacing(floors: dict[str, Any], lang: str) -> str:
-    every = next((f.get("every_ms") for f in floors.values()), None)
-    return _ft("paced", lang).format(ms=every) if every else _ft("unpaced", lang)
-
-
-def floors_table(cal: dict[str, Any], lang: str = "en") -> Table:
-    """The floors of a calibration document, one row per part."""
-    floors = cal.get("floors") or {}
-    table = Table(
-        title=_ft("title", lang),
-        title_justify="left",
-        caption=_pacing(floors, lang),
-        caption_justify="left",
-    )
-    table.add_column(_ft("part", lang), style="bold")
-    for key in ("p50", "p95", "p99"):
-        table.add_column(f"{key} (ms)", justify="right")
-    table.add_column(_ft("max", lang), justify="right")
-    table.add_column(_ft("calls", lang), justify="right")
-    for name, f in floors.items():
-        ms = f["ms"]
-        table.add_row(
-            _ft(name, lang) if name in ("http", "publish", "smtp") else name,
-            *(_ms(ms[k]) for k in ("p50", "p95", "p99", "max")),
-            str(f["samples"]),
-        )
-    return table
-
-
-def schedule_line(cal: dict[str, Any], lang: str = "en") -> str | None:
-    s = cal.get("schedule")
-    if not s:
-        return None
-    held = "-" if s["sent_per_s"] is None else f"{s['sent_per_s']:.0f}"
-    verdict = _ft("holds" if s["holds"] else "late", lang)
-    line = _ft("schedule", lang).format(
-        rate=s["rate"],
-        p50=_ms(s["late_ms"]["p50"]),
-        p99=_ms(s["late_ms"]["p99"]),
-        held=held,
-        failed=s["failed"],
-        verdict=verdict,
-    )
-    return line if s["holds"] else f"[bold red]{line}[/]"
-
-
-def floors_line(cal: dict[str, Any], lang: str = "en") -> str:
-    """One line for beside a run or comparison: the p50 of each floor."""
-    floors = cal.get("floors") or {}
-
-    def p50(name: str) -> str:
-        return f"{_ms(floors[name]['ms']['p50'])} ms" if name in floors else "-"
-
-    return _ft("line", lang).format(
-        pacing=_pacing(floors, lang), http=p50("http"), publish=p50("publish"), smtp=p50("smtp")
-    )
 
 
 def print_floors(cal: dict[str, Any], lang: str = "en") -> None:
@@ -465,62 +243,6 @@ def print_calibration(cal: dict[str, Any], lang: str = "en") -> None:
         console.print(line)
     for note in cal.get("notes", []):
         console.print(f"[yellow]{note_text(note, lang)}[/]")
-
-
-def _ratio_cell(row: dict[str, Any], mark: int | None) -> str:
-    if mark is not None:
-        return f"[yellow]not judged ({mark})[/]"  # a doubtful number is not printed
-    if row["value"] is None:
-        return "-"
-    value = f"{row['value']:.3f}"
-    return f"[green]{value}[/]" if row["ok"] else f"[bold red]{value}[/]"
-
-
-def bench_table(data: dict[str, Any]) -> Table:
-    """One row per target: the ratio measured, the target, and the numbers behind it. A row
-    the machine spoiled shows a numbered reason (see `bench_doubts`) instead of its ratio."""
-    table = Table(title="mqlab bench: ratios against their targets", title_justify="left")
-    table.add_column("target", style="bold")
-    table.add_column("ratio", justify="right")
-    table.add_column("goal", justify="right")
-    table.add_column("measured")
-    mark = 0
-    for r in data["rows"]:
-        goal = f"{r['op']} {r['target']:g}" if r["op"] != "±" else f"1±{r['target']:g}"
-        if r["doubt"]:
-            mark += 1
-        table.add_row(r["label"], _ratio_cell(r, mark if r["doubt"] else None), goal, r["detail"])
-    return table
-
-
-def bench_doubts(data: dict[str, Any]) -> list[str]:
-    """The reasons behind the "not judged (n)" cells, numbered like them."""
-    doubtful = [r for r in data["rows"] if r["doubt"]]
-    return [f"({i}) {r['label']}: {r['doubt']}" for i, r in enumerate(doubtful, 1)]
-
-
-def kills_table(data: dict[str, Any]) -> Table:
-    table = Table(
-        title="one worker SIGKILLed mid-run (counted in the sink's ledger)", title_justify="left"
-    )
-    for col in ("system", "moment", "accepted", "delivered", "lost", "duplicates"):
-        table.add_column(col, justify="left" if col in ("system", "moment") else "right")
-    for k in data["kills"]:
-        lost = f"[bold red]{k['lost']}[/]" if k["lost"] else "0"
-        dup = f"[bold yellow]{k['duplicates']}[/]" if k["duplicates"] else "0"
-        table.add_row(k["system"], k["moment"], str(k["accepted"]), str(k["delivered"]), lost, dup)
-    return table
-
-
-def phases_table(data: dict[str, Any]) -> Table:
-    table = Table(title="where the default compare's time goes (s)", title_justify="left")
-    cols = ("start", "load", "drain", "teardown", "total")
-    table.add_column("mode", style="bold")
-    for col in cols:
-        table.add_column(col, justify="right")
-    for mode, p in data["phases"].items():
-        table.add_row(mode, *(f"{p[c]:.2f}" for c in cols))
-    return table
 
 
 def print_bench(data: dict[str, Any]) -> None:

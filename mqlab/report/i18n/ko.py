@@ -1,0 +1,167 @@
+"""Every label in Korean, in the course's own vocabulary (see `glossary.py`).
+
+Each key has its English twin in `en.py`; the `str.format` fields are the same in both.
+"""
+
+KO: dict[str, str] = {
+    "mode.sync": "동기 처리",
+    "mode.thread": "내부 비동기 (스레드)",
+    "mode.broker": "메시지 브로커",
+    "mode.sync.short": "동기",
+    "mode.thread.short": "스레드",
+    "mode.broker.short": "브로커",
+    "fault.app-kill": "앱 서버 강제 종료",
+    "fault.worker-kill": "워커 강제 종료",
+    "fault.broker-restart": "브로커 재시작",
+    "safety.default": "기본 설정",
+    "safety.no-confirm": "발행 확인 없음",
+    "safety.transient": "비영속 큐",
+    "safety.auto-ack": "자동 ACK",
+    "safety.idempotent": "멱등 처리 워커",
+    "target.app": "앱 서버",
+    "target.worker": "워커",
+    "target.broker": "브로커",
+    "event.kill": "{target} 강제 종료",
+    "event.restart": "{target} 재시작",
+    "scan_kind.sleep": "대기형",
+    "scan_kind.cpu": "CPU 연산",
+    "col.mode": "방식",
+    "col.requests": "요청",
+    "col.accepted": "접수",
+    "col.failed": "실패",
+    "col.sent_anyway": "실패 응답 후 발송됨",
+    "col.sent_anyway.short": "실패 응답 후 발송됨",
+    "col.delivered": "발송 완료",
+    "col.lost": "유실",
+    "col.duplicates": "중복",
+    "col.quarantined": "격리",
+    "col.dead_lettered": "데드 레터 큐",
+    "col.retried": "재시도 후 발송",
+    "col.throughput": "처리량 (메일/초)",
+    "col.response_p50": "응답 p50 (ms)",
+    "col.response_p95": "응답 p95 (ms)",
+    "col.response_p99": "응답 p99 (ms)",
+    "col.response_max": "응답 최대 (ms)",
+    "col.e2e_p50": "종단 간 p50 (ms)",
+    "col.e2e_p95": "종단 간 p95 (ms)",
+    "col.e2e_p99": "종단 간 p99 (ms)",
+    "col.fault": "장애",
+    "col.trial": "시행",
+    "col.safety": "안전 설정",
+    "col.skipped": "건너뜀",
+    "col.note": "비고",
+    "saved": "저장한 파일",
+    "meaning.sync": (
+        "{mode}: 모든 사용자가 검사와 메일 발송이 끝날 때까지 기다렸습니다(중앙값 {p50} ms). "
+        "발송자 {n}개가 초당 {tput}통을 보냈습니다."
+    ),
+    "meaning.thread": (
+        "{mode}: {p50} ms 만에 응답했고, 메일은 앱 서버 메모리 안의 큐에서 나갔습니다"
+        "(중앙값 {e2e} ms 뒤). 앱 서버가 강제 종료되면 이 큐는 사라집니다."
+    ),
+    "meaning.broker": (
+        "{mode}: RabbitMQ가 작업을 받은 뒤 {p50} ms 만에 응답했고, 워커 프로세스 {n}개가 "
+        "초당 {tput}통을 보냈습니다. 앱 서버·워커·브로커가 강제 종료되어도 큐는 남습니다."
+    ),
+    "meaning.lost": "수락된 작업 {n}개가 유실되었습니다.",
+    "note.sent_anyway": (
+        "실패 응답 후 발송됨: 사용자는 오류 응답을 받았거나 응답을 받지 못했는데도 환영 메일은 "
+        "발송된 경우로, 다시 시도한 사용자는 메일을 두 통 받게 됩니다."
+    ),
+    "late": "전송 시각 밀림",
+    "note.late": (
+        "전송 시각 밀림: 부하 생성기가 이 요청들을 예정보다 늦게 보내서 시간을 표시하지 않습니다."
+    ),
+    "chart.late_note": (
+        "전송 시각 밀림: 부하 생성기가 이 요청들을 늦게 보내서, "
+        "막대에 그만큼의 시간이 더해져 있습니다"
+    ),
+    "warn.drain_timeout": "{s}초가 지나도 메일이 다 발송되지 않아 나머지는 유실로 셉니다",
+    "warn.overloaded": (
+        "부하 생성기의 전송 시각이 예정보다 밀렸습니다 (p99 {ms} ms): "
+        "이 컴퓨터는 이 속도를 감당하기에 너무 바쁩니다"
+    ),
+    "warn.behind": "부하 생성기의 전송 시각이 예정보다 최대 {ms} ms 밀렸습니다",
+    "crash.fault.app-kill": "앱 서버 강제 종료: 부하 도중 SIGKILL로 끄고 재시작했습니다.",
+    "crash.fault.worker-kill": (
+        "워커 강제 종료: 메일이 접수된 뒤 ACK 전에 SIGKILL로 끄고 새 워커를 시작했습니다."
+    ),
+    "crash.fault.broker-restart": "브로커 재시작: 부하 도중 SIGKILL로 끄고 재시작했습니다.",
+    "crash.never_fired": "장애가 일어나지 않았습니다",
+    "crash.never_killed": "워커가 강제 종료되지 않았습니다 (워커에 도착한 작업이 너무 적음)",
+    "crash.recovery_failed": "복구 실패: {detail}",
+    "crash.no_replacement": "새 워커가 시작되지 않았습니다: {detail}",
+    "crash.broker_gone": "브로커가 돌아오지 않았습니다: {detail}",
+    "crash.could_not_run": "시행할 수 없었습니다: {detail}",
+    "crash.no_broker": "브로커 없음",
+    "crash.no_queue": "동기 처리에는 잃어버릴 큐가 없습니다: 사용자가 오류를 봤습니다",
+    "progress.start": "시작하는 중",
+    "progress.load": "전송 중",
+    "progress.drain": "발송 중",
+    "progress.unit.load": "가입 요청",
+    "progress.unit.drain": "메일",
+    "progress.trial": "{n}회차",
+    "floor.title": "이 컴퓨터의 최소 소요 시간 (각 구간에 드는 최소 시간)",
+    "floor.part": "구간",
+    "floor.calls": "호출 수",
+    "floor.max": "최대 (ms)",
+    "floor.http": "HTTP 왕복 (앱 서버, 빈 시나리오)",
+    "floor.publish": "영속 메시지 발행 + 발행 확인",
+    "floor.smtp": "테스트 메일 서버로 SMTP 전송",
+    "floor.paced": "{ms:g} ms마다 한 번 호출",
+    "floor.unpaced": "쉬지 않고 연속 호출",
+    "floor.schedule": (
+        "부하 생성기 초당 {rate:g}건: 전송 시각 밀림 p50 {p50} ms, p99 {p99} ms, "
+        "실제 초당 {held}건, 실패 {failed}건: {verdict}"
+    ),
+    "floor.holds": "일정을 지킴",
+    "floor.late": "일정을 지키지 못함",
+    "floor.line": "최소 소요 시간 ({pacing}): HTTP {http} · 발행 {publish} · SMTP {smtp}",
+    "floor.no_broker": "발행: 측정하지 않음 (브로커를 지정하지 않음)",
+    "floor.no_answer": "발행: 측정하지 않음 ({url}에서 RabbitMQ가 응답하지 않음)",
+    "floor.failed": "발행: 측정하지 않음 ({detail})",
+    "sweep.workers": "워커 수",
+    "sweep.ideal": "이론치 (메일/초)",
+    "sweep.ratio": "측정 ÷ 이론치",
+    "sub.requests": "요청 {n}건",
+    "sub.requests.one": "요청 {n}건",
+    "sub.rate": "초당 {rate}건",
+    "sub.all_at_once": "한꺼번에 전송",
+    "sub.scan": "바이러스 검사 {ms} ms",
+    "sub.scan_jitter": "바이러스 검사 {ms} ± {jitter} ms",
+    "sub.workers": "워커 {n}개",
+    "sub.workers.one": "워커 {n}개",
+    "sub.threads": "서버 스레드 {n}개",
+    "sub.threads.one": "서버 스레드 {n}개",
+    "sub.trials": "조건마다 {n}회 시행",
+    "sub.trials.one": "조건마다 {n}회 시행",
+    "chart.na": "없음",
+    "chart.ideal": "이론치 = W ÷ 검사 시간 (보낸 속도 이하)",
+    "chart.ideal_value": "이론치 {value}",
+    "chart.latency.title": "응답 시간: 사용자가 기다리는가?",
+    "chart.latency.ylabel": "응답 시간 (ms)",
+    "chart.latency.waits": "사용자 대기",
+    "chart.latency.at_once": "즉시 응답",
+    "chart.throughput.title": "메일 도착까지 걸린 시간과 처리량",
+    "chart.throughput.e2e": "가입 → 메일 도착 (ms)",
+    "chart.throughput.rate": "처리량 (메일/초)",
+    "chart.timeline.title": "타임라인: 작업이 기다리는 곳",
+    "chart.timeline.title.spike": "타임라인: 한꺼번에 몰린 가입 요청 {n}건을 흡수하는 과정",
+    "chart.timeline.title.steady": "타임라인: 초당 {rate}건씩 가입 요청 {n}건, 어디서 기다리는가",
+    "chart.timeline.accepted": "구간별 접수",
+    "chart.timeline.delivered": "구간별 발송 완료",
+    "chart.timeline.backlog": "적체 (접수됐지만 아직 미발송)",
+    "chart.timeline.queue": "측정된 큐 길이",
+    "chart.timeline.peak": "최대 적체 {value}건",
+    "chart.timeline.peak_waiting": "기다리는 사용자 최대 {value}명",
+    "chart.timeline.waiting": "응답을 기다리는 사용자 (동기 처리)",
+    "chart.timeline.xlabel": "시작 후 경과 시간 (초)",
+    "chart.timeline.ylabel": "작업 수",
+    "chart.timeline.trial": "{n}회차",
+    "chart.crash_timeline.title": "장애 중 타임라인: {fault}",
+    "chart.crash.title": "장애 실험: {fault}",
+    "chart.crash.ylabel": "메일 수",
+    "chart.crash.ylabel_sum": "메일 수 ({n}회 시행 합계)",
+    "chart.sweep.title": "수평 확장: 워커 수에 따른 처리량",
+    "chart.sweep.xlabel": "워커 수 (W)",
+}

@@ -1,0 +1,238 @@
+"""The lesson's terminal tables and the lines under them: runs side by side, what each crash
+cost, scaling out. Built from result documents (the JSON dicts), so a table can be shown
+again from yesterday's file; nothing here prints (`render` does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from rich import box
+from rich.table import Table
+
+from mqlab.measure.metrics import untrusted
+from mqlab.report.i18n import (
+    TEXTS,
+    fault_label,
+    mode_label,
+    note_key,
+    note_text,
+    progress_label,
+    safety_label,
+    scan_kind_label,
+    text,
+    workload_line,
+)
+
+
+def fmt_ms(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def fmt_rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def run_rows(lang: str) -> list[tuple[str, Callable[[dict[str, Any]], str]]]:
+    """(label, cell) for each row of the side-by-side table; one column per mode."""
+
+    def s(key: str) -> Callable[[dict[str, Any]], str]:
+        return lambda r: str(r["summary"].get(key, 0))  # fields added later read as 0
+
+    def p(group: str, key: str) -> Callable[[dict[str, Any]], str]:
+        def cell(r: dict[str, Any]) -> str:
+            # A percentile carrying the load generator's own delay is not printed as a number.
+            if f"{group}.{key}" in untrusted(r["summary"], r.get("config", {}).get("rate")):
+                return f"[yellow]{text('late', lang)}[/]"
+            return fmt_ms(r["summary"][group][key])
+
+        return cell
+
+    return [
+        (text("col.requests", lang), s("requests")),
+        (text("col.accepted", lang), s("accepted")),
+        (text("col.failed", lang), s("failed")),
+        (text("col.sent_anyway", lang), s("sent_anyway")),
+        (text("col.delivered", lang), s("delivered")),
+        (text("col.lost", lang), s("lost")),
+        (text("col.duplicates", lang), s("duplicates")),
+        (text("col.quarantined", lang), s("quarantined")),
+        (text("col.dead_lettered", lang), s("dead_lettered")),
+        (text("col.retried", lang), s("retried")),
+        (text("col.throughput", lang), lambda r: fmt_rate(r["summary"]["throughput_per_s"])),
+        (text("col.response_p50", lang), p("response_ms", "p50")),
+        (text("col.response_p95", lang), p("response_ms", "p95")),
+        (text("col.response_p99", lang), p("response_ms", "p99")),
+        (text("col.response_max", lang), p("response_ms", "max")),
+        (text("col.e2e_p50", lang), p("e2e_ms", "p50")),
+        (text("col.e2e_p95", lang), p("e2e_ms", "p95")),
+        (text("col.e2e_p99", lang), p("e2e_ms", "p99")),
+    ]
+
+
+def runs_table(runs: Sequence[dict[str, Any]], lang: str = "en") -> Table:
+    first = runs[0]["config"]
+    table = Table(
+        caption=workload_line(first, [r["mode"] for r in runs], lang), caption_justify="left"
+    )
+    table.add_column("", style="bold")
+    for r in runs:
+        table.add_column(text(f"mode.{r['mode']}", lang), justify="right")
+    for label, cell in run_rows(lang):
+        table.add_row(label, *(_highlight(label, cell(r), lang) for r in runs))
+    return table
+
+
+# Counts that mean harm when they are not 0: a mail never sent, or one sent twice.
+HIGHLIGHT = {"lost": "bold red", "duplicates": "bold yellow", "sent_anyway": "bold yellow"}
+
+
+def _highlight(label: str, value: str, lang: str) -> str:
+    for key, style in HIGHLIGHT.items():
+        if label == text(f"col.{key}", lang) and value not in ("0", "-"):
+            return f"[{style}]{value}[/]"
+    return value
+
+
+def shown_warnings(warnings: Sequence[str], config: dict[str, Any], lang: str) -> list[str]:
+    """A run's warnings in `lang`. A spike that was asked for (rate 0: every signup at
+    once) is not "overload": its requests wait for a connection by design, so the
+    generator's lateness warnings are left out."""
+    spike = config.get("rate") == 0
+    out = []
+    for warning in warnings:
+        found = note_key(warning)
+        if spike and found is not None and found[0] in ("warn.overloaded", "warn.behind"):
+            continue
+        out.append(note_text(warning, lang))
+    return out
+
+
+def meanings(runs: Sequence[dict[str, Any]], lang: str = "en") -> list[str]:
+    """One plain sentence per mode: what its numbers mean, from the numbers themselves."""
+    lines = []
+    for r in runs:
+        s, config = r["summary"], r.get("config", {})
+        senders = config.get("workers")
+        line = text(f"meaning.{r['mode']}", lang).format(
+            mode=mode_label(r["mode"], lang),
+            p50=fmt_ms(s["response_ms"]["p50"]),
+            e2e=fmt_ms(s["e2e_ms"]["p50"]),
+            n=senders if isinstance(senders, int) else "?",
+            tput=fmt_rate(s.get("throughput_per_s")),
+        )
+        if s.get("lost"):
+            line += " " + text("meaning.lost", lang).format(n=s["lost"])
+        lines.append(line)
+    return lines
+
+
+CRASH_COUNTS = ("accepted", "failed", "sent_anyway", "delivered", "lost", "duplicates")
+
+
+def crash_tables(data: dict[str, Any], lang: str = "en") -> list[Table]:
+    """One table per fault, modes as rows: what each crash cost, in 80 columns.
+
+    Ids (sync, app-kill, ...) and a light box keep it narrow; throughput and the median
+    response go to the notes under the tables (`print_crash`), which have the room.
+    """
+    faults = list(dict.fromkeys(r["fault"] for r in data["rows"]))
+    several = any(r["trial"] > 1 for r in data["rows"])
+    return [_crash_table(data, fault, several, lang) for fault in faults]
+
+
+def _crash_table(data: dict[str, Any], fault: str, several: bool, lang: str) -> Table:
+    rows = [r for r in data["rows"] if r["fault"] == fault]
+    table = Table(
+        title=fault_label(fault, lang),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    keys = ["col.mode", "col.safety", *(["col.trial"] if several else [])]
+    for key in keys:
+        table.add_column(text(key, lang), no_wrap=True)
+    for key in CRASH_COUNTS:
+        label = text(_short(f"col.{key}", lang), lang)
+        # as wide as the header's longest word: the header wraps, the numbers never squeeze
+        table.add_column(label, justify="right", min_width=max(map(len, label.split())))
+    for r in rows:
+        cells = [
+            text(f"mode.{r['mode']}.short", lang)
+            if f"mode.{r['mode']}.short" in TEXTS[lang]
+            else r["mode"],
+            safety_label(r["safety"], lang),
+            *([str(r["trial"])] if several else []),
+        ]
+        if r["skipped"]:
+            skipped = f"[yellow]{text('col.skipped', lang)}[/]"
+            table.add_row(*cells, skipped, *["-"] * (len(CRASH_COUNTS) - 1))
+            continue
+        counts = {k: str(r.get(k, 0)) for k in CRASH_COUNTS}  # fields added later read as 0
+        for key in HIGHLIGHT:
+            if r.get(key):
+                counts[key] = f"[{HIGHLIGHT[key]}]{counts[key]}[/]"
+        table.add_row(*cells, *counts.values())
+    return table
+
+
+def _short(key: str, lang: str) -> str:
+    """The compact label of a column where one exists (narrow tables), else the label."""
+    return f"{key}.short" if f"{key}.short" in TEXTS[lang] else key
+
+
+def crash_notes(data: dict[str, Any], lang: str = "en") -> list[str]:
+    """The lines under the crash tables: what each fault did, once, then only what went
+    otherwise (a skipped row, a fault that never fired, a warning). Nothing about columns
+    the tables do not show (throughput, response times)."""
+    out: list[str] = []
+    for fault in dict.fromkeys(r["fault"] for r in data["rows"]):
+        key = f"crash.fault.{fault}"
+        if key in TEXTS[lang]:
+            out.append(f"[dim]{text(key, lang)}[/]")
+    for r in data["rows"]:
+        where = " · ".join(
+            [progress_label(r["mode"], lang), fault_label(r["fault"], lang)]
+            + ([safety_label(r["safety"], lang)] if r["safety"] != "default" else [])
+            + [text("progress.trial", lang).format(n=r["trial"])]
+        )
+        found = note_key(r.get("note") or "")
+        usual = found is not None and found[0] == f"crash.fault.{r['fault']}"
+        if r.get("note") and not usual:
+            out.append(f"[yellow]{where}: {note_text(r['note'], lang)}[/]")
+        for warning in shown_warnings(r.get("warnings", []), data.get("config", {}), lang):
+            out.append(f"[yellow]{where}: {warning}[/]")
+    return out
+
+
+def sweep_table(data: dict[str, Any], lang: str = "en") -> Table:
+    """One row per (mode, workers): throughput measured beside the ideal, and their ratio."""
+    table = Table(
+        caption=workload_line(data["config"], data["config"]["modes"], lang, workers=False),
+        caption_justify="left",
+    )
+    for key in ("col.mode", "sweep.workers", "col.throughput", "sweep.ideal", "sweep.ratio"):
+        table.add_column(text(key, lang), justify="left" if key == "col.mode" else "right")
+    kinds = {p.get("scan_kind") for p in data["points"]}
+    for p in data["points"]:
+        mode = mode_label(p["mode"], lang)
+        if len(kinds) > 1 and p.get("scan_kind"):  # sleep and CPU scans side by side
+            mode += f" · {scan_kind_label(p['scan_kind'], lang)}"
+        ratio = (
+            p["throughput_per_s"] / p["ideal_per_s"]
+            if p["throughput_per_s"] and p["ideal_per_s"]
+            else None
+        )
+        table.add_row(
+            mode,
+            str(p["workers"]),
+            fmt_rate(p["throughput_per_s"]),
+            fmt_rate(p["ideal_per_s"]),
+            "-" if ratio is None else f"{ratio:.2f}",
+        )
+    return table
