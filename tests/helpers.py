@@ -7,6 +7,7 @@ Plain classes and functions; the fixtures that start the processes are in confte
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 import urllib.error
 import urllib.request
@@ -16,12 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import pika
+import pytest
 from pika.spec import BasicProperties
 
 from mqlab.amqp.queues import delete_run_objects
 from mqlab.amqp.settings import AmqpSettings, private_settings
+from mqlab.cli.core import main
 from mqlab.job.ledger import Arrival, read_arrivals
 from mqlab.job.signup import Job
+from mqlab.measure.results import load
 from mqlab.processes.procs import Child, mqlab_argv
 
 HOST = "127.0.0.1"
@@ -216,3 +220,55 @@ class Workers:
     def stop_all(self) -> None:
         for child in self.children:
             child.stop()
+
+
+# -- crash tests (tests/test_crash*.py) --------------------------------------------------
+
+# The pool (2 workers x 50 ms) drains 40 jobs/s; 100 requests/s builds a backlog to lose.
+WORKLOAD = [
+    "--requests",
+    "30",
+    "--rate",
+    "100",
+    "--scan-ms",
+    "50",
+    "--workers",
+    "2",
+    "--drain-timeout",
+    "30",
+]
+
+
+def crash_test(tmp: Path, capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
+    keep = tmp / "kept"
+    assert (
+        main(["crash-test", *WORKLOAD, *args, "--out", str(tmp), "--keep", str(keep), "--json"])
+        == 0
+    )
+    data = load(Path(json.loads(capsys.readouterr().out)["file"]))
+    data["kept"] = keep
+    return data
+
+
+def row(data: dict[str, Any], mode: str, fault: str, safety: str = "default") -> dict[str, Any]:
+    found: dict[str, Any]
+    (found,) = [
+        r for r in data["rows"] if (r["mode"], r["fault"], r["safety"]) == (mode, fault, safety)
+    ]
+    assert not found["skipped"], found["note"]
+    return found
+
+
+def own_count(
+    data: dict[str, Any], mode: str, fault: str, safety: str = "default"
+) -> tuple[int, int]:
+    """(distinct jobs mailed, extra copies) straight from the kept SQLite ledger."""
+    (folder,) = data["kept"].glob(f"*-{mode}-{fault}-{safety}-1-*")
+    db = sqlite3.connect(folder / "ledger.db")
+    try:
+        distinct, total = db.execute(
+            "SELECT COUNT(DISTINCT job_id), COUNT(*) FROM mails WHERE kind = 'welcome'"
+        ).fetchone()
+    finally:
+        db.close()
+    return int(distinct), int(total - distinct)

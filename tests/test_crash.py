@@ -8,7 +8,6 @@ checked against our own count of the SMTP sink's ledger.
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -17,56 +16,9 @@ import pytest
 from mqlab.cli.core import main
 from mqlab.measure.results import load
 
+from .helpers import WORKLOAD, own_count, row
+
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
-
-# The pool (2 workers x 50 ms) drains 40 jobs/s; 100 requests/s builds a backlog to lose.
-WORKLOAD = [
-    "--requests",
-    "30",
-    "--rate",
-    "100",
-    "--scan-ms",
-    "50",
-    "--workers",
-    "2",
-    "--drain-timeout",
-    "30",
-]
-
-
-def crash_test(tmp: Path, capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
-    keep = tmp / "kept"
-    assert (
-        main(["crash-test", *WORKLOAD, *args, "--out", str(tmp), "--keep", str(keep), "--json"])
-        == 0
-    )
-    data = load(Path(json.loads(capsys.readouterr().out)["file"]))
-    data["kept"] = keep
-    return data
-
-
-def row(data: dict[str, Any], mode: str, fault: str, safety: str = "default") -> dict[str, Any]:
-    found: dict[str, Any]
-    (found,) = [
-        r for r in data["rows"] if (r["mode"], r["fault"], r["safety"]) == (mode, fault, safety)
-    ]
-    assert not found["skipped"], found["note"]
-    return found
-
-
-def own_count(
-    data: dict[str, Any], mode: str, fault: str, safety: str = "default"
-) -> tuple[int, int]:
-    """(distinct jobs mailed, extra copies) straight from the kept SQLite ledger."""
-    (folder,) = data["kept"].glob(f"*-{mode}-{fault}-{safety}-1-*")
-    db = sqlite3.connect(folder / "ledger.db")
-    try:
-        distinct, total = db.execute(
-            "SELECT COUNT(DISTINCT job_id), COUNT(*) FROM mails WHERE kind = 'welcome'"
-        ).fetchone()
-    finally:
-        db.close()
-    return int(distinct), int(total - distinct)
 
 
 @pytest.fixture(scope="module")
@@ -156,25 +108,3 @@ def test_a_worker_killed_before_its_ack_causes_a_counted_duplicate(
     r = row(default_run, "broker", "worker-kill")
     assert r["duplicates"] == 1  # the mail it sent is redelivered and sent again
     assert own_count(default_run, "broker", "worker-kill")[1] == 1
-
-
-def test_a_transient_queue_loses_jobs_when_the_broker_restarts(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    data = crash_test(
-        tmp_path, capsys, "--modes", "broker", "--faults", "broker-restart", "--transient"
-    )
-    assert row(data, "broker", "broker-restart", "transient")["lost"] > 0
-    assert row(data, "broker", "broker-restart", "default")["lost"] == 0
-
-
-def test_idempotent_workers_send_no_duplicate_after_a_worker_kill(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    data = crash_test(
-        tmp_path, capsys, "--modes", "broker", "--faults", "worker-kill", "--idempotent"
-    )
-    assert row(data, "broker", "worker-kill", "default")["duplicates"] == 1
-    idem = row(data, "broker", "worker-kill", "idempotent")
-    assert (idem["duplicates"], idem["lost"]) == (0, 0)
-    assert own_count(data, "broker", "worker-kill", "idempotent")[1] == 0
