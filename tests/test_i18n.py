@@ -319,3 +319,12 @@ def test_each_mode_gets_one_sentence_from_its_own_numbers() -> None:
     lossy = [{**runs[1], "summary": {**runs[1]["summary"], "lost": 7}}]
     assert "7 accepted jobs were lost" in render.meanings(lossy)[0]
     assert "7개가 유실" in render.meanings(lossy, "ko")[0]
+
+
+def test_a_fair_run_names_its_senders_not_the_thread_and_broker_apps_handler_threads() -> None:
+    old = {"requests": 200, "rate": 50, "scan_ms": 200, "workers": 4, "server_threads": 8}
+    assert "8 server threads" in i18n.workload_line(old, ["sync"], "en")
+    fair = {**old, "senders": 4}
+    line = i18n.workload_line(fair, ["sync", "thread", "broker"], "en")
+    assert "4 workers" in line and "server threads" not in line
+    assert "4 workers" in i18n.workload_line(fair, ["sync"], "en")

@@ -246,6 +246,7 @@ def _config_dict(config: CrashConfig) -> dict[str, Any]:
 
     return {
         **asdict(config.workload),
+        "senders": config.workload.workers,  # in every mode (runner.fair)
         "modes": [m.value for m in config.modes],
         "faults": list(config.faults),
         "trials": config.trials,

@@ -9,7 +9,8 @@ Format history (`format_version`):
       missing one as unknown and draw the backlog alone; sweep point field "cores", the
       CPU cores the CPU-bound ideal was capped at: a missing one means not capped;
       environment field "cpu_usable", the cores the process may run on: readers fall back
-      to "cpu_count").
+      to "cpu_count"; config field "senders", the mail senders every mode had (sync's
+      handler threads included): a file without it served sync with "server_threads").
 Every file opens with the same envelope, built by `envelope()` alone: `format_version`,
 `kind` (a run's `mode` with it), `created` (UTC), the `config` for the kinds run from one,
 and the `environment` (`mqlab.measure.environment`); each kind's own fields follow.

@@ -278,6 +278,7 @@ def config_dict(
     config: RunConfig, broker: Broker | None, amqp: AmqpSettings | None = None
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"mode": config.mode.value, **asdict(config.workload)}
+    out["senders"] = config.workload.workers  # mail senders, the same in every mode (`fair`)
     out["prefetch"] = config.prefetch
     out.update(asdict(config.safety))
     out["amqp_url"] = rabbit.mask_url(broker.url) if broker else None

@@ -131,9 +131,12 @@ def workload_line(
         )
     parts += _scan_part(config, lang)
     shown = set(modes)
-    if workers and shown - {"sync"} and isinstance(config.get("workers"), int):
+    # Files that record `senders` gave every mode --workers mail senders, sync's handler
+    # threads included; older ones served sync with --server-threads.
+    fair = isinstance(config.get("senders"), int)
+    if workers and (fair or shown - {"sync"}) and isinstance(config.get("workers"), int):
         parts.append(counted("sub.workers", config["workers"], lang))
-    if "sync" in shown and isinstance(config.get("server_threads"), int):
+    if "sync" in shown and not fair and isinstance(config.get("server_threads"), int):
         parts.append(counted("sub.threads", config["server_threads"], lang))
     return " · ".join(parts)
 
