@@ -114,29 +114,11 @@ def _plot_timeline(ax: Axes, panel: Panel, lang: str, size: float) -> float:
     ax.grid(axis="y", color=GRID)
     ax.set_axisbelow(True)
     if panel.skipped_note is not None:
-        ax.text(
-            0.5,
-            0.5,
-            wrap(panel.skipped_note, SLIDE_PT * 0.4, VALUE_PT),
-            transform=ax.transAxes,
-            ha="center",
-            va="center",
-            fontsize=VALUE_PT,
-            color=MUTED,
-        )
+        _say_instead(ax, wrap(panel.skipped_note, SLIDE_PT * 0.4, VALUE_PT))
         return 0.0
     rows = sorted(panel.timeline, key=lambda row: float(row["t"]))
     if not rows:
-        ax.text(
-            0.5,
-            0.5,
-            i18n.text("chart.na", lang),
-            transform=ax.transAxes,
-            ha="center",
-            va="center",
-            fontsize=VALUE_PT,
-            color=MUTED,
-        )
+        _say_instead(ax, i18n.text("chart.na", lang))
         return 0.0
     t = [float(row["t"]) for row in rows]
     step = min((b - a for a, b in itertools.pairwise(t) if b > a), default=1.0)
@@ -208,3 +190,17 @@ def _mark_events(ax: Axes, events: Sequence[Result], lang: str) -> None:
             fontweight="bold",
             bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1},
         )
+
+
+def _say_instead(ax: Axes, note: str) -> None:
+    """A panel with nothing to draw says why, in its middle."""
+    ax.text(
+        0.5,
+        0.5,
+        note,
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        fontsize=VALUE_PT,
+        color=MUTED,
+    )
