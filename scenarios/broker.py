@@ -16,33 +16,14 @@ from __future__ import annotations
 
 import logging
 
-from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import BasicProperties
 
 from mqlab.amqp.publisher import Publisher, Unavailable
-from mqlab.amqp.queues import declare_retry_queues
 from mqlab.amqp.settings import AmqpSettings
 from mqlab.job.answer import Answer
 from mqlab.job.signup import Job
 
 log = logging.getLogger(__name__)
-
-UNAVAILABLE = {
-    "not_taken": "the mail queue is unavailable and did not take the job; please try again",
-    "unknown": "the mail queue did not confirm the job in time: it may still be sent; "
-    "retry with the same X-Job-Id header, so that it is sent once",
-}
-
-
-def declare(channel: BlockingChannel, settings: AmqpSettings) -> None:
-    """The exchange and queue both sides expect. Durable: they survive a broker restart.
-
-    `--transient` makes only the queue (and its messages) non-durable; the exchange, which
-    holds no messages, stays durable."""
-    channel.exchange_declare(settings.exchange, "direct", durable=True)
-    channel.queue_declare(settings.queue, durable=settings.durable)
-    channel.queue_bind(settings.queue, settings.exchange, routing_key=settings.routing_key)
-    declare_retry_queues(channel, settings)  # <queue>.retry and <queue>.dead (mqlab/amqp/queues.py)
 
 
 class BrokerSignup:
@@ -50,10 +31,10 @@ class BrokerSignup:
 
     def __init__(self, settings: AmqpSettings, handlers: int) -> None:
         self.settings = settings
-        # One channel per handler thread (pika is not thread-safe), opened now, so that the
-        # first users do not wait for a broker handshake. With the broker down, the app
-        # starts anyway: 503 until it is back (the publisher looks for it in the background).
-        self.publisher = Publisher(settings, prepare=self._prepare, size=handlers)
+        # One channel per handler thread (pika is not thread-safe), each with the durable
+        # queue declared and publisher confirms on. With the broker down, the app starts
+        # anyway: 503 until it is back (the publisher looks for it in the background).
+        self.publisher = Publisher(settings, size=handlers)
 
     def handle(self, job: Job) -> Answer:
         try:
@@ -75,17 +56,10 @@ class BrokerSignup:
             # X-Job-Id lets an --idempotent worker send it once.
             if e.outcome == "unknown":
                 log.warning("job %s: outcome unknown (%s)", job.id, e)
-            return Answer(
-                503,
-                {"error": UNAVAILABLE[e.outcome], "outcome": e.outcome, "job_id": job.id},
-                headers=(("Retry-After", str(e.retry_after_s)),),
-            )
+            retry_after = (("Retry-After", str(e.retry_after_s)),)
+            return Answer(503, e.body(job.id), headers=retry_after)
+        # Accepted, and on the broker's disk: if this process dies now, a worker still sends it.
         return Answer(202, {"job_id": job.id, "status": "queued"})
-
-    def _prepare(self, channel: BlockingChannel) -> None:
-        declare(channel, self.settings)
-        if self.settings.confirm:
-            channel.confirm_delivery()  # every publish now waits for the broker's ack
 
     def backlog(self) -> int | None:
         return None  # the backlog lives in the broker: its queue depth

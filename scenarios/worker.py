@@ -26,13 +26,19 @@ from typing import Literal, NamedTuple
 import pika
 
 from mqlab.amqp.consumer import Consumer, Delivery, Shutdown
-from mqlab.amqp.queues import Later, redeliveries, requeue_counted, retries
+from mqlab.amqp.queues import (
+    Later,
+    crash_loop,
+    declare,
+    redeliveries,
+    requeue_counted,
+    retries,
+)
 from mqlab.amqp.settings import AmqpSettings, parameters
 from mqlab.job.ledger import ProcessedJobs, Seen
 from mqlab.job.mail import MailError
 from mqlab.job.mailjob import MailJob
 from mqlab.job.signup import InvalidSignup, Job
-from scenarios.broker import declare
 
 log = logging.getLogger(__name__)
 narrate = logging.getLogger("narrate")  # a line per step of a job; `mqlab worker --quiet` hides it
@@ -65,10 +71,8 @@ def consume(
                 # A worker took this job before and never settled it: it crashed (maybe on
                 # this very job) or lost the broker. A classic queue keeps no count, so a
                 # copy at the back of the queue carries one; past the bound, it is poison.
-                if redeliveries(delivery.properties) >= settings.max_redeliveries:
-                    n = redeliveries(delivery.properties) + 1
-                    return Verdict("dead", f"redelivered {n} times: its workers crash on it")
-                return Verdict("requeue")
+                poison = crash_loop(delivery.properties, settings.max_redeliveries)
+                return Verdict("dead", poison) if poison else Verdict("requeue")
             try:
                 job = Job.from_bytes(delivery.body)  # the app's own validation, and a size limit
             except InvalidSignup as e:

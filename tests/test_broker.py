@@ -13,12 +13,11 @@ from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import BasicProperties
 
 from mqlab.amqp.publisher import Publisher, Unavailable
-from mqlab.amqp.queues import delete_run_objects
+from mqlab.amqp.queues import declare, delete_run_objects
 from mqlab.amqp.settings import parameters, private_settings
 from mqlab.measure.lab import QueueWatch
 from mqlab.processes import rabbit
 from mqlab.processes.procs import Child, mqlab_argv
-from scenarios.broker import declare
 
 from .conftest import App, Result, Sink
 
@@ -142,7 +141,7 @@ def test_the_publisher_opens_up_front_reuses_and_replaces_what_failed(broker_url
         channel.confirm_delivery()
         prepared.append(channel)
 
-    publisher = Publisher(settings, prepare, size=2)
+    publisher = Publisher(settings, size=2, prepare=prepare)
     try:
         assert len(prepared) == 2  # before any publish: no handshake on a user's time
         for i in range(5):

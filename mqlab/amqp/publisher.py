@@ -16,6 +16,7 @@ import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import BasicProperties
 
+from mqlab.amqp.queues import declare
 from mqlab.amqp.settings import (
     UNAVAILABLE,
     AmqpSettings,
@@ -32,6 +33,12 @@ log = logging.getLogger(__name__)
 
 Outcome = Literal["not_taken", "unknown"]
 
+EXPLAIN: dict[Outcome, str] = {
+    "not_taken": "the mail queue is unavailable and did not take the job; please try again",
+    "unknown": "the mail queue did not confirm the job in time: it may still be sent; "
+    "retry with the same X-Job-Id header, so that it is sent once",
+}
+
 
 class Unavailable(Exception):
     """The broker did not confirm the job: never a 202.
@@ -45,6 +52,10 @@ class Unavailable(Exception):
         super().__init__(reason)
         self.outcome: Outcome = outcome
         self.retry_after_s = retry_after_s
+
+    def body(self, job_id: str) -> dict[str, str]:
+        """What a 503 tells the user: whether the job surely was not taken, or nobody knows."""
+        return {"error": EXPLAIN[self.outcome], "outcome": self.outcome, "job_id": job_id}
 
 
 class Breaker:
@@ -111,14 +122,18 @@ class Publisher:
     is checked first: the broker may have restarted meanwhile, or dropped it for heartbeats
     it missed (nobody calls pika while it sits here).
 
-    `prepare(channel)` declares what the publishes need and turns confirms on.
+    Each channel is prepared by `prepare(channel)`: by default, `declare` the queues and turn
+    publisher confirms on (unless `--no-confirm`).
     """
 
     def __init__(
-        self, settings: AmqpSettings, prepare: Callable[[BlockingChannel], None], size: int
+        self,
+        settings: AmqpSettings,
+        size: int,
+        prepare: Callable[[BlockingChannel], None] | None = None,
     ) -> None:
         self.settings = settings
-        self._prepare = prepare
+        self._prepare = prepare or self._declare_and_confirm
         self._idle: queue.SimpleQueue[BlockingChannel] = queue.SimpleQueue()
         self.breaker = Breaker(self._probe, settings.url, settings.reconnect_max_s)
         try:
@@ -169,6 +184,11 @@ class Publisher:
                 close_quietly(self._idle.get_nowait().connection)
             except queue.Empty:
                 return
+
+    def _declare_and_confirm(self, channel: BlockingChannel) -> None:
+        declare(channel, self.settings)
+        if self.settings.confirm:
+            channel.confirm_delivery()  # every publish now waits for the broker's ack
 
     def _take(self, end: float) -> BlockingChannel:
         while True:

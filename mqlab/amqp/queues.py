@@ -37,6 +37,17 @@ MAX_BACKOFF_MS = 300_000
 log = logging.getLogger(__name__)
 
 
+def declare(channel: BlockingChannel, settings: AmqpSettings) -> None:
+    """The exchange and queues both sides expect. Durable: they survive a broker restart.
+
+    `--transient` makes only the queues (and their messages) non-durable; the exchange, which
+    holds no messages, stays durable."""
+    channel.exchange_declare(settings.exchange, "direct", durable=True)
+    channel.queue_declare(settings.queue, durable=settings.durable)
+    channel.queue_bind(settings.queue, settings.exchange, routing_key=settings.routing_key)
+    declare_retry_queues(channel, settings)
+
+
 def declare_retry_queues(channel: BlockingChannel, settings: AmqpSettings) -> None:
     """`<queue>.retry` (expired messages go back to `<queue>`) and `<queue>.dead`."""
     channel.queue_declare(
@@ -201,6 +212,13 @@ def redeliveries(properties: BasicProperties) -> int:
     broker while holding it); 0 on a job that never did."""
     value = (properties.headers or {}).get(REDELIVERIES_HEADER, 0)
     return value if isinstance(value, int) and value >= 0 else 0
+
+
+def crash_loop(properties: BasicProperties, max_redeliveries: int) -> str | None:
+    """Why a job that came back unsettled is poison (its workers keep crashing on it), or
+    None while it is under `max_redeliveries` and may go back to the queue."""
+    n = redeliveries(properties)
+    return f"redelivered {n + 1} times: its workers crash on it" if n >= max_redeliveries else None
 
 
 def requeue_counted(later: Later, body: bytes, properties: BasicProperties) -> int:

@@ -47,7 +47,7 @@ from typing import Any
 import pika
 import pika.exceptions
 
-from mqlab.amqp.queues import delete_run_objects
+from mqlab.amqp.queues import declare, delete_run_objects
 from mqlab.amqp.settings import parameters, private_settings
 from mqlab.job import mail
 from mqlab.job.answer import Answer
@@ -206,8 +206,6 @@ def http_floor(url: str, n: int, pace_s: float = 0.0) -> Floor:
 
 def publish_floor(amqp_url: str, n: int, pace_s: float = 0.0) -> Floor:
     """n persistent, mandatory, confirmed publishes of a signup job, on a queue of our own."""
-    from scenarios.broker import declare
-
     settings = private_settings(amqp_url)  # on the shared exchange, others would get copies
     body = Job("calibrate", "calibrate@example.test", "Cal", b"x" * 1024).to_bytes()
     props = pika.BasicProperties(delivery_mode=2, content_type="application/json")
