@@ -35,6 +35,16 @@ def test_every_command_explains_itself(command: str, capsys: pytest.CaptureFixtu
     assert f"Usage: mqlab {command} " in capsys.readouterr().out  # its own help, not the app's
 
 
+def test_help_paragraphs_are_wrapped_once_by_the_terminal(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # wide enough that the terminal breaks no line
+    assert main(["crash-test", "--help"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    # the docstring breaks this sentence after "so the" in the source; --help must not
+    assert any("beside the default rows, so the table shows both the loss" in x for x in lines)
+
+
 # --- the error boundary: one line and an exit code, or the stack with --traceback -------------
 
 

@@ -23,6 +23,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from mqlab.cli.app import app
 
     command = typer.main.get_command(app)
+    _flow_help(command)
     options: dict[str, Any] = {}  # the global options, filled in by the app's callback
 
     def show_traceback() -> bool:
@@ -57,6 +58,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return int(ExitStatus.ERROR)
     return int(result) if isinstance(result, int) else int(ExitStatus.OK)
+
+
+def _flow_help(command: Any) -> None:
+    """Docstrings are wrapped at 96 columns in the source; the terminal wraps them again. Join
+    each paragraph's lines, so `--help` shows no line broken twice."""
+    if command.help:
+        paragraphs = command.help.split("\n\n")
+        command.help = "\n\n".join(" ".join(p.split()) for p in paragraphs)
+    for sub in getattr(command, "commands", {}).values():
+        _flow_help(sub)
 
 
 def _say(message: str) -> None:
