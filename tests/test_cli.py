@@ -232,14 +232,19 @@ def _definition(option: Any) -> tuple[Any, ...]:
     """What must be the same wherever an option appears: spellings, type, range, default."""
     return (
         tuple(sorted(option.opts + option.secondary_opts)),
-        repr(option.type_descriptor.annotation),  # int, float, an enum of choices, ...
-        option.min,
-        option.max,
+        _type(option.type),  # int, float, a range with its bounds, choices, ...
         option.multiple,
         option.is_flag,
         option.default,
         option.envvar,
     )
+
+
+def _type(param_type: Any) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """A parameter type and its plain settings (a range's bounds, the choices)."""
+    plain = (int, float, str, bool, tuple, list, type(None))
+    settings = sorted((k, repr(v)) for k, v in vars(param_type).items() if isinstance(v, plain))
+    return type(param_type).__name__, tuple(settings)
 
 
 # The same name on purpose for different things; each entry says why.
