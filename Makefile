@@ -25,7 +25,7 @@ demo: setup rabbitmq ## the class comparison, then what an app crash loses, with
 	$(BIN)/mqlab chart --latest
 
 check: lint ## the fast inner loop: ruff, mypy and every test that needs no broker
-	MQLAB_AMQP_URL='$(NO_BROKER)' MQLAB_HOSTILE_EXAMPLES=400 \
+	MQLAB_AMQP_URL='$(NO_BROKER)' MQLAB_HOSTILE_EXAMPLES=300 \
 		$(BIN)/pytest -m "not broker" -n $(CHECK_JOBS) --dist loadfile
 
 test: setup rabbitmq ## the test suite, against real processes and a real RabbitMQ
