@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
 
+from mqlab.errors import ChildFailed
 from mqlab.measure import loadgen
+from mqlab.measure.loadgen import Sample
+from mqlab.processes import proctable
 from mqlab.processes.procs import free_port
 
 from .conftest import HOST
@@ -107,3 +114,108 @@ def test_the_session_posts_one_after_another_on_one_connection(slow_server: str)
         statuses = [post(r) for r in loadgen.signups(3, "session")]
     assert statuses == [202] * 3
     assert len(_Slow.ports) == 1
+
+
+def _generator() -> int:
+    """The pid of the load generator, a child of this process (found by its command line)."""
+    for pid in proctable.children(os.getpid()):
+        cmdline = Path(f"/proc/{pid}/cmdline")
+        if cmdline.exists() and b"mqlab.measure.sender" in cmdline.read_bytes():
+            return pid
+    raise AssertionError("no load generator among this process's children")
+
+
+def test_the_generator_runs_in_a_child_process_of_its_own(slow_server: str) -> None:
+    seen: list[int] = []
+    result = loadgen.run_load(
+        slow_server,
+        loadgen.signups(3, "pid"),
+        rate=50,
+        before_send=lambda i: seen.append(_generator()),
+    )
+    assert result.generator_pid != os.getpid()
+    assert seen == [result.generator_pid] * 3  # our child, alive while it sent
+    assert not Path(f"/proc/{result.generator_pid}").exists()  # ended and waited for
+
+
+def test_every_send_is_called_back_in_order_and_every_answer_once(slow_server: str) -> None:
+    events: list[tuple[str, int | Sample]] = []
+    result = loadgen.run_load(
+        slow_server,
+        loadgen.signups(60, "order"),
+        rate=200,
+        on_answer=lambda sample: events.append(("answer", sample)),
+        before_send=lambda i: events.append(("send", i)),
+    )
+    assert [i for kind, i in events if kind == "send"] == list(range(60))
+    answers = [s for kind, s in events if isinstance(s, Sample)]
+    assert Counter(id(s) for s in answers) == Counter(id(s) for s in result.samples)
+    for sample in answers:  # each after its own send, complete, with the child's times
+        i = result.samples.index(sample)
+        assert events.index(("send", i)) < events.index(("answer", sample))
+        assert sample.status == 202 and sample.response_ms is not None and sample.response_ms >= 20
+        assert sample.sent is not None and sample.sent >= sample.intended >= result.started
+
+
+def test_a_generator_that_dies_is_a_clear_error_not_a_hang(slow_server: str) -> None:
+    def kill(i: int) -> None:
+        if i == 3:
+            os.kill(_generator(), signal.SIGKILL)
+
+    t0 = time.monotonic()
+    with pytest.raises(
+        ChildFailed, match=r"^the load generator \(pid \d+\) died: killed by SIGKILL"
+    ):
+        loadgen.run_load(slow_server, loadgen.signups(200, "dies"), rate=50, before_send=kill)
+    assert time.monotonic() - t0 < 5  # the schedule alone would take 4 s
+
+
+def test_a_generator_that_stops_reporting_is_ended_and_an_error(
+    slow_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(loadgen, "STALL_S", 1.0)
+    stopped: list[int] = []
+
+    def stop(i: int) -> None:
+        if i == 3:
+            stopped.append(_generator())
+            os.kill(stopped[0], signal.SIGSTOP)
+
+    t0 = time.monotonic()
+    with pytest.raises(ChildFailed, match=r"stopped reporting for 1 s"):
+        loadgen.run_load(slow_server, loadgen.signups(200, "stops"), rate=50, before_send=stop)
+    # 1 s of silence, then SIGTERM (and SIGCONT) ends it: no SIGKILL after EXIT_S needed
+    assert time.monotonic() - t0 < 1 + loadgen.EXIT_S
+    assert not Path(f"/proc/{stopped[0]}").exists()
+
+
+def test_ctrl_c_in_the_caller_ends_the_generator(slow_server: str) -> None:
+    pids: list[int] = []
+
+    def interrupt(_: Sample) -> None:
+        pids.append(_generator())
+        raise KeyboardInterrupt
+
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        loadgen.run_load(slow_server, loadgen.signups(200, "ctrl-c"), rate=50, on_answer=interrupt)
+    assert time.monotonic() - t0 < 5
+    assert not Path(f"/proc/{pids[0]}").exists()
+
+
+def test_a_caller_busy_in_a_callback_does_not_make_the_generator_late(slow_server: str) -> None:
+    """The caller stops listening for 2 s, long enough for the reports to fill the pipe
+    (64 KiB): the child keeps its schedule all the same, and the callbacks come later, in
+    order. (Sent from the caller's loop, or blocked on the full pipe, requests were 1-2 s late.)"""
+    sends: list[int] = []
+
+    def busy(i: int) -> None:
+        sends.append(i)
+        if i == 0:
+            time.sleep(2.0)
+
+    result = loadgen.run_load(
+        slow_server, loadgen.signups(2000, "busy"), rate=1000, timeout_s=20, before_send=busy
+    )
+    assert sends == list(range(2000))
+    assert max((s.sent or 0) - s.intended for s in result.samples) < 0.5

@@ -6,26 +6,40 @@ the intended time, not from when it was actually sent, so a stalled server
 cannot hide its tail (coordinated omission). How late the generator itself ran
 is recorded too (`sent - intended`): when that is large, the lab says so.
 
-The HTTP client is libcurl (pycurl's multi interface): keep-alive connections, at
-most `connections` of them, requests beyond that held by curl until one is free.
-The generator shares the machine with what it measures, so its own CPU matters: libcurl
-takes about half of what aiohttp on uvloop did (bench/README.md).
+The schedule runs in a child process of its own (`python -m mqlab.measure.sender`), so
+nothing else in the caller (the runner's threads, the GIL they take turns on, a progress
+bar) can make it late; a machine short of CPU still can, and `sent - intended` shows it.
+Each turn of its loop it tells the parent, in one message on a pipe, which requests it
+sent and how those that ended were answered; the parent builds the samples from that and
+calls back.
+
+The HTTP client is libcurl, in `sender` (the child's side).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
+import pickle
 import select
+import signal
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import IO, Any
 
 import pycurl
 
+from mqlab.errors import ChildFailed, Timeout
 from mqlab.job.scan import EICAR
+from mqlab.measure import sender
+from mqlab.measure.sender import Request as Request
 
 # The generator's connection pool, unless told otherwise (a lab run asks for `pool_for` its
 # server threads). Beyond it, requests wait their turn in curl
@@ -33,19 +47,17 @@ from mqlab.job.scan import EICAR
 # connections: under overload those cost the generator and the server more CPU than the
 # requests themselves (and, each, a thread of the app's server).
 MAX_CONNECTIONS = 64
-IDLE_S = 0.05  # the longest the loop sleeps: a request due later is woken for in time anyway
+
+# The child process: how long the parent waits for it, at most.
+START_S = 30.0  # until its first word: Python, pycurl and the requests, on a busy machine
+STALL_S = 10.0  # no word for this long after the start: it hangs (or is stopped)
+GRACE_S = 30.0  # beyond the schedule and the last request's timeout: it should have ended
+EXIT_S = 5.0  # for it to exit, once done or told to
 
 
 def pool_for(server_threads: int) -> int:
     """Connections enough to keep every handler thread busy: one being answered, one queued."""
     return 2 * server_threads
-
-
-@dataclass(frozen=True)
-class Request:
-    job_id: str
-    email: str
-    body: bytes
 
 
 @dataclass
@@ -68,6 +80,7 @@ class Sample:
 class LoadResult:
     samples: list[Sample]
     started: float  # wall clock of intended time 0
+    generator_pid: int  # the child process that ran the schedule (not the caller's)
 
 
 def signups(count: int, tag: str, infected: int = 0, attachment_bytes: int = 1024) -> list[Request]:
@@ -98,64 +111,167 @@ def run_load(
 ) -> LoadResult:
     """Send every request to `url` on the open-loop schedule; blocks until all are answered.
 
-    `rate` is requests per second; 0 sends them all at once (a spike). `before_send(i)`
-    runs in the generator's loop just before request i goes out (crash tests kill there).
-    At most `connections` requests are on the wire at once; the others wait their turn.
+    `rate` is requests per second; 0 sends them all at once (a spike). At most `connections`
+    requests are on the wire at once; the others wait their turn.
+
+    The schedule runs in a child process (`LoadResult.generator_pid`); the callbacks run
+    here, on the calling thread, in order. `before_send(i)` comes once the child has decided
+    to send request i: shortly *after* it went out (the rest of the child's loop turn and
+    the pipe: about a millisecond, more on a busy machine), never before, so what it does
+    (crash tests set an event or kill a process there) happens after request i was sent.
+    It may take its time: the child keeps its schedule meanwhile, and the later callbacks
+    wait. `on_answer(sample)` comes once per request, after its `before_send`, when it was
+    answered or failed.
+
+    A child that dies, or says nothing for STALL_S, is ChildFailed; one that has not
+    finished GRACE_S after the schedule and the last request's timeout is Timeout. On any
+    exception here (a callback's, Ctrl-C) the child is stopped and waited for (bounded).
     """
-    multi = pycurl.CurlMulti()
-    multi.setopt(pycurl.M_MAX_TOTAL_CONNECTIONS, connections)
-    multi.setopt(pycurl.M_MAXCONNECTS, connections)  # and keep that many open between requests
-    spare: list[pycurl.Curl] = []
-    in_flight: dict[pycurl.Curl, tuple[Sample, float]] = {}  # handle: (sample, intended)
+    job = (url, [(r.job_id, r.email, r.body) for r in requests], rate, timeout_s, connections)
+    schedule_s = len(requests) / rate if rate > 0 else 0.0
+    deadline = time.monotonic() + START_S + schedule_s + timeout_s + GRACE_S
+    with tempfile.TemporaryFile() as stdin, tempfile.TemporaryFile() as stderr:
+        pickle.dump(job, stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        stdin.seek(0)
+        try:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "mqlab.measure.sender"],
+                stdin=stdin,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+            )
+        except OSError as e:
+            raise ChildFailed(f"the load generator could not start: {e}") from e
+        try:
+            return _follow(child, requests, deadline, stderr, on_answer, before_send)
+        finally:
+            _stop(child)
+
+
+def _follow(
+    child: subprocess.Popen[bytes],
+    requests: Sequence[Request],
+    deadline: float,
+    stderr: IO[bytes],
+    on_answer: Callable[[Sample], None] | None,
+    before_send: Callable[[int], None] | None,
+) -> LoadResult:
+    """The parent's side: read the child's reports, build the samples, call back."""
+    assert child.stdout is not None
+    reports = _Reports(child.stdout.fileno())
+    name = f"the load generator (pid {child.pid})"
     samples: list[Sample] = []
-    mono0 = time.perf_counter() + 0.05  # a moment to get going
-    wall0 = time.time() + (mono0 - time.perf_counter())
+    started: float | None = None
+    heard, quiet_ok = time.monotonic(), START_S
+    while True:
+        now = time.monotonic()
+        got = reports.read(min(1.0, deadline - now, heard + quiet_ok - now))
+        for report in got:
+            if report[0] == "start":
+                _, pid, started = report
+                quiet_ok = STALL_S
+                if pid != child.pid:
+                    raise ChildFailed(f"{name} reports from pid {pid}")
+            elif report[0] == "turn":
+                _, sent, answered = report
+                for i, intended, at in sent:
+                    samples.append(Sample(requests[i].job_id, intended, at))
+                    if before_send is not None:
+                        before_send(i)
+                for i, status, error, response_ms in answered:
+                    sample = samples[i]
+                    sample.status, sample.error, sample.response_ms = status, error, response_ms
+                    if on_answer is not None:
+                        on_answer(sample)
+            else:  # "done"
+                if started is None or any(s.response_ms is None for s in samples):
+                    raise ChildFailed(f"{name} ended with requests unanswered")
+                if len(samples) != len(requests):
+                    raise ChildFailed(f"{name} sent {len(samples)} of {len(requests)} requests")
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.wait(timeout=EXIT_S)  # on its way out
+                return LoadResult(samples, started, child.pid)
+        if got:
+            heard = time.monotonic()  # after the callbacks: their time is not the child's silence
+            continue
+        # nothing more in the pipe
+        if reports.ended:
+            raise ChildFailed(f"{name} died: {_death(child, stderr)}")
+        now = time.monotonic()
+        if now >= deadline:
+            raise Timeout(f"{name} had not finished long after its schedule and timeouts")
+        heard = max(heard, reports.heard)  # part of a long report is word from it too
+        if now - heard >= quiet_ok:
+            raise ChildFailed(f"{name} stopped reporting for {quiet_ok:.0f} s")
 
-    def due(i: int) -> float:
-        return mono0 + (i / rate if rate > 0 else 0.0)
 
+class _Reports:
+    """The child's reports off a pipe: each a 4-byte length and a pickled tuple."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.ended = False  # the child closed its end: it exited (or is about to)
+        self.heard = 0.0  # time.monotonic() of the last bytes read
+        self._buffer = bytearray()
+
+    def read(self, timeout: float) -> list[tuple[Any, ...]]:
+        """The reports that came within `timeout` seconds (often none, or several)."""
+        if not self.ended and select.select([self.fd], [], [], max(timeout, 0.0))[0]:
+            chunk = os.read(self.fd, 1 << 16)
+            self.ended = not chunk
+            self.heard = time.monotonic()
+            self._buffer += chunk
+        out = []
+        while len(self._buffer) >= 4:
+            size = int.from_bytes(self._buffer[:4], "big")
+            if len(self._buffer) < 4 + size:
+                break
+            out.append(pickle.loads(self._buffer[4 : 4 + size]))
+            del self._buffer[: 4 + size]
+        return out
+
+
+def _death(child: subprocess.Popen[bytes], stderr: IO[bytes]) -> str:
+    """How the child ended, in a few words, with the last line it wrote (a traceback's)."""
     try:
-        i = 0
-        while i < len(requests) or in_flight:
-            while i < len(requests) and due(i) <= time.perf_counter():
-                if before_send is not None:
-                    before_send(i)
-                intended = due(i)
-                sample = Sample(requests[i].job_id, intended=wall0 + (intended - mono0))
-                sample.sent = sample.intended + (time.perf_counter() - intended)
-                handle = spare.pop() if spare else _handle(url, timeout_s)
-                _prepare(handle, requests[i])
-                multi.add_handle(handle)  # curl holds it until a connection is free
-                in_flight[handle] = (sample, intended)
-                samples.append(sample)
-                i += 1
-            for handle, error in _finished(multi):
-                sample, intended = in_flight.pop(handle)
-                multi.remove_handle(handle)
-                spare.append(handle)
-                if error is None:
-                    sample.status = handle.getinfo(pycurl.RESPONSE_CODE)
-                else:
-                    sample.error = error  # the user saw an error (or nothing at all)
-                sample.response_ms = (time.perf_counter() - intended) * 1000
-                if on_answer is not None:
-                    on_answer(sample)
-            _wait(multi, due(i) if i < len(requests) else None)
-    finally:
-        for handle in [*in_flight, *spare]:
-            handle.close()
-        multi.close()
-    return LoadResult(samples, wall0)
+        code = child.wait(timeout=EXIT_S)
+    except subprocess.TimeoutExpired:
+        return "it closed its pipe but did not exit"
+    if code < 0:
+        how = f"killed by {signal.Signals(-code).name}" if -code in signal.valid_signals() else ""
+        how = how or f"killed by signal {-code}"
+    else:
+        how = f"exit status {code}"
+    stderr.seek(0, os.SEEK_END)
+    stderr.seek(max(0, stderr.tell() - 4096))
+    lines = stderr.read().decode(errors="replace").strip().splitlines()
+    return f"{how} ({lines[-1].strip()})" if lines else how
+
+
+def _stop(child: subprocess.Popen[bytes]) -> None:
+    """SIGTERM a child still running (SIGKILL if that is not enough); every wait bounded."""
+    if child.poll() is None:
+        child.terminate()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child.pid, signal.SIGCONT)  # a stopped process acts on SIGTERM only then
+        try:
+            child.wait(timeout=EXIT_S)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(timeout=EXIT_S)
+    if child.stdout is not None:
+        child.stdout.close()
 
 
 @contextmanager
 def session(url: str, timeout_s: float = 30.0) -> Iterator[Callable[[Request], int]]:
     """`post(request) -> status`, one request after the other on one kept-alive connection:
     the same client, options and bodies as `run_load` (the HTTP floor is timed with it)."""
-    handle = _handle(url, timeout_s)
+    handle = sender.new_handle(url, timeout_s)
 
     def post(request: Request) -> int:
-        _prepare(handle, request)
+        sender.prepare(handle, request)
         handle.perform()  # raises pycurl.error when there is no answer
         return int(handle.getinfo(pycurl.RESPONSE_CODE))
 
@@ -163,64 +279,3 @@ def session(url: str, timeout_s: float = 30.0) -> Iterator[Callable[[Request], i
         yield post
     finally:
         handle.close()
-
-
-def _handle(url: str, timeout_s: float) -> pycurl.Curl:
-    handle = pycurl.Curl()
-    handle.setopt(pycurl.URL, url)
-    handle.setopt(pycurl.TIMEOUT_MS, int(timeout_s * 1000))  # counts the wait for a connection
-    handle.setopt(pycurl.PROXY, "")  # never through an http_proxy of the environment
-    handle.setopt(pycurl.NOSIGNAL, 1)
-    handle.setopt(pycurl.WRITEFUNCTION, _discard)
-    return handle
-
-
-def _prepare(handle: pycurl.Curl, request: Request) -> None:
-    handle.setopt(pycurl.POSTFIELDS, request.body)
-    # "Expect:" off: curl would otherwise wait for a "100 Continue" before larger bodies
-    handle.setopt(
-        pycurl.HTTPHEADER,
-        ["Content-Type: application/json", f"X-Job-Id: {request.job_id}", "Expect:"],
-    )
-
-
-def _discard(_: bytes) -> None:
-    """The answer's body: read off the connection (it must be), then dropped."""
-
-
-def _finished(multi: pycurl.CurlMulti) -> Iterator[tuple[pycurl.Curl, str | None]]:
-    """Move every transfer along, then yield those that ended: (handle, error or None)."""
-    while multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
-        pass
-    while True:
-        left, ok, failed = multi.info_read()
-        for handle in ok:
-            yield handle, None
-        for handle, code, _message in failed:
-            yield handle, _CURL_ERRORS.get(code, f"curl error {code}")
-        if not left:
-            return
-
-
-def _wait(multi: pycurl.CurlMulti, next_due: float | None) -> None:
-    """Until a transfer can move, the next request is due, or curl wants a look, whichever
-    comes first (and never longer than IDLE_S)."""
-    timeout = IDLE_S if next_due is None else next_due - time.perf_counter()
-    curl_ms = multi.timeout()  # -1: curl has no timer running
-    if curl_ms >= 0:
-        timeout = min(timeout, curl_ms / 1000)
-    timeout = min(max(timeout, 0.0), IDLE_S)
-    readable, writable, broken = multi.fdset()
-    if readable or writable or broken:
-        select.select(readable, writable, broken, timeout)
-    else:  # nothing on the wire (curl would return at once): a plain sleep
-        time.sleep(timeout)
-
-
-_CURL_ERRORS = {
-    pycurl.E_COULDNT_CONNECT: "ConnectionRefused",
-    pycurl.E_OPERATION_TIMEDOUT: "Timeout",
-    pycurl.E_GOT_NOTHING: "EmptyReply",
-    pycurl.E_SEND_ERROR: "SendError",
-    pycurl.E_RECV_ERROR: "RecvError",
-}
