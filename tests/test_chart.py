@@ -19,7 +19,7 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from mqlab.report import chart, i18n
+from mqlab.report import chart, i18n, sentences
 
 try:
     from . import chartdata
@@ -50,8 +50,11 @@ def drawn(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         path.write_text(json.dumps(doc), encoding="utf-8")
         paths.append(path)
     en = chart.draw(paths)
-    ko = chart.draw(paths, base / "out", lang="ko")
-    return {"base": base, "en": en, "ko": ko}
+    with warnings.catch_warnings(record=True) as caught:  # a missing Hangul glyph warns
+        warnings.simplefilter("always")
+        ko = chart.draw(paths, base / "out", lang="ko")
+    glyphs = [str(w.message) for w in caught if "Glyph" in str(w.message)]
+    return {"base": base, "en": en, "ko": ko, "glyph_warnings": glyphs}
 
 
 def figures(doc: dict[str, Any], lang: str = "en") -> dict[str, Figure]:
@@ -246,9 +249,51 @@ def test_sweep_lines_per_mode_and_scan_kind_with_ideal() -> None:
 # ---------------------------------------------------------------- slide rules
 
 
+_FIGURES: dict[str, list[tuple[str, Figure]]] = {}
+
+
 def all_figures(lang: str) -> Iterator[tuple[str, Figure]]:
-    for doc in DOCS.values():
-        yield from chart.charts_for(doc, lang)
+    """Every chart of DOCS in `lang`, built once for the tests that only look at them."""
+    if lang not in _FIGURES:
+        _FIGURES[lang] = [c for doc in DOCS.values() for c in chart.charts_for(doc, lang)]
+    yield from _FIGURES[lang]
+
+
+def captions(fig: Figure) -> list[str]:
+    """The sentences under the axes, unwrapped, from the top down."""
+    shown = [t for t in fig.texts if t.get_gid() == chart.CAPTION_GID]
+    shown.sort(key=lambda t: -t.get_position()[1])
+    return [" ".join(t.get_text().split()) for t in shown]
+
+
+@pytest.mark.parametrize("lang", i18n.LANGS)
+def test_every_chart_ends_with_one_sentence_per_mode_from_the_tables_source(lang: str) -> None:
+    """The slide lays out the sentences the terminal prints: the same words, one per mode
+    (compare), per mode and safety setting (crash test), per line (sweep)."""
+    expected: dict[str, list[str]] = {}
+    for key, doc in DOCS.items():
+        if doc["kind"] == "crash-test":
+            for fault in {r["fault"] for r in doc["rows"]}:
+                said = sentences.crash_meanings(doc, fault, lang)
+                expected[f"{key}/{fault}"] = expected[f"{key}/timeline-{fault}"] = said
+        elif doc["kind"] == "sweep":
+            expected[f"{key}/throughput"] = sentences.sweep_meanings(doc, lang)
+        else:
+            runs = [doc] if doc["kind"] == "run" else doc["runs"]
+            for name in CHARTS[key]:
+                expected[f"{key}/{name}"] = sentences.meanings(runs, lang)
+    found = {
+        f"{key}/{name}": captions(fig)
+        for key, doc in DOCS.items()
+        for name, fig in chart.charts_for(doc, lang)
+    }
+    assert set(found) == set(expected)
+    for name, said in expected.items():
+        assert sorted(found[name]) == sorted(" ".join(s.split()) for s in said), name
+    # in the order of the bars: sync, thread, broker
+    assert [c.split(":")[0] for c in found["compare/latency"]] == [
+        i18n.mode_label(m, lang) for m in chart.MODES
+    ]
 
 
 def test_fonts_are_big_enough_for_a_projector() -> None:
@@ -256,6 +301,10 @@ def test_fonts_are_big_enough_for_a_projector() -> None:
     for name, fig in all_figures("en"):
         assert fig.get_size_inches()[0] * chart.DPI >= 1920, name
         assert float(fig.texts[0].get_fontsize()) * px >= 28, name  # the title
+        sentences_ = [t for t in fig.texts if t.get_gid() == chart.CAPTION_GID]
+        assert sentences_, name
+        for t in sentences_:  # the sentences under the axes: never below 14 pt (23 px)
+            assert float(t.get_fontsize()) >= chart.CAPTION_MIN_PT >= 14, name
         for ax in fig.axes:
             for tick in ax.xaxis.get_major_ticks() + ax.yaxis.get_major_ticks():
                 assert float(tick.label1.get_fontsize()) * px >= 18, name
@@ -279,18 +328,16 @@ def test_a_mode_keeps_its_colour_on_every_chart() -> None:
     ]
 
 
-def test_korean_charts_use_a_hangul_font_and_miss_no_glyph() -> None:
+def test_korean_charts_use_a_hangul_font_and_miss_no_glyph(drawn: dict[str, Any]) -> None:
     family = chart._hangul_family()
     found = font_manager.findfont(
         font_manager.FontProperties(family=family), fallback_to_default=False
     )
     assert "nanum" in Path(found).name.lower() or family != "NanumGothic"
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        for name, fig in all_figures("ko"):
-            fig.canvas.draw()
-            assert fig.texts[0].get_fontfamily()[0] == family, name
-    assert not [w for w in caught if "Glyph" in str(w.message)]
+    for name, fig in all_figures("ko"):
+        assert fig.texts[0].get_fontfamily()[0] == family, name
+        assert all(t.get_fontfamily()[0] == family for t in fig.texts), name  # sentences too
+    assert drawn["glyph_warnings"] == []  # drawing every Korean slide missed no glyph
 
 
 # ---------------------------------------------------------------- refusals

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from mqlab.report import i18n
+from mqlab.report import i18n, sentences
 
 
 def fields(pattern: str) -> set[str]:
@@ -318,7 +318,84 @@ def test_each_mode_gets_one_sentence_from_its_own_numbers() -> None:
             assert f"{r['summary']['throughput_per_s']:.1f}" in line or r["mode"] == "thread"
     lossy = [{**runs[1], "summary": {**runs[1]["summary"], "lost": 7}}]
     assert "7 accepted jobs were lost" in render.meanings(lossy)[0]
-    assert "7개가 유실" in render.meanings(lossy, "ko")[0]
+    assert "7건이 유실" in render.meanings(lossy, "ko")[0]
+    one = [{**runs[1], "summary": {**runs[1]["summary"], "lost": 1}}]
+    assert "1 accepted job was lost." in render.meanings(one)[0]  # not "1 ... jobs were"
+
+
+def test_a_mode_that_retried_says_its_throughput_holds_the_waits() -> None:
+    """--smtp-fail-rate: the broker's throughput falls below thread's; the sentence says
+    why, from the summary's own counts (delivered after retry, dead-lettered, failed)."""
+    from . import chartdata
+
+    doc = chartdata.compare()
+    broker = next(r for r in doc["runs"] if r["mode"] == "broker")
+    broker["config"]["retry_delay_ms"] = 500
+    broker["summary"].update(retried=18, dead_lettered=2, failed=3)
+    line = sentences.run_meaning(broker)
+    assert "18 mails were refused at first" in line and "retry queue (500 ms" in line
+    assert "throughput includes those waits" in line
+    assert "2 jobs went to the dead-letter queue" in line and "3 users were told" in line
+    ko = sentences.run_meaning(broker, "ko")
+    assert "메일 18통" in ko and "재시도 큐" in ko and "처리량" in ko and "데드 레터 큐" in ko
+    plain = next(r for r in doc["runs"] if r["mode"] == "thread")
+    assert "refused" not in sentences.run_meaning(plain)  # no retry, no word of one
+
+
+def _crash_rows() -> dict[str, Any]:
+    """A broker restart as measured: the safe row waited 20.5 s for the node; the rows that
+    lost their jobs stopped their clocks at 1.1 s and so read ~10x its throughput."""
+
+    def row(safety: str, accepted: int, delivered: int, lost: int, tput: float) -> dict[str, Any]:
+        return {
+            "mode": "broker", "fault": "broker-restart", "safety": safety, "trial": 1,
+            "accepted": accepted, "failed": 60 - accepted, "sent_anyway": 0,
+            "delivered": delivered, "lost": lost, "duplicates": 0, "skipped": False,
+            "throughput_per_s": tput,
+        }  # fmt: skip
+
+    return {
+        "config": {"requests": 60},
+        "rows": [
+            row("default", 32, 32, 0, 32 / 20.5),
+            row("no-confirm", 35, 17, 18, 17 / 1.1),
+            row("transient", 31, 31, 0, 31 / 5.0),
+        ],
+    }
+
+
+def test_a_crash_row_that_lost_jobs_is_not_called_faster() -> None:
+    data = _crash_rows()
+    window = sentences.crash_window(data, "broker-restart")
+    assert window is not None and window.group == ("broker", "default")
+    assert round(window.seconds, 1) == 20.5
+    lines = sentences.crash_meanings(data, "broker-restart")
+    assert (
+        lines[0]
+        == "broker · default: all 32 accepted jobs were delivered. 28 users were told it failed."
+    )
+    lossy = lines[1]
+    assert lossy.startswith("broker · no publisher confirms: 18 of 35 accepted jobs were lost.")
+    # its own figure, and the figure over the same window as the safe row
+    assert "Its own throughput, 15.5 mails/s, stops the clock at its last mail (1.1 s)" in lossy
+    assert "over the 20.5 s of broker · default (1.6 mails/s) it is 0.8 mails/s" in lossy
+    assert "own throughput" not in lines[2]  # lost nothing: its own clock is fair
+    ko = sentences.crash_meanings(data, "broker-restart", "ko")[1]
+    assert "35건 중 18건이 유실" in ko and "초당 15.5통" in ko and "20.5초(초당 1.6통)" in ko
+    alone = {**data, "rows": data["rows"][1:2]}  # nothing to compare with: no throughput
+    assert "throughput" not in sentences.crash_meanings(alone, "broker-restart")[0]
+
+
+def test_sweep_sentences_say_how_each_line_scaled() -> None:
+    from . import chartdata
+
+    lines = sentences.sweep_meanings(chartdata.sweep())
+    assert lines[0].startswith("in-process async (threads) · waiting: from 1 to 8 workers")
+    assert "4.8 to 38.0 mails/s: 8.0× for 8× the workers" in lines[0]
+    assert "95% of the ideal (40.0 mails/s)" in lines[0]
+    assert "barely moved: 4.8 to 4.8 mails/s" in lines[1] and "12% of the ideal" in lines[1]
+    ko = sentences.sweep_meanings(chartdata.sweep(), "ko")
+    assert "거의 늘지 않았습니다" in ko[1] and "이론치(초당 40.0통)의 12%" in ko[1]
 
 
 def test_a_fair_run_names_its_senders_not_the_thread_and_broker_apps_handler_threads() -> None:

@@ -33,12 +33,14 @@ from mqlab.report.i18n import TEXTS, mode_label, note_text, progress_label, text
 from mqlab.report.tables import (
     CRASH_COUNTS,
     HIGHLIGHT,
+    crash_meanings,
     crash_notes,
     crash_tables,
     meanings,
     run_rows,
     runs_table,
     shown_warnings,
+    sweep_meanings,
     sweep_table,
 )
 
@@ -50,6 +52,7 @@ __all__ = [  # the tables' names too: callers import them from here
     "bench_doubts",
     "bench_table",
     "console",
+    "crash_meanings",
     "crash_notes",
     "crash_tables",
     "err_console",
@@ -65,6 +68,10 @@ __all__ = [  # the tables' names too: callers import them from here
     "print_broker_status",
     "print_broker_up",
     "print_calibration",
+    "print_cluster_down",
+    "print_cluster_start",
+    "print_cluster_status",
+    "print_cluster_up",
     "print_crash",
     "print_floors",
     "print_runs",
@@ -77,6 +84,7 @@ __all__ = [  # the tables' names too: callers import them from here
     "runs_table",
     "schedule_line",
     "shown_warnings",
+    "sweep_meanings",
     "sweep_table",
 ]
 
@@ -207,14 +215,153 @@ def print_broker_status(status: dict[str, Any]) -> None:
     console.print(table)
 
 
+def print_cluster_up(urls: Sequence[str], version: str, boot_s: Any, join_s: Any) -> None:
+    """The nodes' URLs (a private cluster's guest URLs: no secret) and the line to export."""
+    took = ""
+    if isinstance(boot_s, (int, float)) and isinstance(join_s, (int, float)):
+        took = f" (booted in {boot_s:.1f} s, clustered in {join_s:.1f} s)"
+    console.print(f"RabbitMQ {version} cluster of {len(urls)} nodes is up{took}")
+    for url in urls:
+        console.print(f"  {mask_url(url)}")
+    joined = ",".join(urls)
+    if holds_a_secret(joined):  # never for the cluster mqlab starts; kept like broker up
+        console.print("  use it with: --cluster, or --amqp-url and these URLs, comma-separated")
+    else:
+        console.print(f"  use it with: export {ENV_VAR}={joined}", soft_wrap=True)
+    console.print("  (or --amqp-url, or --cluster); stop it with: mqlab cluster down")
+
+
+def print_cluster_start() -> None:
+    """On stderr (--json keeps stdout clean): --cluster found no cluster up, and starts one."""
+    err_console.print(
+        "starting mqlab's three-node RabbitMQ cluster (it stays up until 'mqlab cluster down')"
+    )
+
+
+def print_cluster_down(running: int) -> None:
+    console.print(
+        f"stopped mqlab's RabbitMQ cluster ({running} node(s) were running) and deleted its data"
+        if running
+        else "no cluster of mqlab's is running (nothing stopped)"
+    )
+
+
+def print_cluster_status(status: dict[str, Any]) -> None:
+    if not status.get("up"):
+        console.print("no cluster of mqlab's is up (start one with: mqlab cluster up)")
+        return
+    colour = {"running": "green", "not answering": "yellow", "stopped": "red"}
+    nodes = Table(title="RabbitMQ cluster", title_justify="left")
+    for column in ("node", "AMQP URL", "state"):
+        nodes.add_column(column)
+    for n in status["nodes"]:
+        state = f"[{colour.get(n['state'], 'red')}]{n['state']}[/]"
+        if n.get("reason") and n["state"] != "stopped":
+            state += f": {escape(str(n['reason']))}"
+        nodes.add_row(_short(n["name"]), mask_url(str(n["url"])), state)
+    console.print(nodes)
+    if status.get("error"):
+        console.print(f"[yellow]queues: unknown ({escape(str(status['error']))})[/]")
+        return
+    queues = Table(title="queues", title_justify="left")
+    queues.add_column("queue", no_wrap=True)  # whole, to copy: the other columns wrap
+    for column in ("type", "messages", "leader (classic: home node)", "replicas"):
+        queues.add_column(column)
+    for q in status.get("queues") or []:
+        online = set(q.get("online") or [])
+        members = [
+            _short(m) + ("" if q["type"] != "quorum" or m in online else " (down)")
+            for m in q.get("members") or []
+        ]
+        queues.add_row(
+            escape(str(q["name"])),
+            str(q["type"]),
+            "-" if q.get("messages") is None else str(q["messages"]),
+            _short(q.get("leader") or "-"),
+            ", ".join(members) or "-",
+        )
+    console.print(queues if status.get("queues") else "no queues yet")
+
+
+def _short(node: str) -> str:
+    """mqlab-cluster1-23225@localhost: the part before @localhost (every node is local)."""
+    return escape(node.removesuffix("@localhost"))
+
+
+_NODE_FAULTS = ("node-kill", "node-loss")  # measure.crash.NODE_FAULTS: a row per queue type
+
+
 def print_crash(data: dict[str, Any], lang: str = "en") -> None:
-    for table in crash_tables(data, lang):
+    other = {**data, "rows": [r for r in data["rows"] if r["fault"] not in _NODE_FAULTS]}
+    faults = list(dict.fromkeys(r["fault"] for r in other["rows"]))
+    for fault, table in zip(faults, crash_tables(other, lang), strict=True):
         console.print(table)
+        for line in crash_meanings(other, fault, lang):  # what this table's rows mean
+            console.print(line)
+    for fault in dict.fromkeys(r["fault"] for r in data["rows"] if r["fault"] in _NODE_FAULTS):
+        console.print(node_fault_table(data, fault, lang))
     modes = sorted({r["mode"] for r in data["rows"]})
     console.print(workload_line(data["config"], modes, lang))
-    for line in crash_notes(data, lang):
+    for line in [*crash_notes(other, lang), *_node_notes(data, lang)]:
         console.print(line)
     _sent_anyway_note(data["rows"], lang)
+
+
+def node_fault_table(data: dict[str, Any], fault: str, lang: str = "en") -> Table:
+    """A node fault's rows: classic and quorum side by side, and when each accepted again."""
+    from rich import box
+
+    rows = [r for r in data["rows"] if r["fault"] == fault]
+    several = any(r["trial"] > 1 for r in rows)
+    safeties = any(r["safety"] != "default" for r in rows)
+    table = Table(
+        title=text(f"fault.{fault}", lang),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    labels = ["col.queue_type", *(["col.safety"] if safeties else [])]
+    labels += [*(["col.trial"] if several else []), *(f"col.{k}" for k in CRASH_COUNTS)]
+    for key in [*labels, "col.recovery_s"]:
+        label = text(f"{key}.short" if f"{key}.short" in TEXTS[lang] else key, lang)
+        table.add_column(  # as wide as the header's longest word: the header wraps, not numbers
+            label,
+            justify="left" if key in labels[:2] else "right",
+            min_width=max(map(len, label.split())),
+        )
+    for r in rows:
+        cells = [r.get("queue_type") or "classic", *([r["safety"]] if safeties else [])]
+        cells += [str(r["trial"])] if several else []
+        if r["skipped"]:
+            table.add_row(*cells, f"[yellow]{text('col.skipped', lang)}[/]")
+            continue
+        counts = [str(r.get(k, 0)) for k in CRASH_COUNTS]
+        for i, key in enumerate(CRASH_COUNTS):
+            if key in HIGHLIGHT and r.get(key):
+                counts[i] = f"[{HIGHLIGHT[key]}]{counts[i]}[/]"
+        back = r.get("recovery_s")
+        shown = text("col.recovery_s.never", lang) if back is None else f"{back:.1f}"
+        table.add_row(*cells, *counts, shown)
+    return table
+
+
+def _node_notes(data: dict[str, Any], lang: str) -> list[str]:
+    """Under the node tables: what each fault did, what the last column means, and the
+    rows that went otherwise (skipped, the fault never fired, a warning)."""
+    rows = [r for r in data["rows"] if r["fault"] in _NODE_FAULTS]
+    out = [
+        f"[dim]{text(f'crash.fault.{f}', lang)}[/]" for f in dict.fromkeys(r["fault"] for r in rows)
+    ]
+    out += [f"[dim]{text('node.recovery', lang)}[/]"] if rows else []
+    for r in rows:
+        where = f"{r['fault']} {r.get('queue_type') or 'classic'} #{r['trial']}"
+        if r.get("note") and (r["skipped"] or not r["note"].startswith("node ")):
+            out.append(f"[yellow]{where}: {escape(note_text(r['note'], lang))}[/]")
+        for warning in shown_warnings(r.get("warnings", []), data.get("config", {}), lang):
+            out.append(f"[yellow]{where}: {warning}[/]")
+    return out
 
 
 def _sent_anyway_note(summaries: Sequence[dict[str, Any]], lang: str) -> None:
@@ -225,6 +372,8 @@ def _sent_anyway_note(summaries: Sequence[dict[str, Any]], lang: str) -> None:
 
 def print_sweep(data: dict[str, Any], lang: str = "en") -> None:
     console.print(sweep_table(data, lang))
+    for line in sweep_meanings(data, lang):
+        console.print(line)
 
 
 # --- calibration and bench (mqlab calibrate, mqlab bench) ----------------------------------------

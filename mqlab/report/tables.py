@@ -1,6 +1,7 @@
 """The lesson's terminal tables and the lines under them: runs side by side, what each crash
 cost, scaling out. Built from result documents (the JSON dicts), so a table can be shown
-again from yesterday's file; nothing here prints (`render` does).
+again from yesterday's file; nothing here prints (`render` does). The plain sentences under
+them come from `sentences`, which the slides share.
 """
 
 from __future__ import annotations
@@ -24,16 +25,30 @@ from mqlab.report.i18n import (
     text,
     workload_line,
 )
+from mqlab.report.sentences import (  # the sentences under the tables; names kept importable
+    crash_meanings,
+    fmt_ms,
+    fmt_rate,
+    meanings,
+    sweep_meanings,
+    sweep_points,
+)
 
-
-def fmt_ms(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
-
-
-def fmt_rate(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
+__all__ = [
+    "CRASH_COUNTS",
+    "HIGHLIGHT",
+    "crash_meanings",
+    "crash_notes",
+    "crash_tables",
+    "fmt_ms",
+    "fmt_rate",
+    "meanings",
+    "run_rows",
+    "runs_table",
+    "shown_warnings",
+    "sweep_meanings",
+    "sweep_table",
+]
 
 
 def run_rows(lang: str) -> list[tuple[str, Callable[[dict[str, Any]], str]]]:
@@ -111,33 +126,15 @@ def shown_warnings(warnings: Sequence[str], config: dict[str, Any], lang: str) -
     return out
 
 
-def meanings(runs: Sequence[dict[str, Any]], lang: str = "en") -> list[str]:
-    """One plain sentence per mode: what its numbers mean, from the numbers themselves."""
-    lines = []
-    for r in runs:
-        s, config = r["summary"], r.get("config", {})
-        senders = config.get("workers")
-        line = text(f"meaning.{r['mode']}", lang).format(
-            mode=mode_label(r["mode"], lang),
-            p50=fmt_ms(s["response_ms"]["p50"]),
-            e2e=fmt_ms(s["e2e_ms"]["p50"]),
-            n=senders if isinstance(senders, int) else "?",
-            tput=fmt_rate(s.get("throughput_per_s")),
-        )
-        if s.get("lost"):
-            line += " " + text("meaning.lost", lang).format(n=s["lost"])
-        lines.append(line)
-    return lines
-
-
 CRASH_COUNTS = ("accepted", "failed", "sent_anyway", "delivered", "lost", "duplicates")
 
 
 def crash_tables(data: dict[str, Any], lang: str = "en") -> list[Table]:
     """One table per fault, modes as rows: what each crash cost, in 80 columns.
 
-    Ids (sync, app-kill, ...) and a light box keep it narrow; throughput and the median
-    response go to the notes under the tables (`print_crash`), which have the room.
+    Ids (sync, app-kill, ...) and a light box keep it narrow; what the counts mean, and each
+    row's throughput over one window shared by the whole fault, go to the sentences under
+    each table (`crash_meanings`), which have the room.
     """
     faults = list(dict.fromkeys(r["fault"] for r in data["rows"]))
     several = any(r["trial"] > 1 for r in data["rows"])
@@ -211,7 +208,8 @@ def crash_notes(data: dict[str, Any], lang: str = "en") -> list[str]:
 
 
 def sweep_table(data: dict[str, Any], lang: str = "en") -> Table:
-    """One row per (mode, workers): throughput measured beside the ideal, and their ratio."""
+    """One row per (mode, workers): throughput measured beside the ideal, and their ratio;
+    the sentences under it are `sweep_meanings`."""
     table = Table(
         caption=workload_line(data["config"], data["config"]["modes"], lang, workers=False),
         caption_justify="left",
@@ -219,7 +217,7 @@ def sweep_table(data: dict[str, Any], lang: str = "en") -> Table:
     for key in ("col.mode", "sweep.workers", "col.throughput", "sweep.ideal", "sweep.ratio"):
         table.add_column(text(key, lang), justify="left" if key == "col.mode" else "right")
     kinds = {p.get("scan_kind") for p in data["points"]}
-    for p in data["points"]:
+    for p in sweep_points(data):  # a CPU-bound ideal stops at the cores, as on the slide
         mode = mode_label(p["mode"], lang)
         if len(kinds) > 1 and p.get("scan_kind"):  # sleep and CPU scans side by side
             mode += f" · {scan_kind_label(p['scan_kind'], lang)}"

@@ -5,8 +5,9 @@ at once", a backlog that drains, a black bar of lost mails after a crash. This
 package reads the versioned JSON that `mqlab run|compare|crash-test|sweep` wrote
 (so yesterday's run can be redrawn) and draws one chart per idea, ready for a
 projector: 1920×1080 PNG plus SVG, big fonts, one colour-blind-safe colour per
-mode on every chart, and a subtitle naming the workload so each slide stands
-alone.
+mode on every chart, a subtitle naming the workload so each slide stands alone,
+and under the axes one plain sentence per mode saying what its numbers mean (the
+sentences the terminal prints, from `mqlab.report.sentences`).
 
     draw([Path("results/20261125T073412Z-compare.json")], lang="ko")
 
@@ -21,9 +22,12 @@ from __future__ import annotations
 
 from mqlab.report.chart.crash import CRASH_METRICS, FAULTS, HARM, SAFETIES
 from mqlab.report.chart.files import FORMAT_VERSION, KINDS, charts_for, draw, load, validate
-from mqlab.report.chart.runs import LATE_MARK, PERCENTILES, cores_of, run_ideal
+from mqlab.report.chart.runs import LATE_MARK, PERCENTILES, run_ideal
 from mqlab.report.chart.style import (
     ACCEPTED_GREY,
+    CAPTION_GID,
+    CAPTION_MIN_PT,
+    CAPTION_PT,
     DPI,
     FIGSIZE,
     GRID,
@@ -48,9 +52,13 @@ from mqlab.report.chart.style import (
 )
 from mqlab.report.chart.style import fmt as _fmt  # the tests format values as the bars do
 from mqlab.report.chart.style import hangul_family as _hangul_family
+from mqlab.report.sentences import cores_of
 
 __all__ = [
     "ACCEPTED_GREY",
+    "CAPTION_GID",
+    "CAPTION_MIN_PT",
+    "CAPTION_PT",
     "CRASH_METRICS",
     "DPI",
     "FAULTS",

@@ -34,11 +34,13 @@ from mqlab.report.chart.style import (
     new_figure,
     num,
     rank,
+    slide_legend,
     text_width_pt,
     tick_label,
     wrap,
 )
 from mqlab.report.chart.timeline import Panel, timeline_chart
+from mqlab.report.sentences import crash_meaning
 
 FAULTS = ("app-kill", "worker-kill", "broker-restart")
 SAFETIES = ("default", "no-confirm", "transient", "auto-ack", "idempotent")
@@ -99,6 +101,15 @@ def crash_charts(result: Result, lang: str) -> list[Chart]:
     ]
 
 
+def _captions(
+    result: Result, fault: str, groups: Sequence[_Group], lang: str
+) -> list[tuple[str, str]]:
+    """What each group's bars mean, in the sentences the terminal prints under its table."""
+    return [
+        (mode_colour(g.mode), crash_meaning(result, fault, g.mode, g.safety, lang)) for g in groups
+    ]
+
+
 def _crash_subtitle(result: Result, groups: Sequence[_Group], lang: str) -> str:
     trials = max((len(g.live) for g in groups), default=0)
     out = i18n.workload_line(result["config"], [g.mode for g in groups], lang)
@@ -111,6 +122,7 @@ def _crash_chart(result: Result, fault: str, lang: str) -> Figure:
     fig = new_figure(
         i18n.text("chart.crash.title", lang).format(fault=i18n.fault_label(fault, lang)),
         _crash_subtitle(result, groups, lang),
+        _captions(result, fault, groups, lang),
     )
     ax = fig.subplots()
     step = 0.84 / len(CRASH_METRICS)
@@ -157,10 +169,11 @@ def _crash_chart(result: Result, fault: str, lang: str) -> Figure:
     )
     ax.grid(axis="y", color=GRID)
     ax.set_axisbelow(True)
-    fig.legend(
+    slide_legend(
+        fig,
         _crash_legend_handles(),
         [i18n.text(f"col.{m}", lang) for m in CRASH_METRICS],
-        loc="outside lower center",
+        loc="lower center",
         ncols=len(CRASH_METRICS),
     )
     return fig
@@ -247,4 +260,10 @@ def _crash_timeline_chart(result: Result, fault: str, lang: str) -> Figure:
     title = i18n.text("chart.crash_timeline.title", lang).format(
         fault=i18n.fault_label(fault, lang)
     )
-    return timeline_chart(panels, title, _crash_subtitle(result, groups, lang), lang)
+    return timeline_chart(
+        panels,
+        title,
+        _crash_subtitle(result, groups, lang),
+        lang,
+        _captions(result, fault, groups, lang),
+    )

@@ -39,12 +39,15 @@ from mqlab.report.chart.style import (
     new_figure,
     num,
     rank,
+    slide_legend,
     tick_label,
     wrap,
 )
 from mqlab.report.chart.timeline import Panel, timeline_chart
+from mqlab.report.sentences import cores_of, run_meaning
 
 PERCENTILES = ("p50", "p95", "p99")
+Captions = Sequence[tuple[str, str]]  # (colour, sentence) per mode: see style.new_figure
 LATE_MARK = "*"  # a value spoiled by the load generator's own lateness: explained below it
 
 
@@ -64,27 +67,18 @@ def run_ideal(mode: str, config: Result, cores: int | None = None) -> float | No
     )
 
 
-def cores_of(result: Result) -> int | None:
-    """The cores the result's environment block recorded: those the run could use, or
-    (files from before that field) the machine's CPU count; None if neither."""
-    env = result.get("environment") or {}
-    for key in ("cpu_usable", "cpu_count"):
-        cores = env.get(key)
-        if isinstance(cores, int) and cores > 0:
-            return cores
-    return None
-
-
 def run_charts(result: Result, lang: str) -> list[Chart]:
     runs = [result] if result["kind"] == "run" else list(result["runs"])
     if not runs:
         raise BadChart("the compare result holds no runs")
     runs.sort(key=lambda run: rank(run["mode"], MODES))
     config = result["config"]
+    # every slide ends with what each mode's numbers mean, in the table's own sentences
+    captions = [(mode_colour(run["mode"]), run_meaning(run, lang)) for run in runs]
     return [
-        ("latency", _latency_chart(runs, config, lang)),
-        ("throughput", _throughput_chart(runs, config, lang)),
-        ("timeline", _run_timeline_chart(runs, config, lang)),
+        ("latency", _latency_chart(runs, config, lang, captions)),
+        ("throughput", _throughput_chart(runs, config, lang, captions)),
+        ("timeline", _run_timeline_chart(runs, config, lang, captions)),
     ]
 
 
@@ -93,14 +87,15 @@ def _run_config(run: Result, shared: Result) -> Result:
     return {**shared, **run.get("config", {})}
 
 
-def _latency_chart(runs: list[Result], config: Result, lang: str) -> Figure:
+def _latency_chart(runs: list[Result], config: Result, lang: str, captions: Captions) -> Figure:
     fig = new_figure(
         i18n.text("chart.latency.title", lang),
         i18n.workload_line(config, [r["mode"] for r in runs], lang),
+        captions,
     )
     ax = fig.subplots()
-    captions = [_wait_caption(run, config, lang) for run in runs]
-    _percentile_bars(ax, runs, "response_ms", captions, lang)
+    waits = [_wait_caption(run, config, lang) for run in runs]
+    _percentile_bars(ax, runs, "response_ms", waits, lang)
     ax.set_ylabel(i18n.text("chart.latency.ylabel", lang))
     return fig
 
@@ -191,10 +186,11 @@ def _label_missing(ax: Axes, xs: Sequence[float], lang: str) -> None:
         )
 
 
-def _throughput_chart(runs: list[Result], config: Result, lang: str) -> Figure:
+def _throughput_chart(runs: list[Result], config: Result, lang: str, captions: Captions) -> Figure:
     fig = new_figure(
         i18n.text("chart.throughput.title", lang),
         i18n.workload_line(config, [r["mode"] for r in runs], lang),
+        captions,
     )
     left, right = fig.subplots(1, 2)
     _percentile_bars(left, runs, "e2e_ms", [""] * len(runs), lang, share=0.5)
@@ -202,7 +198,7 @@ def _throughput_chart(runs: list[Result], config: Result, lang: str) -> Figure:
     right.set_title(i18n.text("chart.throughput.rate", lang))
     if _throughput_bars(right, runs, config, lang):
         ideal = Line2D([], [], color=INK, linestyle="--", linewidth=3)
-        fig.legend([ideal], [i18n.text("chart.ideal", lang)], loc="outside lower right")
+        slide_legend(fig, [ideal], [i18n.text("chart.ideal", lang)], loc="lower right")
     return fig
 
 
@@ -257,7 +253,9 @@ def _throughput_bars(ax: Axes, runs: list[Result], config: Result, lang: str) ->
     return any(ideal is not None for ideal in ideals)
 
 
-def _run_timeline_chart(runs: list[Result], config: Result, lang: str) -> Figure:
+def _run_timeline_chart(
+    runs: list[Result], config: Result, lang: str, captions: Captions
+) -> Figure:
     panels = [
         Panel(
             i18n.mode_label(run["mode"], lang),
@@ -272,6 +270,7 @@ def _run_timeline_chart(runs: list[Result], config: Result, lang: str) -> Figure
         _timeline_title(config, lang),
         i18n.workload_line(config, [r["mode"] for r in runs], lang),
         lang,
+        captions,
     )
 
 

@@ -8,9 +8,9 @@ from collections.abc import Iterable
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.text import Annotation
 
 from mqlab.report import i18n
-from mqlab.report.chart.runs import cores_of
 from mqlab.report.chart.style import (
     GRID,
     MODES,
@@ -25,6 +25,7 @@ from mqlab.report.chart.style import (
     num,
     rank,
 )
+from mqlab.report.sentences import sweep_meaning, sweep_points
 
 
 def sweep_charts(result: Result, lang: str) -> list[Chart]:
@@ -36,26 +37,19 @@ def sweep_charts(result: Result, lang: str) -> list[Chart]:
 def _sweep_chart(result: Result, lang: str) -> Figure:
     """Throughput against workers, one line per mode and scan kind, ideal dotted. A
     CPU-bound ideal stops at the machine's cores (files from before did not cap it)."""
-    cores, scan = cores_of(result), result["config"].get("scan_ms")
-    points = [
-        {**p, "ideal_per_s": min(p["ideal_per_s"], cores * 1000.0 / scan)}
-        if p.get("scan_kind") == "cpu"
-        and cores
-        and isinstance(scan, (int, float))
-        and scan > 0
-        and isinstance(p.get("ideal_per_s"), (int, float))
-        else p
-        for p in result["points"]
-    ]
+    points = sweep_points(result)
     series: dict[tuple[str, str], list[Result]] = {}
     for point in points:
         series.setdefault((point["mode"], point.get("scan_kind") or ""), []).append(point)
+    order = sorted(series, key=lambda s: rank(s[0], MODES))
     fig = new_figure(
         i18n.text("chart.sweep.title", lang),
         i18n.workload_line(result["config"], [m for m, _ in series], lang, workers=False),
+        [(mode_colour(m), sweep_meaning(result, m, k, lang)) for m, k in order],
     )
     ax = fig.subplots()
-    for (mode, kind), pts in sorted(series.items(), key=lambda s: rank(s[0][0], MODES)):
+    for mode, kind in order:
+        pts = series[(mode, kind)]
         _plot_sweep_series(ax, mode, kind, sorted(pts, key=lambda p: p["workers"]), lang)
     _plot_sweep_ideal(ax, series.values(), lang)
     workers = sorted({int(p["workers"]) for p in points})
@@ -66,7 +60,26 @@ def _sweep_chart(result: Result, lang: str) -> Figure:
     ax.set_ylabel(i18n.text("col.throughput", lang))
     ax.grid(axis="y", color=GRID)
     ax.legend(loc="upper left")
+    _dodge([t for t in ax.texts if isinstance(t, Annotation)], ax, fig)
     return fig
+
+
+def _dodge(labels: list[Annotation], ax: Axes, fig: Figure) -> None:
+    """Push the lines' end values apart where two would touch (38 over 36 at 8 workers):
+    each keeps its line's colour and height order, at least a line of text apart."""
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        engine.execute(fig)  # the axes' final size, which turns values into points
+    step = VALUE_PT * 1.5  # points between two values' centres
+    to_pt = 72 / fig.dpi
+    below: float | None = None
+    for label in sorted(labels, key=lambda a: float(ax.transData.transform(a.xy)[1])):
+        at = float(ax.transData.transform(label.xy)[1]) * to_pt
+        dx, dy = label.xyann
+        if below is not None and at + dy < below + step:
+            dy = below + step - at
+            label.xyann = (dx, dy)
+        below = at + dy
 
 
 def _plot_sweep_series(ax: Axes, mode: str, kind: str, pts: list[Result], lang: str) -> None:

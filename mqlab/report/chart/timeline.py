@@ -19,6 +19,7 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.text import Text
 from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
 from mqlab.report import i18n
@@ -35,6 +36,8 @@ from mqlab.report.chart.style import (
     mode_colour,
     new_figure,
     num,
+    slide_legend,
+    text_width_pt,
     wrap,
 )
 
@@ -58,9 +61,16 @@ def _waiting(panel: Panel) -> bool:
     )
 
 
-def timeline_chart(panels: list[Panel], title: str, subtitle: str, lang: str) -> Figure:
-    """Small multiples sharing both axes, so modes compare at a glance."""
-    fig = new_figure(title, subtitle)
+def timeline_chart(
+    panels: list[Panel],
+    title: str,
+    subtitle: str,
+    lang: str,
+    captions: Sequence[tuple[str, str]] = (),
+) -> Figure:
+    """Small multiples sharing both axes, so modes compare at a glance; `captions` as in
+    `new_figure`."""
+    fig = new_figure(title, subtitle, captions)
     ncols = 1 if len(panels) <= 3 else 2
     nrows = math.ceil(len(panels) / ncols)
     axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)
@@ -74,11 +84,18 @@ def timeline_chart(panels: list[Panel], title: str, subtitle: str, lang: str) ->
     )
     # shared: one scale for every mode; room above the data for the event labels
     axes[0, 0].set_ylim(0, top * (1.25 + 0.2 * nrows))
-    axes[0, 0].yaxis.set_major_locator(ticker.MaxNLocator(nbins=4 if nrows > 1 else 6))
+    # panels share the height with the captions: fewer ticks the more rows there are
+    axes[0, 0].yaxis.set_major_locator(ticker.MaxNLocator(nbins={1: 6, 2: 4}.get(nrows, 2)))
     for ax in list(axes.flat)[len(panels) :]:
         ax.set_visible(False)
-    for ax in axes[-1]:
-        ax.set_xlabel(i18n.text("chart.timeline.xlabel", lang))
+    for col in range(ncols):  # the lowest panel of each column, above an empty slot too
+        lowest = max(r for r in range(nrows) if r * ncols + col < len(panels))
+        axes[lowest, col].xaxis.set_tick_params(labelbottom=True)
+        if lowest == nrows - 1:  # one axis title per column, under its bottom row
+            axes[lowest, col].set_xlabel(i18n.text("chart.timeline.xlabel", lang))
+    xlim = axes[0, 0].get_xlim()  # shared: known once every panel is drawn
+    for ax, panel in zip(axes.flat, panels, strict=False):
+        _label_events(ax, panel.events, lang, xlim, SLIDE_PT / ncols * 0.9)
     fig.supylabel(i18n.text("chart.timeline.ylabel", lang), fontsize=LABEL_PT)
     # the legend names only what is drawn: no queue depth on a sync-only slide
     drawn = [p for p in panels if p.skipped_note is None]
@@ -97,10 +114,11 @@ def timeline_chart(panels: list[Panel], title: str, subtitle: str, lang: str) ->
         )
     keys = [k for k, _ in entries]
     handles = [h for _, h in entries]
-    fig.legend(
+    slide_legend(
+        fig,
         handles,
         [i18n.text(f"chart.timeline.{k}", lang) for k in keys],
-        loc="outside lower center",
+        loc="lower center",
         ncols=len(keys) if len(keys) <= 4 else 3,
     )
     return fig
@@ -143,7 +161,7 @@ def _plot_timeline(ax: Axes, panel: Panel, lang: str, size: float) -> float:
             [x for x, _ in depth], [y for _, y in depth], color=INK, linestyle="--", linewidth=2
         )
     _mark_peak(ax, t, backlog, colour, "peak_waiting" if waiting else "peak", lang, size)
-    _mark_events(ax, panel.events, lang)
+    _mark_events(ax, panel.events)
     return max([*accepted, *delivered, *backlog, *(y for _, y in depth), 0.0])
 
 
@@ -170,26 +188,66 @@ def _mark_peak(
     )
 
 
-def _mark_events(ax: Axes, events: Sequence[Result], lang: str) -> None:
-    """A dashed vertical line and a label for each kill or restart; labels take turns on
-    two rows, a fixed number of points apart, so close events never cover each other."""
+def _mark_events(ax: Axes, events: Sequence[Result]) -> None:
+    """A dashed vertical line at each kill or restart; `_label_events` names them."""
+    for event in events:
+        ax.axvline(float(event["t"]), color="black", linestyle=(0, (4, 3)), linewidth=2)
+
+
+def _label_events(
+    ax: Axes, events: Sequence[Result], lang: str, xlim: tuple[float, float], width_pt: float
+) -> None:
+    """A label beside each event's line: right of it, or left of it in the right part of
+    the time axis (so it stays in its panel). A label that would run into the one before
+    it goes one row lower, a fixed number of points apart; others stay on the top row, so
+    a short panel keeps its labels above its tick labels."""
     where = blended_transform_factory(ax.transData, ax.transAxes)
-    for n, event in enumerate(sorted(events, key=lambda e: float(e["t"]))):
+    lo, hi = xlim
+    per_pt = (hi - lo) / width_pt  # data units per point across the panel
+    ends: list[float] = [-math.inf, -math.inf]  # where each row's last label ends
+    last: tuple[Result, Text] | None = None  # the top row's last event and its label
+    for event in sorted(events, key=lambda e: float(e["t"])):
         t = float(event["t"])
-        ax.axvline(t, color="black", linestyle=(0, (4, 3)), linewidth=2)
-        down = -8 - (n % 2) * VALUE_PT * 1.6  # points: the same gap on any panel height
-        row = where + ScaledTranslation(0, down / 72, ax.figure.dpi_scale_trans)
-        ax.text(
+        name = i18n.event_label(event["kind"], event["target"], lang)
+        late = t > lo + 0.6 * (hi - lo)
+        wide = text_width_pt(name + "  ", VALUE_PT) * 1.1 * per_pt  # bold
+        start = t - wide if late else t
+        if start <= ends[0] and last is not None and _restart_of(last[0], event):
+            # "worker killed" and, moments later, "worker restarted": one label says both
+            both = i18n.text("event.kill_restart", lang).format(
+                target=i18n.target_label(event["target"], lang)
+            )
+            label = last[1]
+            label.set_text(f"{both} " if label.get_horizontalalignment() == "right" else f" {both}")
+            ends[0] = max(
+                ends[0], float(last[0]["t"]) + text_width_pt(both, VALUE_PT) * 1.1 * per_pt
+            )
+            last = None
+            continue
+        row = 0 if start > ends[0] else 1
+        ends[row] = start + wide
+        down = -8 - row * VALUE_PT * 1.6  # points: the same gap on any panel height
+        label = ax.text(
             t,
             1.0,
-            " " + i18n.event_label(event["kind"], event["target"], lang),
-            transform=row,
-            ha="left",
+            f"{name} " if late else f" {name}",
+            transform=where + ScaledTranslation(0, down / 72, ax.figure.dpi_scale_trans),
+            ha="right" if late else "left",
             va="top",
             fontsize=VALUE_PT,
             fontweight="bold",
             bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1},
         )
+        last = (event, label) if row == 0 else None
+
+
+def _restart_of(before: Result, event: Result) -> bool:
+    """Is `event` the restart of what `before` killed?"""
+    return (
+        before.get("kind") == "kill"
+        and event.get("kind") == "restart"
+        and before.get("target") == event.get("target")
+    )
 
 
 def _say_instead(ax: Axes, note: str) -> None:

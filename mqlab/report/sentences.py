@@ -1,0 +1,302 @@
+"""The plain sentences under the tables and on the slides: what each mode's numbers mean.
+
+One place makes them, from the result documents alone, so the terminal and the slide say
+the same thing in the same words: `render` prints them under the tables, `chart` lays them
+out under its axes. Every clause is computed from the numbers it speaks of (a loss is named
+only when there was one, a throughput explained only where it needs it), never prose about
+what usually happens. Neither rich nor matplotlib is imported here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mqlab.measure.metrics import untrusted
+from mqlab.report.i18n import TEXTS, mode_label, safety_label, scan_kind_label, text
+
+Doc = Mapping[str, Any]
+
+# A row that lost jobs and whose own throughput is this many times the one over the slowest
+# trial's window stopped its clock early (no lost mail was waited for): its sentence says so.
+EARLY_CLOCK = 1.5
+# A sweep line that grew less than this while its workers at least doubled barely scaled.
+FLAT = 1.2
+
+
+def fmt_ms(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def fmt_rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _say(key: str, n: int, lang: str, **fields: Any) -> str:
+    """`text(key)` with `{n}` (and `fields`) filled, in the singular form when n == 1."""
+    one = f"{key}.one"
+    return text(one if n == 1 and one in TEXTS[lang] else key, lang).format(n=n, **fields)
+
+
+def _count(value: Any) -> int:
+    """A count of a result (fields added later read as 0)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+# ---------------------------------------------------------------- run and compare
+
+
+def meanings(runs: Sequence[Doc], lang: str = "en") -> list[str]:
+    """One plain sentence per mode: what its numbers mean, from the numbers themselves."""
+    return [run_meaning(r, lang) for r in runs]
+
+
+def run_meaning(run: Doc, lang: str = "en") -> str:
+    s, config = run["summary"], run.get("config", {})
+    senders = config.get("workers")
+    parts = [
+        text(f"meaning.{run['mode']}", lang).format(
+            mode=mode_label(run["mode"], lang),
+            p50=fmt_ms(s["response_ms"]["p50"]),
+            e2e=fmt_ms(s["e2e_ms"]["p50"]),
+            n=senders if isinstance(senders, int) else "?",
+            tput=fmt_rate(s.get("throughput_per_s")),
+        )
+    ]
+    doubtful = untrusted(s, config.get("rate"))
+    if {"response_ms.p50", "e2e_ms.p50"} & set(doubtful):  # a median quoted above
+        parts.append(text("meaning.late", lang))
+    if _count(s.get("failed")):
+        parts.append(_say("meaning.failed", s["failed"], lang))
+    if _count(s.get("lost")):
+        parts.append(_say("meaning.lost", s["lost"], lang))
+    if _count(s.get("dead_lettered")):
+        parts.append(_say("meaning.dead_lettered", s["dead_lettered"], lang))
+    if _count(s.get("retried")):  # why a mode that retried is slower than one that did not
+        key = f"meaning.retried.{run['mode']}"
+        key = key if key in TEXTS[lang] else "meaning.retried"
+        delay = config.get("retry_delay_ms")
+        ms = f"{delay:g}" if isinstance(delay, (int, float)) else "?"
+        parts.append(_say(key, s["retried"], lang, ms=ms))
+    return " ".join(parts)
+
+
+# ---------------------------------------------------------------- crash test
+
+
+def crash_groups(data: Doc, fault: str) -> list[tuple[str, str]]:
+    """(mode, safety) of each group of rows under `fault`, in the order of the rows."""
+    return list(dict.fromkeys((r["mode"], _safety(r)) for r in data["rows"] if r["fault"] == fault))
+
+
+def _safety(row: Doc) -> str:
+    return str(row.get("safety") or "default")
+
+
+def _live(data: Doc, fault: str, mode: str, safety: str) -> list[Doc]:
+    mine = [r for r in data["rows"] if r["fault"] == fault and r["mode"] == mode]
+    return [r for r in mine if _safety(r) == safety and not r.get("skipped")]
+
+
+def _span(row: Doc) -> float | None:
+    """A row's own window, delivered ÷ throughput (throughput counts delivered mails over
+    the seconds from the first request to the last mail)."""
+    tput, delivered = row.get("throughput_per_s"), _count(row.get("delivered"))
+    if isinstance(tput, (int, float)) and tput > 0 and delivered > 0:
+        return delivered / tput
+    return None
+
+
+@dataclass(frozen=True)
+class Rates:
+    """A group's throughput over its own trials' windows (what the result file holds), and
+    over the window of the slowest trial of the fault (first request to last mail)."""
+
+    own: float | None  # mails/s
+    own_s: float | None  # its own window, seconds (the mean of its trials')
+    common: float  # mails/s over the slowest trial's window
+    lost: int
+
+    @property
+    def early(self) -> bool:
+        """Did its clock stop early, leaving out jobs it lost? Its own figure flatters it."""
+        return bool(self.lost) and self.own is not None and self.own >= EARLY_CLOCK * self.common
+
+
+@dataclass(frozen=True)
+class Window:
+    """The slowest trial of a fault: its group and its window, which all rows share."""
+
+    group: tuple[str, str]
+    seconds: float
+    rates: dict[tuple[str, str], Rates]
+
+
+def crash_window(data: Doc, fault: str) -> Window | None:
+    """Each group's throughput over one window, the slowest trial's, so that a row that lost
+    jobs (and stopped its clock at an early last mail) can be set beside the others. None
+    when fewer than two groups ran (nothing to compare) or no row delivered a mail."""
+    groups = {g: _live(data, fault, *g) for g in crash_groups(data, fault)}
+    groups = {g: rows for g, rows in groups.items() if rows}
+    spans = [(s, g) for g, rows in groups.items() for s in map(_span, rows) if s is not None]
+    if len(groups) < 2 or not spans:
+        return None
+    seconds, slowest = max(spans, key=lambda sg: sg[0])
+    rates = {}
+    for group, rows in groups.items():
+        mine = [(_count(r.get("delivered")), s) for r in rows if (s := _span(r)) is not None]
+        rates[group] = Rates(
+            own=sum(n for n, _ in mine) / sum(s for _, s in mine) if mine else None,
+            own_s=sum(s for _, s in mine) / len(mine) if mine else None,
+            common=sum(_count(r.get("delivered")) for r in rows) / (seconds * len(rows)),
+            lost=sum(_count(r.get("lost")) for r in rows),
+        )
+    return Window(slowest, seconds, rates)
+
+
+def _group_label(data: Doc, fault: str, mode: str, safety: str, lang: str) -> str:
+    """The mode, and its safety setting when the mode ran with more than one (short
+    mode names then, as on the slide's panels)."""
+    if sum(m == mode for m, _ in crash_groups(data, fault)) < 2:
+        return mode_label(mode, lang)
+    short = f"mode.{mode}.short"
+    return (
+        (text(short, lang) if short in TEXTS[lang] else mode) + " · " + safety_label(safety, lang)
+    )
+
+
+def crash_meaning(data: Doc, fault: str, mode: str, safety: str, lang: str = "en") -> str:
+    """What the bars of one mode and safety setting under `fault` mean, summed over its
+    trials. A row that lost jobs and so stopped its clock early (its throughput in the
+    result file then looks several times the safe row's) has that figure set beside its
+    throughput over the slowest trial's window, the one both rows ran through."""
+    live = _live(data, fault, mode, safety)
+    label = _group_label(data, fault, mode, safety, lang)
+    if len(live) > 1:  # the counts below are their sums
+        label += " · " + text("crash.meaning.sum", lang).format(n=len(live))
+    if not live:
+        return f"{label}: " + text("col.skipped", lang)
+    total = {
+        k: sum(_count(r.get(k)) for r in live)
+        for k in ("accepted", "delivered", "lost", "duplicates", "failed", "sent_anyway")
+    }
+    accepted, delivered, lost = total["accepted"], total["delivered"], total["lost"]
+    if accepted == 0:
+        head = text("crash.meaning.none", lang)
+    elif lost:
+        head = _say("crash.meaning.lost", lost, lang, of=accepted)
+    elif delivered == accepted:
+        head = _say("crash.meaning.all", accepted, lang)
+    else:  # not delivered, not lost: dead-lettered or quarantined, where a person can look
+        head = _say("crash.meaning.some", delivered, lang, of=accepted)
+    parts = [f"{label}: {head}"]
+    if total["duplicates"]:
+        parts.append(_say("crash.meaning.duplicates", total["duplicates"], lang))
+    if total["sent_anyway"]:  # told it failed (users who will try again), yet mailed
+        parts.append(
+            _say("crash.meaning.sent_anyway", total["failed"], lang, m=total["sent_anyway"])
+        )
+    elif total["failed"]:
+        parts.append(_say("crash.meaning.failed", total["failed"], lang))
+    window = crash_window(data, fault)
+    mine = window.rates.get((mode, safety)) if window else None
+    if window and mine and mine.early and mine.own_s is not None:
+        parts.append(
+            text("crash.meaning.early", lang).format(
+                own=fmt_rate(mine.own),
+                own_s=f"{mine.own_s:.1f}",
+                s=f"{window.seconds:.1f}",
+                slowest=_group_label(data, fault, *window.group, lang),
+                slow_rate=fmt_rate(window.rates[window.group].common),
+                rate=fmt_rate(mine.common),
+            )
+        )
+    return " ".join(parts)
+
+
+def crash_meanings(data: Doc, fault: str, lang: str = "en") -> list[str]:
+    """One sentence per mode and safety setting under `fault`, in the order of the rows."""
+    return [crash_meaning(data, fault, m, s, lang) for m, s in crash_groups(data, fault)]
+
+
+# ---------------------------------------------------------------- sweep
+
+
+def cores_of(result: Doc) -> int | None:
+    """The cores the result's environment block recorded: those the run could use, or
+    (files from before that field) the machine's CPU count; None if neither."""
+    env = result.get("environment") or {}
+    for key in ("cpu_usable", "cpu_count"):
+        cores = env.get(key)
+        if isinstance(cores, int) and cores > 0:
+            return cores
+    return None
+
+
+def sweep_points(result: Doc) -> list[dict[str, Any]]:
+    """The sweep's points, a CPU-bound ideal stopped at the recorded cores (files from
+    before the `cores` field did not cap it): what the table, the slide and the sentences
+    compare the throughput with."""
+    cores, scan = cores_of(result), result["config"].get("scan_ms")
+    return [
+        {**p, "ideal_per_s": min(p["ideal_per_s"], cores * 1000.0 / scan)}
+        if p.get("scan_kind") == "cpu"
+        and cores
+        and isinstance(scan, (int, float))
+        and scan > 0
+        and isinstance(p.get("ideal_per_s"), (int, float))
+        else dict(p)
+        for p in result["points"]
+    ]
+
+
+def sweep_series(result: Doc) -> list[tuple[str, str]]:
+    """(mode, scan kind or "") of each line of the sweep, in the order of the points."""
+    return list(dict.fromkeys((p["mode"], p.get("scan_kind") or "") for p in result["points"]))
+
+
+def sweep_meaning(result: Doc, mode: str, kind: str, lang: str = "en") -> str:
+    """How one line of the sweep grew with its workers, and how near the ideal it ended."""
+    pts = sorted(
+        (p for p in sweep_points(result) if (p["mode"], p.get("scan_kind") or "") == (mode, kind)),
+        key=lambda p: p["workers"],
+    )
+    label = mode_label(mode, lang)
+    if kind and len({k for _, k in sweep_series(result)}) > 1:
+        label += " · " + scan_kind_label(kind, lang)
+    first, last = pts[0], pts[-1]
+    t0, t1 = first.get("throughput_per_s"), last.get("throughput_per_s")
+    if not isinstance(t1, (int, float)):
+        return f"{label}: " + text("sweep.meaning.none", lang)
+    parts = []
+    if len(pts) > 1 and isinstance(t0, (int, float)) and t0 > 0:
+        gain, more = t1 / t0, last["workers"] / first["workers"]
+        flat = more >= 2 and gain < FLAT  # more workers, about the same mails per second
+        parts.append(
+            text("sweep.meaning.flat" if flat else "sweep.meaning.grew", lang).format(
+                w0=first["workers"],
+                w1=last["workers"],
+                t0=fmt_rate(t0),
+                t1=fmt_rate(t1),
+                x=f"{gain:.1f}",
+                k=f"{more:g}",
+            )
+        )
+    else:
+        parts.append(_say("sweep.meaning.one", int(last["workers"]), lang, t=fmt_rate(t1)))
+    ideal = last.get("ideal_per_s")
+    if isinstance(ideal, (int, float)) and ideal > 0:
+        parts.append(
+            text("sweep.meaning.ideal", lang).format(
+                w=last["workers"], pct=f"{100 * t1 / ideal:.0f}", ideal=fmt_rate(ideal)
+            )
+        )
+    return f"{label}: " + " ".join(parts)
+
+
+def sweep_meanings(result: Doc, lang: str = "en") -> list[str]:
+    """One sentence per line of the sweep (mode, and scan kind when there are two)."""
+    return [sweep_meaning(result, m, k, lang) for m, k in sweep_series(result)]
