@@ -16,7 +16,7 @@ NO_BROKER  := amqp://guest:guest@127.0.0.1:1/%2F
 # make demo's crash row: small enough for the demo's minute, big enough to lose jobs
 DEMO_CRASH := --requests 40 --rate 40 --scan-ms 100 --workers 2
 
-.PHONY: demo check test setup rabbitmq lint bench clean
+.PHONY: demo check test setup rabbitmq chromium lint bench clean
 
 demo: setup rabbitmq ## the class comparison, then what an app crash loses, with charts
 	$(BIN)/mqlab compare
@@ -24,11 +24,11 @@ demo: setup rabbitmq ## the class comparison, then what an app crash loses, with
 	$(BIN)/mqlab crash-test --modes thread,broker --faults app-kill $(DEMO_CRASH)
 	$(BIN)/mqlab chart --latest
 
-check: lint ## the fast inner loop: ruff, mypy and every test that needs no broker
+check: lint chromium ## the fast inner loop: ruff, mypy and every test that needs no broker
 	MQLAB_AMQP_URL='$(NO_BROKER)' MQLAB_HOSTILE_EXAMPLES=300 \
 		$(BIN)/pytest -m "not broker" -n $(CHECK_JOBS) --dist loadfile
 
-test: setup rabbitmq ## the test suite, against real processes and a real RabbitMQ
+test: setup rabbitmq chromium ## the test suite, against real processes and a real RabbitMQ
 	$(BIN)/pytest -n $(JOBS) --dist loadfile
 
 setup: $(STAMP)
@@ -57,6 +57,21 @@ rabbitmq:
 		echo "  or point MQLAB_AMQP_URL at a RabbitMQ you have."; \
 	fi
 	@$(BIN)/mqlab broker status
+
+# A browser for the signup page's tests (tests/test_page.py drives it with Playwright):
+# Debian's chromium at /usr/bin/chromium, installed here when missing (as root), never
+# Playwright's own download. Without it those tests fail and say so.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then \
+		echo "chromium: /usr/bin/chromium"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing chromium (Debian package)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	else \
+		echo "chromium is not installed and this is not a root Debian shell:"; \
+		echo "  install it (sudo apt-get install chromium) for tests/test_page.py,"; \
+		echo "  or point MQLAB_CHROMIUM at a Chromium or Chrome binary."; \
+	fi
 
 lint: setup
 	$(BIN)/ruff check mqlab scenarios tests bench

@@ -10,11 +10,16 @@ but not confirmed: it may still be delivered).
 The mail itself is sent by worker processes: `scenarios/worker.py`. If the app
 dies, the queue is in the broker, not in the app. If the broker restarts,
 durable queues and persistent messages come back from disk.
+
+What became of the job is told as events (`scenarios/status.py`): this app
+says "queued", the worker everything after.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 
 from pika.spec import BasicProperties
 
@@ -22,6 +27,7 @@ from mqlab.amqp.publisher import Publisher, Unavailable
 from mqlab.amqp.settings import AmqpSettings
 from mqlab.job.answer import Answer
 from mqlab.job.signup import Job
+from mqlab.job.status import Event
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +35,21 @@ log = logging.getLogger(__name__)
 class BrokerSignup:
     mode = "broker"
 
-    def __init__(self, settings: AmqpSettings, handlers: int) -> None:
+    def __init__(
+        self,
+        settings: AmqpSettings,
+        handlers: int,
+        status: Callable[[Event], None] = lambda event: None,
+    ) -> None:
         self.settings = settings
+        self.status = status  # publishes the job's first state (mqlab/processes/status_follow.py)
         # One channel per handler thread (pika is not thread-safe), each with the durable
         # queue declared and publisher confirms on. With the broker down, the app starts
         # anyway: 503 until it is back (the publisher looks for it in the background).
         self.publisher = Publisher(settings, size=handlers)
 
     def handle(self, job: Job) -> Answer:
+        handed_at = time.time()  # a worker may take the job before its confirm is back here
         try:
             self.publisher.publish(
                 exchange=self.settings.exchange,
@@ -59,6 +72,7 @@ class BrokerSignup:
             retry_after = (("Retry-After", str(e.retry_after_s)),)
             return Answer(503, e.body(job.id), headers=retry_after)
         # Accepted, and on the broker's disk: if this process dies now, a worker still sends it.
+        self.status(Event(job.id, "queued", handed_at))  # never waited for: see status.py
         return Answer(202, {"job_id": job.id, "status": "queued"})
 
     def backlog(self) -> int | None:

@@ -119,6 +119,11 @@ def new_job_id() -> str:
     return uuid.uuid4().hex
 
 
+def is_job_id(value: str) -> bool:
+    """The one rule for a job id, wherever one comes in (X-Job-Id, a status URL, an event)."""
+    return bool(_JOB_ID.match(value))
+
+
 def parse_signup(body: bytes, job_id: str | None = None) -> Job:
     """Turn a request body into a Job, or raise InvalidSignup saying what is wrong."""
     data = _json_object(body)
@@ -144,7 +149,7 @@ def _validated(data: dict[str, Any], job_id: Any, id_name: str) -> Job:
         raise InvalidSignup("'email' is not a valid address")
     name = _text_field(data, "name", MAX_NAME)
     attachment = _attachment(data.get("attachment"))
-    if not isinstance(job_id, str) or not _JOB_ID.match(job_id):
+    if not isinstance(job_id, str) or not is_job_id(job_id):
         raise InvalidSignup(f"{id_name} must be 1-80 characters of letters, digits and ._:-")
     return Job(id=job_id, email=email, name=name, attachment=attachment)
 

@@ -1,12 +1,16 @@
 """The signup app: a real HTTP server (mqlab/processes/httpserver.py) in front of one scenario.
 
-Routes: `POST /signup` (JSON body, optional `X-Job-Id` header), `GET /health`,
-`GET /stats` (the in-process backlog, for the timeline). Validation happens
-here, the same for every mode; the scenario decides what happens next.
+Routes: `GET /` (the signup page, processes/page.py), `POST /signup` (JSON body,
+optional `X-Job-Id` header), `GET /health`, `GET /stats` (the in-process backlog, for the
+timeline). Validation happens here, the same for every mode; the scenario decides what
+happens next.
+`GET /signup/{id}` and `GET /signup/{id}/events` (the job's state, and its
+changes pushed) are processes/status_api.py's, answered on the server's loop.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import signal
@@ -19,10 +23,14 @@ from mqlab.job.answer import Answer, Signup
 from mqlab.job.mailjob import MailJob
 from mqlab.job.scan import Scanner
 from mqlab.job.signup import InvalidSignup, RecentIds, parse_signup
+from mqlab.job.status import Board
 from mqlab.processes.config import Mode, ServeConfig
 from mqlab.processes.httpserver import Request, Response, Server
+from mqlab.processes.page import Page
 from mqlab.processes.procs import check_port_free
 from mqlab.processes.rabbit import mask_url
+from mqlab.processes.status_api import StatusRoutes
+from mqlab.processes.status_follow import Follower
 
 log = logging.getLogger(__name__)
 narrate = logging.getLogger("narrate")  # a line per signup; `mqlab serve --quiet` hides it
@@ -32,27 +40,35 @@ narrate = logging.getLogger("narrate")  # a line per signup; `mqlab serve --quie
 FAST_PATHS = ("/health", "/stats")
 
 
-def build_signup(config: ServeConfig) -> Signup:
-    """The scenario for this mode (imported here so the lesson files stay free of plumbing)."""
+def build_signup(config: ServeConfig) -> tuple[Signup, StatusRoutes, Follower | None]:
+    """The scenario for this mode (imported here so the lesson files stay free of plumbing),
+    where its jobs' states are kept, and (broker) what follows them on the broker."""
+    routes = functools.partial(
+        StatusRoutes, max_streams=config.max_streams, keepalive_s=config.sse_keepalive_s
+    )
     if config.mode is Mode.broker:
         from scenarios.broker import BrokerSignup
 
-        return BrokerSignup(config.amqp, handlers=config.server_threads)
+        follower = Follower(config.amqp).start()
+        signup = BrokerSignup(config.amqp, config.server_threads, status=follower.tell)
+        return signup, routes("broker", follower.board, follower.caught_up.is_set), follower
     mail_job = MailJob(Scanner(config.scan), config.smtp)
     if config.mode is Mode.thread:
         from scenarios.thread import ThreadSignup
 
-        return ThreadSignup(mail_job, config.workers)
+        board = Board()  # in the app's memory: a restart forgets it
+        return ThreadSignup(mail_job, config.workers, board), routes("thread", board), None
     from scenarios.sync import SyncSignup
 
-    return SyncSignup(mail_job)
+    return SyncSignup(mail_job), routes("sync", None), None
 
 
 class SignupApp:
     """Routes a request and turns the scenario's Answer into JSON."""
 
-    def __init__(self, signup: Signup) -> None:
+    def __init__(self, signup: Signup, status: StatusRoutes | None = None) -> None:
         self.signup = signup
+        self.status = status  # for /stats: open status streams
         self.recent_ids = RecentIds()  # client-chosen job ids, each bound to its payload
 
     def __call__(self, request: Request) -> Response:
@@ -69,8 +85,10 @@ class SignupApp:
         if path in ("/health", "/stats"):
             if method not in ("GET", "HEAD"):
                 return _error(405, "use GET")
+            streams = self.status.stats() if self.status is not None else {}
             return Answer(
-                200, {"ok": True, "mode": self.signup.mode, "backlog": self.signup.backlog()}
+                200,
+                {"ok": True, "mode": self.signup.mode, "backlog": self.signup.backlog(), **streams},
             )
         return _error(404, f"no such path: {path}")
 
@@ -102,19 +120,22 @@ def _error(status: int, message: str) -> Answer:
     return Answer(status, {"error": message})
 
 
-def create_server(config: ServeConfig, signup: Signup) -> Server:
+def create_server(
+    config: ServeConfig, signup: Signup, status: StatusRoutes | None = None
+) -> Server:
     check_port_free(config.host, config.port)
     try:
         return Server(
             config.host,
             config.port,
-            SignupApp(signup),
+            SignupApp(signup, status),
             handler_threads=config.server_threads,
             max_body=config.max_body,
             read_timeout=config.read_timeout_s,
             keepalive_timeout=config.keepalive_timeout_s,
             max_connections=config.max_connections,
             fast_paths=FAST_PATHS,
+            on_loop=Page(signup.mode, status),  # the page at /, then the job status
         )
     except OSError as e:
         raise PortInUse(f"cannot listen on {config.host}:{config.port}: {e.strerror}") from None
@@ -128,11 +149,14 @@ def serve(config: ServeConfig, scenario: Signup | None = None) -> None:
     `scenario`: one of the caller's own instead of the mode's (the calibration's empty one,
     the Celery peer's)."""
     quiet_pika_logs()
-    signup = scenario if scenario is not None else build_signup(config)
-    server = create_server(config, signup)
+    if scenario is None:
+        signup, status, follower = build_signup(config)
+    else:  # no job status: a 404 that says so
+        signup, status, follower = scenario, StatusRoutes(scenario.mode, None), None
+    server = create_server(config, signup, status)
     where = f" (broker {mask_url(config.amqp.url)})" if signup.mode == Mode.broker.value else ""
     log.info(
-        "%s app listening on http://%s:%d/signup%s",
+        "%s app listening on http://%s:%d/ (the signup page; POST /signup)%s",
         signup.mode,
         config.host,
         config.port,
@@ -146,6 +170,7 @@ def serve(config: ServeConfig, scenario: Signup | None = None) -> None:
             return
         draining.set()
         server.stop_accepting()
+        status.close()  # open status streams end: the drain does not wait for them
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -157,4 +182,6 @@ def serve(config: ServeConfig, scenario: Signup | None = None) -> None:
     finally:
         server.close()
         signup.close()
+        if follower is not None:
+            follower.close()
         log.info("app stopped")

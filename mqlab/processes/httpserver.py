@@ -23,7 +23,9 @@ uvicorn has no setting for it:
   lingering close): a client that sends its whole body before reading (Python's
   http.client, requests) reads the 413 instead of a reset;
 - requests for `fast_paths` (`/health`, `/stats`) answered on the loop at once, never
-  waiting for a handler thread. Their handler must not block.
+  waiting for a handler thread. Their handler must not block. Those that `on_loop` claims
+  (the job status and its Server-Sent Events, processes/status_api.py) are answered by a
+  coroutine of their own on the loop: a stream holds no thread.
 On EMFILE/ENFILE uvloop's accept goes on with libuv's reserve descriptor (accept, close),
 never dying and logging nothing (asyncio's own loop backs off too, but logs every failed
 accept); `max_connections` is lowered below the descriptor limit so that it rarely comes
@@ -40,7 +42,7 @@ import queue
 import resource
 import socket
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +76,8 @@ class Response:
 
 
 Handler = Callable[[Request], Response]
+# (method, path) -> a coroutine (receive, send) that answers on the loop, or None: not its own
+OnLoop = Callable[[str, str], Callable[[Any, Any], Awaitable[None]] | None]
 
 
 def json_error(status: int, message: str) -> Response:
@@ -111,6 +115,7 @@ class Server:
         keepalive_timeout: float = 5.0,
         max_connections: int = 1000,
         fast_paths: Iterable[str] = (),
+        on_loop: OnLoop | None = None,
     ) -> None:
         self.listener = socket.create_server((host, port), backlog=2048)
         cap = connection_cap(max_connections)
@@ -121,7 +126,7 @@ class Server:
         limits = Limits(max_body, read_timeout, cap)
         protocol = type("Protocol", (_Protocol,), {"limits": limits})
         config = uvicorn.Config(
-            _App(self.pool, frozenset(fast_paths)),
+            _App(self.pool, frozenset(fast_paths), on_loop),
             http=protocol,
             loop="auto",  # uvloop where it is installed
             interface="asgi3",
@@ -215,9 +220,10 @@ class _App:
     """The ASGI side: the whole body, then the handler (on the pool, or at once for
     `fast_paths`), then the answer with a length."""
 
-    def __init__(self, pool: _Pool, fast_paths: frozenset[str]) -> None:
+    def __init__(self, pool: _Pool, fast_paths: frozenset[str], on_loop: OnLoop | None) -> None:
         self.pool = pool
         self.fast_paths = fast_paths
+        self.on_loop = on_loop
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         body = bytearray()
@@ -238,6 +244,10 @@ class _App:
             },
             body=bytes(body),
         )
+        own = self.on_loop(request.method, request.path) if self.on_loop is not None else None
+        if own is not None:
+            await own(receive, send)
+            return
         if request.path in self.fast_paths:
             response = self.pool.call(request)
         else:

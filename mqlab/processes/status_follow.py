@@ -1,0 +1,182 @@
+"""Broker mode: the app's table of every job's state, rebuilt from the broker and kept live.
+
+One background thread with one connection of its own reads the status stream
+(`<queue>.status`, declared in scenarios/status.py) from its first offset into a `Board`,
+then follows it; every app instance does the same, each at its own offset (a stream is read,
+not taken). The same thread publishes the app's own "queued" events, so that a handler
+thread never waits for them.
+
+Why a stream, and not the app's memory or a file: the app is what we kill in the lesson. A
+stream is a log kept by the broker, on its disk, that survives the app (and a broker
+restart); any number of apps replay it; it needs no store of mqlab's own. Its retention
+(scenarios.status.STREAM: a day, at most 100 MB) bounds what a restarted app can know, and
+replaying it is what a restart costs (see the report of issue 19 for the figures). On a
+broker that refuses the stream (no stream support, or one declared with other arguments),
+the app binds a queue of its own instead, follows live only, and says so in its log.
+
+Catching up: until the replay reaches the bookmark this app put at the end of the stream
+when it connected, a job it has not seen yet may still come: `caught_up` is not set, and the
+app answers 503 for an unknown job rather than a false 404.
+
+A lost connection: like the publisher and the workers, capped backoff with jitter, one line
+when lost and one when back; the reading resumes at the next offset. Events published
+meanwhile are read then; the app's own, up to MAX_PENDING, are published then.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+import uuid
+from collections import deque
+
+import pika
+import pika.exceptions
+from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
+from pika.spec import BasicProperties
+
+from mqlab.amqp.settings import (
+    UNAVAILABLE,
+    AmqpSettings,
+    close_quietly,
+    describe,
+    parameters,
+    reconnect_delay,
+)
+from mqlab.job.status import Board, Event
+from scenarios import status
+
+log = logging.getLogger(__name__)
+
+POLL_S = 0.2  # how often the thread looks at the stop flag
+MAX_PENDING = 10_000  # the app's own events waiting for the broker; the oldest go first
+BOOKMARK = "mqlab.status.bookmark"  # the `type` of the message that marks the replay's end
+
+
+class Follower:
+    """`board`: every job's state, as the stream tells it. `tell(event)`: the app's own."""
+
+    def __init__(self, settings: AmqpSettings, board: Board | None = None) -> None:
+        self.settings = settings
+        self.board = board if board is not None else Board()
+        self.caught_up = threading.Event()
+        self.replayed = 0  # events read before the bookmark
+        self._pending: deque[Event] = deque(maxlen=MAX_PENDING)
+        self._closed = threading.Event()
+        self._connection: BlockingConnection | None = None
+        self._events = status.Events(None, "")
+        self._next: int | None = None  # the offset to read from after a reconnection
+        self._bookmark = uuid.uuid4().hex.encode()
+        self._started = time.monotonic()
+        self._lost_at: float | None = None
+        self._thread = threading.Thread(target=self._run, name="status", daemon=True)
+
+    def start(self) -> Follower:
+        self._thread.start()
+        return self
+
+    def tell(self, event: Event) -> None:
+        """From a handler thread: known here at once, published by the follower's thread."""
+        self.board.add(event)
+        self._pending.append(event)
+        connection = self._connection
+        if connection is not None:
+            # pika's only thread-safe call; a connection closed meanwhile: published later
+            with contextlib.suppress(*UNAVAILABLE, RuntimeError):
+                connection.add_callback_threadsafe(self._flush)
+
+    def close(self) -> None:
+        self._closed.set()
+        self._thread.join(timeout=2 * POLL_S + 1)
+
+    # -- on the follower's thread
+
+    def _run(self) -> None:
+        attempt = 0
+        while not self._closed.is_set():
+            try:
+                self._follow()
+            except UNAVAILABLE as e:
+                if self._lost_at is None:
+                    self._lost_at, attempt = time.monotonic(), 0
+                    why = describe(e, self.settings.url)
+                    log.warning("status events: lost the broker (%s); following again later", why)
+                else:
+                    attempt += 1
+                self._closed.wait(reconnect_delay(attempt, self.settings.reconnect_max_s))
+
+    def _follow(self) -> None:
+        connection = pika.BlockingConnection(parameters(self.settings))
+        try:
+            reading = connection.channel()
+            self._subscribe(connection, reading)
+            self._events = status.events(connection, self.settings)
+            self._connection = connection
+            if self._lost_at is not None:
+                log.info("status events: back after %.1f s", time.monotonic() - self._lost_at)
+                self._lost_at = None
+            if not self.caught_up.is_set():
+                self._mark()
+            while not self._closed.is_set():
+                self._flush()
+                connection.process_data_events(time_limit=POLL_S)
+                if not reading.is_open:
+                    raise pika.exceptions.ChannelClosed(0, "the status channel was closed")
+        finally:
+            self._connection = None
+            self._events = status.Events(None, "")  # the app's own events wait in _pending
+            close_quietly(connection)
+
+    def _subscribe(self, connection: BlockingConnection, channel: BlockingChannel) -> None:
+        """The stream from where we are (from the first offset at the start), or, where the
+        broker refuses it, a queue of our own: live events only."""
+        try:
+            status.declare(channel, self.settings)
+            offset: str | int = "first" if self._next is None else self._next
+            status.replay(channel, self.settings, self._on_event, offset, self._on_other)
+        except pika.exceptions.ChannelClosedByBroker as e:
+            log.warning(
+                "no status stream (%s): following live events only; after a restart this "
+                "app will not know the jobs before it",
+                e.reply_text,
+            )
+            channel = connection.channel()
+            queue = status.listen(channel, self.settings)
+            channel.basic_consume(queue, self._on_live, auto_ack=True)
+            self.caught_up.set()
+
+    def _mark(self) -> None:
+        """A bookmark at the end of the stream: once the replay reaches it, it is done."""
+        if self._events.channel is not None:
+            self._events.channel.basic_publish(
+                self._events.exchange, "", self._bookmark, BasicProperties(type=BOOKMARK)
+            )
+
+    def _on_event(self, event: Event, offset: int) -> None:
+        self._next = offset + 1
+        self.board.add(event)
+        if not self.caught_up.is_set():
+            self.replayed += 1
+
+    def _on_other(self, properties: BasicProperties, body: bytes) -> None:
+        if properties.type == BOOKMARK and body == self._bookmark and not self.caught_up.is_set():
+            self.caught_up.set()
+            log.info(
+                "status log read: %d events, %d jobs, in %.1f s",
+                self.replayed,
+                len(self.board),
+                time.monotonic() - self._started,
+            )
+
+    def _on_live(
+        self, _ch: BlockingChannel, _m: object, properties: BasicProperties, body: bytes
+    ) -> None:
+        if properties.type == status.EVENT_TYPE:
+            with contextlib.suppress(ValueError):
+                self.board.add(Event.from_bytes(body))
+
+    def _flush(self) -> None:
+        while self._pending and self._events.channel is not None:
+            status.publish(self._events, self._pending.popleft())

@@ -1,0 +1,175 @@
+"""Job states as events: the course's broadcast pattern (RabbitMQ tutorial 3, emit_log and
+receive_logs), for the last steps of the notes: store the result, push it to the user.
+
+The app and the workers tell whoever listens what became of each job: queued (the app, once
+the broker took the job), then scanning -> sent, or retrying in N s, dead-lettered with its
+reason, quarantined when the scan found a virus (the worker). Each change goes to a fanout
+exchange, `<exchange>.status`, which copies every message into every queue bound to it: any
+number of listeners each get all of them (every app instance, a dashboard, `python -m
+scenarios.status`), and the publishers know none of them.
+
+One queue bound to it keeps them: `<queue>.status`, a stream, declared by the app (as in
+receive_logs, the listeners declare their queues). A classic queue forgets a message once a
+consumer acked it; a stream is an append-only log that keeps every message (here for a day)
+and lets each reader choose where to start. A (re)started app reads it from the first offset
+to rebuild every job's state, then follows it live: the app's memory may die, the log does
+not (mqlab/processes/status_follow.py).
+
+What a status event is worth: less than the job. `emit` never waits for the broker (no
+publisher confirm) and never raises. If the broker is gone, or the exchange is, the event is
+lost: the user's page shows an older state, and the job itself goes on; its ack, not its
+status, is what tells the broker the work is done.
+
+Watch the demo's jobs live:  python -m scenarios.status
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pika
+from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
+from pika.spec import Basic, BasicProperties
+
+from mqlab.amqp.settings import (
+    UNAVAILABLE,
+    AmqpSettings,
+    parameters,
+    status_exchange,
+    status_stream,
+)
+from mqlab.job.status import Event
+
+log = logging.getLogger(__name__)
+
+EVENT_TYPE = "mqlab.status"  # the `type` property of a state change; readers skip other types
+STREAM = {
+    "x-queue-type": "stream",  # an append-only log: reading does not remove
+    "x-max-age": "1D",  # what is older is deleted, a segment at a time
+    "x-max-length-bytes": 100_000_000,  # and never more than this on the broker's disk
+    "x-stream-max-segment-size-bytes": 5_000_000,  # small segments: the limits bite sooner
+}
+PREFETCH = 1000  # a stream consumer must set one (basic.qos), and ack what it read
+ACK_EVERY = 100  # one ack (multiple=True) for this many messages: acks cost a reader time
+
+
+@dataclass(frozen=True)
+class Events:
+    """Where `emit` publishes: a channel of its own (an error there closes only it, never
+    the channel the jobs come on) and the fanout exchange. No channel: events are dropped."""
+
+    channel: BlockingChannel | None
+    exchange: str
+
+
+def declare(channel: BlockingChannel, settings: AmqpSettings) -> None:
+    """The listeners' side: the fanout exchange, and the stream that keeps what goes through
+    it. Durable: both survive a broker restart. Once an app declared them, the stream keeps
+    every event, whether an app is running or not."""
+    channel.exchange_declare(status_exchange(settings), "fanout", durable=True)
+    channel.queue_declare(status_stream(settings), durable=True, arguments=STREAM)
+    channel.queue_bind(status_stream(settings), status_exchange(settings))
+
+
+def events(connection: BlockingConnection, settings: AmqpSettings) -> Events:
+    """emit_log's side: a channel of its own and the exchange, nothing more (with no queue
+    bound yet, the exchange drops what it gets). Should the broker refuse even that, the
+    worker works on and tells nobody: a missing status, never a lost job."""
+    try:
+        channel = connection.channel()
+        channel.exchange_declare(status_exchange(settings), "fanout", durable=True)
+    except pika.exceptions.ChannelClosedByBroker as e:
+        log.warning("no status events: the broker refused them (%s)", e.reply_text)
+        return Events(None, status_exchange(settings))
+    return Events(channel, status_exchange(settings))
+
+
+def emit(events: Events, job_id: str, state: str, detail: str = "") -> None:
+    """emit_log: one state change, now, to every listener. Fire and forget."""
+    publish(events, Event.now(job_id, state, detail))
+
+
+def publish(events: Events, event: Event) -> None:
+    if events.channel is None or not events.channel.is_open:
+        return
+    try:
+        events.channel.basic_publish(
+            events.exchange,
+            routing_key="",  # a fanout exchange ignores it
+            body=event.to_bytes(),
+            properties=BasicProperties(
+                type=EVENT_TYPE, message_id=event.job, content_type="application/json"
+            ),
+        )
+    except UNAVAILABLE as e:
+        # Lost: nobody hears of this change, and the job goes on. A connection that is gone
+        # fails the job's ack next, and the broker hands the job to another worker.
+        log.warning("status of job %s (%s) not published: %r", event.job, event.state, e)
+
+
+def listen(channel: BlockingChannel, settings: AmqpSettings) -> str:
+    """receive_logs: a queue of our own (named by the broker, gone when we disconnect)
+    bound to the exchange. It gets what is published from now on, nothing from before."""
+    queue = str(channel.queue_declare("", exclusive=True).method.queue)
+    channel.queue_bind(queue, status_exchange(settings))
+    return queue
+
+
+def replay(
+    channel: BlockingChannel,
+    settings: AmqpSettings,
+    on_event: Callable[[Event, int], None],
+    offset: str | int = "first",
+    on_other: Callable[[BasicProperties, bytes], None] | None = None,
+) -> str:
+    """Read the stream from `offset` ("first": all it keeps; a number: from that message;
+    "next": only new ones), then live. `on_event(event, offset)` for each state change,
+    `on_other` for any other message (an app's bookmark); returns the consumer tag.
+
+    A stream wants a prefetch and manual acks. An ack does not remove anything: the stream
+    keeps every message until it is too old; it only lets the broker send the next ones
+    (one ack for ACK_EVERY messages: `multiple=True` acks all those before it too)."""
+    channel.basic_qos(prefetch_count=PREFETCH)
+
+    def on_message(
+        ch: BlockingChannel, method: Basic.Deliver, properties: BasicProperties, body: bytes
+    ) -> None:
+        position = (properties.headers or {}).get("x-stream-offset", -1)
+        if properties.type == EVENT_TYPE:
+            try:
+                event = Event.from_bytes(body)
+            except ValueError as e:  # not an event: skip it, do not stop reading
+                log.warning("skipped a malformed status event: %s", e)
+            else:
+                on_event(event, int(position))
+        elif on_other is not None:
+            on_other(properties, body)
+        if method.delivery_tag % ACK_EVERY == 0:  # fewer than PREFETCH unacked, always
+            ch.basic_ack(method.delivery_tag, multiple=True)
+
+    return str(
+        channel.basic_consume(
+            status_stream(settings), on_message, arguments={"x-stream-offset": offset}
+        )
+    )
+
+
+if __name__ == "__main__":  # every state change of the demo's jobs, from now on
+    settings = AmqpSettings(url=os.environ.get("MQLAB_AMQP_URL", AmqpSettings.url))
+    connection = pika.BlockingConnection(parameters(settings))
+    channel = connection.channel()
+    declare(channel, settings)
+    queue = listen(channel, settings)
+
+    def show(ch: BlockingChannel, m: Basic.Deliver, p: BasicProperties, body: bytes) -> None:
+        print(body.decode("utf-8", "replace"), flush=True)
+
+    channel.basic_consume(queue, show, auto_ack=True)
+    print(f"waiting for job states on {status_exchange(settings)}; Ctrl-C to stop")
+    try:
+        channel.start_consuming()
+    except KeyboardInterrupt:
+        connection.close()

@@ -1,0 +1,255 @@
+"""The user hears back (issue 19): GET /signup/{id} and its Server-Sent Events, on real apps,
+workers, sink and RabbitMQ; what an app restart keeps (broker) and forgets (thread)."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from mqlab.amqp.settings import AmqpSettings
+from mqlab.job.scan import EICAR
+from mqlab.job.signup import Job
+from mqlab.job.status import Board, Event
+from scenarios import status
+
+from .helpers import HOST, App, Queues, Sink, Workers, connect, wait_until
+
+SIGNUP = {"email": "ana@example.test", "name": "Ana"}
+
+
+class Sse:
+    """A real HTTP client on /signup/{id}/events; `next()` is the next event, with the
+    comments that came before it."""
+
+    def __init__(self, app: App, job: str, timeout: float = 10.0) -> None:
+        self.conn = http.client.HTTPConnection(HOST, app.port, timeout=timeout)
+        self.conn.request("GET", f"/signup/{job}/events")
+        self.response = self.conn.getresponse()
+        self.comments: list[str] = []
+
+    def next(self) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        while True:
+            line = self.response.readline()
+            if not line:
+                raise EOFError("the stream ended")
+            text = line.decode().rstrip("\n")
+            if not text and "data" in fields:
+                fields["received"] = time.time()
+                return fields
+            if not text:  # a block without data (retry:) is no event
+                fields = {}
+            if text.startswith(":"):
+                self.comments.append(text)
+            elif text:
+                name, _, value = text.partition(": ")
+                fields[name] = json.loads(value) if name == "data" else value
+
+    def all(self) -> list[dict[str, Any]]:
+        """Every event until the stream ends (`event: end` included)."""
+        out = [self.next()]
+        while out[-1].get("event") != "end":
+            out.append(self.next())
+        return out
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def get(app: App, job: str) -> tuple[int, dict[str, Any]]:
+    return app.post(b"", path=f"/signup/{job}", method="GET")
+
+
+def settled(app: App, job: str, timeout: float = 15.0) -> dict[str, Any]:
+    """GET until the job is in a final state (503 while the app reads the log: asked again)."""
+    found: dict[str, Any] = {}
+
+    def final() -> bool:
+        code, body = get(app, job)
+        found.update(body)
+        return code == 200 and bool(body["final"])
+
+    wait_until(final, timeout, f"job {job} to reach a final state: {found}")
+    return found
+
+
+def states(body: dict[str, Any]) -> list[str]:
+    return [e["state"] for e in body["history"]]
+
+
+def test_broker_status_via_get_and_sse_and_after_the_app_is_killed(
+    start_app: Callable[..., App], sink: Sink, queues: Queues, workers: Workers
+) -> None:
+    # two handler threads: fewer publisher connections to open, a faster start
+    args = (*queues.args(), "--server-threads", "2")
+    app = start_app("broker", None, *args)  # declares the status stream
+    other = start_app("broker", None, *args)  # a second instance follows it too
+    workers.start(sink.port, "--scan-ms", "500")
+    posted = time.time()
+    code, _ = app.post(SIGNUP, headers={"X-Job-Id": "live-1"})
+    assert code == 202
+    stream = Sse(app, "live-1")
+    events = stream.all()
+    stream.close()
+    assert [e["data"]["state"] for e in events[:-1]] == ["queued", "scanning", "sent"]
+    assert (events[-1]["event"], events[-1]["data"]) == ("end", "sent")
+    assert events[0]["received"] < events[2]["received"] - 0.2  # pushed as it happened
+    (arrival,) = sink.wait_for(1)
+    latency_ms = (events[2]["received"] - arrival.arrived) * 1000
+    assert 0 <= latency_ms < 1000, latency_ms  # SMTP accept -> the user's event
+
+    body = settled(app, "live-1")
+    assert (body["state"], states(body)) == ("sent", ["queued", "scanning", "sent"])
+    times = [e["at"] for e in body["history"]]
+    assert posted - 1 < times[0] <= times[1] <= times[2] <= time.time()
+    assert body["history"][2]["time"].endswith("Z")
+
+    infected = {**SIGNUP, "attachment": base64.b64encode(EICAR).decode()}
+    assert app.post(infected, headers={"X-Job-Id": "virus-1"})[0] == 202
+    assert settled(app, "virus-1")["state"] == "quarantined"
+    assert settled(other, "live-1")["history"] == body["history"]
+
+    app.child.kill()  # SIGKILL: the app's memory is gone; the stream is not
+    again = start_app("broker", None, *args)
+    assert settled(again, "live-1")["history"] == body["history"]
+    assert states(settled(again, "virus-1")) == ["queued", "scanning", "quarantined"]
+    code, answer = get(again, "never-posted")
+    assert code == 404 and "unknown job" in answer["error"]
+
+
+def test_retries_and_the_dead_letter_are_told(
+    start_sink: Callable[..., Sink], queues: Queues, workers: Workers
+) -> None:
+    """The lesson's receiving side, on its own: the stream, read from its first offset."""
+    settings = AmqpSettings(url=queues.url, queue=queues.name, exchange=queues.exchange)
+    conn = connect(queues.url)
+    try:
+        status.declare(conn.channel(), settings)  # a listener declares its queue first
+        refusing = start_sink("--smtp-fail-rate", "1", "--smtp-fail-kind", "transient")
+        args = ("--scan-ms", "0", "--max-retries", "1", "--retry-delay-ms", "100")
+        workers.start(refusing.port, *args)
+        queues.publish(Job("retried", "ana@example.test", "Ana"))
+        seen: list[Event] = []
+        channel = conn.channel()
+        status.replay(channel, settings, lambda event, offset: seen.append(event))
+        deadline = time.monotonic() + 15
+        while not (seen and seen[-1].final) and time.monotonic() < deadline:
+            conn.process_data_events(time_limit=0.1)
+    finally:
+        conn.close()
+    assert [e.state for e in seen] == ["scanning", "retrying", "scanning", "dead"]
+    assert seen[1].detail == "in 0.1 s"
+    assert "gave up after 1 retries" in seen[3].detail
+
+
+def test_thread_mode_forgets_every_job_when_the_app_dies(
+    start_app: Callable[..., App], sink: Sink
+) -> None:
+    app = start_app("thread", sink, "--scan-ms", "50")
+    assert app.post(SIGNUP, headers={"X-Job-Id": "mem-1"})[0] == 202
+    assert states(settled(app, "mem-1")) == ["queued", "scanning", "sent"]
+    app.child.kill()
+    again = start_app("thread", sink, "--scan-ms", "50")
+    code, body = get(again, "mem-1")
+    assert code == 404
+    assert "memory" in body["error"] and "dies with the app" in body["error"]
+
+    sync = start_app("sync", sink, "--scan-ms", "0")
+    assert sync.post(SIGNUP, headers={"X-Job-Id": "s-1"})[0] == 201
+    code, body = get(sync, "s-1")
+    assert code == 404 and "the answer to POST /signup was the outcome" in body["error"]
+
+
+def test_a_dropped_stream_is_freed_at_once_and_the_limit_answers_503(
+    start_app: Callable[..., App], sink: Sink
+) -> None:
+    app = start_app(
+        "thread", sink, "--scan-ms", "3000", "--max-streams", "2", "--sse-keepalive", "0.2"
+    )
+    assert app.post(SIGNUP, headers={"X-Job-Id": "slow-1"})[0] == 202
+
+    def streams() -> int:
+        _, body = app.post(b"", path="/stats", method="GET")
+        return int(body["streams"])
+
+    first, second = Sse(app, "slow-1"), Sse(app, "slow-1")
+    assert [first.next()["data"]["state"], second.next()["data"]["state"]] == [
+        "queued",
+        "queued",
+    ]
+    wait_until(lambda: streams() == 2, 5, "two open streams")
+    code, body = get_events(app, "slow-1")
+    assert code == 503 and "try again" in body["error"]
+
+    assert first.next()["data"]["state"] == second.next()["data"]["state"] == "scanning"
+    lines = [second.response.readline().strip() for _ in range(4)]
+    assert b": keep-alive" in lines  # an idle stream still says something, every 0.2 s
+
+    dropped = time.monotonic()
+    first.close()  # the client goes away mid-stream
+    wait_until(lambda: streams() == 1, 2, "the dropped stream to be freed")
+    assert time.monotonic() - dropped < 1.0
+    third = Sse(app, "slow-1")  # room again
+    assert third.response.status == 200
+    third.close()
+    second.close()
+
+    for path, method, code, text in [
+        ("/signup/bad%20id", "GET", 400, "1-80 characters"),
+        ("/signup/", "GET", 404, "no such path"),
+        ("/signup/" + "x" * 81, "GET", 400, "1-80 characters"),
+        ("/signup/bad%0d%0aid/events", "GET", 400, "1-80 characters"),
+        ("/signup/unknown-1", "GET", 404, "unknown job"),
+        ("/signup/unknown-1/events", "GET", 404, "unknown job"),
+        ("/signup/x/y", "GET", 404, "no such path"),
+        ("/signup/x/events/y", "GET", 404, "no such path"),
+        ("/signup/x", "POST", 405, "use GET"),
+        ("/signup/x/events", "DELETE", 405, "use GET"),
+    ]:
+        got, body = app.post(b"", path=path, method=method)
+        assert (got, text in body.get("error", "")) == (code, True), (path, got, body)
+    app.child.kill()  # no need to wait for the 3 s scan
+
+
+def get_events(app: App, job: str) -> tuple[int, dict[str, Any]]:
+    return app.post(b"", path=f"/signup/{job}/events", method="GET")
+
+
+def test_the_board_orders_dedupes_and_forgets() -> None:
+    board = Board(max_jobs=3)
+    queued = Event("a", "queued", 10.0)
+    board.add(Event("a", "scanning", 10.5))
+    board.add(queued)  # late, from another connection: still first in the history
+    assert board.add(queued) is False  # the same event twice counts once
+    board.add(Event("a", "sent", 11.0))
+    board.add(Event("a", "scanning", 12.0))  # a second run of a job sent already
+    found = board.get("a")
+    assert found is not None
+    assert [e.state for e in found.history] == ["queued", "scanning", "sent", "scanning"]
+    assert found.state == "sent"  # the first final state stays
+    for job in ("b", "c", "d"):
+        board.record(job, "queued")
+    assert len(board) == 3 and board.get("a") is None  # the finished job went first
+    assert board.get("b") is not None and board.forgotten == 1
+
+
+def test_an_event_off_the_queue_is_checked() -> None:
+    good = Event("j-1", "sent", 1.0, "ok")
+    assert Event.from_bytes(good.to_bytes()) == good
+    for bad in [
+        b"[]",
+        b'{"job": "a b", "state": "sent", "at": 1, "id": "x"}',
+        b'{"job": "a", "state": "exploded", "at": 1, "id": "x"}',
+        b'{"job": "a", "state": "sent", "at": NaN, "id": "x"}',
+        b'{"job": "a", "state": "sent", "at": true, "id": "x"}',
+        b'{"job": "a", "state": "sent", "at": 1}',
+    ]:
+        try:
+            Event.from_bytes(bad)
+        except ValueError:
+            continue
+        raise AssertionError(f"accepted {bad!r}")
