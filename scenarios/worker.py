@@ -37,8 +37,9 @@ from mqlab.amqp.queues import (
 from mqlab.amqp.settings import AmqpSettings, parameters
 from mqlab.job.ledger import ProcessedJobs, Seen
 from mqlab.job.mail import MailError
-from mqlab.job.mailjob import MailJob
+from mqlab.job.mailjob import MailJob, Outcome
 from mqlab.job.signup import InvalidSignup, Job
+from scenarios import status
 
 log = logging.getLogger(__name__)
 narrate = logging.getLogger("narrate")  # a line per step of a job; `mqlab worker --quiet` hides it
@@ -64,13 +65,16 @@ def consume(
         declare(channel, settings)
         channel.basic_qos(prefetch_count=settings.prefetch)  # fair dispatch: one job at a time
         later = Later(connection, settings)  # moves a job to <queue>.retry or <queue>.dead
+        events = status.events(connection, settings)  # each job's states, for whoever listens
 
         def work(delivery: Delivery) -> Verdict:
             """The slow part, run as each job arrives (the scan keeps heartbeats flowing)."""
-            if delivery.redelivered:
+            if delivery.redelivered and settings.queue_type == "classic":
                 # A worker took this job before and never settled it: it crashed (maybe on
                 # this very job) or lost the broker. A classic queue keeps no count, so a
                 # copy at the back of the queue carries one; past the bound, it is poison.
+                # (A quorum queue counts for itself and, past its x-delivery-limit, moves
+                # the job to <queue>.dead: here it is simply worked on again.)
                 poison = crash_loop(delivery.properties, settings.max_redeliveries)
                 return Verdict("dead", poison) if poison else Verdict("requeue")
             try:
@@ -85,20 +89,24 @@ def consume(
                     return Verdict("ack", "already sent")
                 if seen is Seen.OTHER:  # someone else's signup: it must not vanish silently
                     return Verdict("dead", "job id reused with a different payload")
+            status.emit(events, job.id, "scanning", f"try {tries}")
 
             def sent() -> None:
                 narrate.info("job %s: sent to %s", job.id, job.email)
+                status.emit(events, job.id, "sent", "the mail server accepted the welcome mail")
                 if processed is not None:  # --idempotent: remember it now, before the ack
                     processed.add(job)
 
             try:
-                mail_job.run(job, on_sent=sent)  # scan + SMTP; still the broker's job
+                outcome = mail_job.run(job, on_sent=sent)  # scan + SMTP; still the broker's job
             except MailError as e:
                 if not e.transient:
                     return Verdict("dead", f"permanent SMTP failure: {e}")  # e.g. 554
                 if retries(delivery.properties) >= settings.max_retries:
                     return Verdict("dead", f"gave up after {settings.max_retries} retries: {e}")
                 return Verdict("retry", str(e))  # e.g. 451, or no SMTP server: try again later
+            if outcome is Outcome.QUARANTINED:  # security got a note, the user no mail
+                status.emit(events, job.id, "quarantined", "the scan found a virus; not sent")
             # SIGTERM (or a lost connection) during the scan raises HandedBack: the job goes
             # back to the queue unsent. Anything else raised here is settled by `crashed`.
             return Verdict("ack")
@@ -110,14 +118,17 @@ def consume(
                 log.warning(
                     "job %s not sent (%s): retry in %d ms", delivery.job_id, verdict.reason, wait_ms
                 )
+                status.emit(events, delivery.job_id, "retrying", f"in {wait_ms / 1000:g} s")
             elif verdict.action == "requeue":
                 count = requeue_counted(later, delivery.body, delivery.properties)
                 log.warning(
                     "job %s came back unsettled (%d time(s)): requeued", delivery.job_id, count
                 )
+                status.emit(events, delivery.job_id, "queued", "its worker left it unsettled")
             elif verdict.action == "dead":
                 later.dead(delivery.body, delivery.properties, verdict.reason)
                 log.error("job %s dead-lettered: %s", delivery.job_id, verdict.reason)
+                status.emit(events, delivery.job_id, "dead", verdict.reason)
             elif verdict.reason:
                 log.info("job %s acked unsent: %s", delivery.job_id, verdict.reason)
             if not settings.auto_ack:

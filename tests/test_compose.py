@@ -83,3 +83,88 @@ def test_hostname_is_fixed(service: dict[str, Any]) -> None:
     hostname = service.get("hostname")
     assert isinstance(hostname, str) and hostname
     assert "{{" not in hostname and "$" not in hostname, "must not vary per container"
+
+
+# --- the three-node cluster (profile `cluster`) --------------------------------------------------
+
+CLUSTER = ("rabbitmq-1", "rabbitmq-2", "rabbitmq-3")
+
+
+@pytest.fixture(scope="module")
+def nodes(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: compose["services"][name] for name in CLUSTER}
+
+
+def _mounts(svc: dict[str, Any]) -> dict[str, str]:
+    """target -> source of a service's volumes (short syntax: source:target[:mode])."""
+    out = {}
+    for v in svc["volumes"]:
+        source, target, *_ = str(v).split(":")
+        out[target] = source
+    return out
+
+
+def test_the_cluster_is_three_nodes_behind_a_profile_and_the_single_broker_stays_default(
+    compose: dict[str, Any], service: dict[str, Any], nodes: dict[str, dict[str, Any]]
+) -> None:
+    assert "profiles" not in service, "plain `docker compose up -d` still starts one broker"
+    for name, svc in nodes.items():
+        assert svc["profiles"] == ["cluster"], name
+        assert svc["image"] == service["image"], "the same image as the single broker"
+    hostnames = [svc["hostname"] for svc in nodes.values()]
+    assert len(set(hostnames)) == 3 and all("$" not in h for h in hostnames)
+
+
+def test_every_node_publishes_its_own_ports_on_loopback_only(
+    service: dict[str, Any], nodes: dict[str, dict[str, Any]]
+) -> None:
+    published = [str(p) for p in service["ports"]]
+    for svc in nodes.values():
+        ports = [str(p) for p in svc["ports"]]
+        assert any(p.endswith(":5672") for p in ports), "AMQP"
+        for spec in ports:
+            assert spec.startswith("127.0.0.1:"), f"{spec} would be reachable from the network"
+        published += ports
+    host_ports = [spec.split(":")[1] for spec in published]
+    assert len(host_ports) == len(set(host_ports)), "no two services on one host port"
+
+
+def test_every_node_has_a_health_check_and_a_declared_volume_of_its_own(
+    compose: dict[str, Any], nodes: dict[str, dict[str, Any]]
+) -> None:
+    data = []
+    for name, svc in nodes.items():
+        check = svc["healthcheck"]
+        assert "rabbitmq-diagnostics" in " ".join(check["test"]), name
+        assert int(check["retries"]) >= 3
+        source = _mounts(svc)["/var/lib/rabbitmq"]
+        assert source in (compose.get("volumes") or {}), f"{name}: volume {source} not declared"
+        data.append(source)
+    assert len(set(data)) == 3, "a node's data is its own"
+
+
+def test_the_nodes_share_one_cookie_and_join_each_other(nodes: dict[str, dict[str, Any]]) -> None:
+    cookies = {str(svc["environment"]["RABBITMQ_ERLANG_COOKIE"]) for svc in nodes.values()}
+    assert len(cookies) == 1 and "" not in cookies, "one cookie, the same on every node"
+    configs = set()
+    for name, svc in nodes.items():
+        mounts = _mounts(svc)
+        conf = [src for target, src in mounts.items() if target.startswith("/etc/rabbitmq/")]
+        assert len(conf) == 1, f"{name} mounts the cluster's rabbitmq.conf"
+        configs.add(conf[0])
+    assert len(configs) == 1
+    path = COMPOSE.parent / configs.pop()
+    settings = dict(
+        (k.strip(), v.strip())
+        for k, _, v in (
+            line.partition("=")
+            for line in path.read_text().splitlines()
+            if line.strip() and not line.lstrip().startswith("#")
+        )
+    )
+    assert settings["cluster_formation.peer_discovery_backend"] == "classic_config"
+    peers = {v for k, v in settings.items() if k.startswith("cluster_formation.classic_config.")}
+    assert peers == {f"rabbit@{svc['hostname']}" for svc in nodes.values()}
+    # nodes 2 and 3 wait for node 1 to be healthy: they join it, not form clusters of their own
+    for name in CLUSTER[1:]:
+        assert nodes[name]["depends_on"]["rabbitmq-1"]["condition"] == "service_healthy"

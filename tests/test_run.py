@@ -122,3 +122,26 @@ def test_a_request_given_up_on_but_mailed_is_told_failed_sent_anyway() -> None:
     assert (s.requests, s.accepted, s.failed, s.sent_anyway) == (3, 0, 3, 3)
     assert (s.delivered, s.lost, s.duplicates) == (0, 0, 0)
     assert all(sample["delivered"] is not None for sample in result.samples)
+
+
+@pytest.mark.parametrize(("rate", "key"), [(50, "warn.overloaded"), (0, None)])
+def test_a_late_generator_is_overload_unless_a_spike_was_asked_for(
+    rate: float, key: str | None
+) -> None:
+    """Every request sent 50 ms late: at a steady rate the machine could not keep up; in a
+    spike (rate 0) they waited for a connection by design, and nothing is to be warned of."""
+    from mqlab.measure import metrics, runner
+    from mqlab.measure.loadgen import Sample
+    from mqlab.report.i18n import note_key
+
+    samples = [
+        Sample(f"late-{i}", intended=i / 50, sent=i / 50 + 0.05, status=202, response_ms=60.0)
+        for i in range(50)
+    ]
+    warning = runner.generator_warning(metrics.summarize(samples, []), rate)
+    if key is None:
+        assert warning is None
+    else:
+        assert warning == "the load generator ran late (p99 50 ms): this machine is overloaded"
+        found = note_key(warning)  # the report's English and Korean text for it
+        assert found is not None and found[0] == key

@@ -202,8 +202,8 @@ class Publisher:
 
     def _open(self, end: float) -> BlockingChannel:
         """A new connection and a prepared channel on it, by `end` (a monotonic time)."""
-        params = parameters(self.settings)
-        params.socket_timeout = params.stack_timeout = max(end - time.monotonic(), 0.1)
+        # Several URLs (a cluster): the first node that answers; after a lost one, another.
+        params = parameters(self.settings, timeout=max(end - time.monotonic(), 0.1))
         connection = pika.BlockingConnection(params)
         try:
             with deadline(connection, end - time.monotonic()):

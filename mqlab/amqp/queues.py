@@ -11,6 +11,15 @@ Besides the work queue `<queue>` there are two queues derived from its name:
   malformed message), kept with an `x-mqlab-dead-reason` header for a human to look at.
 
 Both are declared durable when the work queue is, so a broker restart keeps them.
+
+With `--queue-type quorum` all three are quorum queues, replicated over a cluster, and the
+broker does two things the worker does itself for classic queues: it counts deliveries
+(`x-delivery-count`) and dead-letters a job to `<queue>.dead` once it came back unsettled
+more than `max_redeliveries` times (`x-delivery-limit`: a crash loop ends there). Its
+dead-lettering is at-least-once (`x-dead-letter-strategy`; it needs `x-overflow:
+reject-publish`): a job is removed only once `<queue>.dead` confirmed it. The per-message
+TTL of `<queue>.retry` and its dead-lettering back to `<queue>` work on quorum queues since
+RabbitMQ 3.10 (checked on 3.10.8: a 300 ms backoff came back after 0.35 s).
 """
 
 from __future__ import annotations
@@ -23,7 +32,14 @@ import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 from pika.spec import BasicProperties
 
-from mqlab.amqp.settings import AmqpSettings, dead_letter_queue, parameters, retry_queue
+from mqlab.amqp.settings import (
+    AmqpSettings,
+    dead_letter_queue,
+    parameters,
+    retry_queue,
+    status_exchange,
+    status_stream,
+)
 
 RETRIES_HEADER = "x-mqlab-retries"  # how many times the job went through <queue>.retry
 
@@ -41,21 +57,43 @@ def declare(channel: BlockingChannel, settings: AmqpSettings) -> None:
     """The exchange and queues both sides expect. Durable: they survive a broker restart.
 
     `--transient` makes only the queues (and their messages) non-durable; the exchange, which
-    holds no messages, stays durable."""
+    holds no messages, stays durable. A quorum queue is always durable (`--transient` with it
+    is refused before this)."""
     channel.exchange_declare(settings.exchange, "direct", durable=True)
-    channel.queue_declare(settings.queue, durable=settings.durable)
+    work = quorum_arguments(settings, dead_letter_queue(settings.queue))
+    if work is not None:  # the broker counts deliveries and ends a crash loop in .dead
+        work["x-delivery-limit"] = settings.max_redeliveries
+    channel.queue_declare(settings.queue, durable=settings.durable, arguments=work)
     channel.queue_bind(settings.queue, settings.exchange, routing_key=settings.routing_key)
     declare_retry_queues(channel, settings)
 
 
 def declare_retry_queues(channel: BlockingChannel, settings: AmqpSettings) -> None:
     """`<queue>.retry` (expired messages go back to `<queue>`) and `<queue>.dead`."""
+    back = {"x-dead-letter-exchange": "", "x-dead-letter-routing-key": settings.queue}
     channel.queue_declare(
         retry_queue(settings.queue),
         durable=settings.durable,
-        arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": settings.queue},
+        arguments=quorum_arguments(settings, settings.queue) or back,
     )
-    channel.queue_declare(dead_letter_queue(settings.queue), durable=settings.durable)
+    dead = {"x-queue-type": "quorum"} if settings.queue_type == "quorum" else None
+    channel.queue_declare(
+        dead_letter_queue(settings.queue), durable=settings.durable, arguments=dead
+    )
+
+
+def quorum_arguments(settings: AmqpSettings, dead_letters_to: str) -> dict[str, Any] | None:
+    """A quorum queue's arguments, its dead letters going to the queue `dead_letters_to`
+    (at least once: kept until that queue confirmed them); None for a classic queue."""
+    if settings.queue_type != "quorum":
+        return None
+    return {
+        "x-queue-type": "quorum",
+        "x-dead-letter-exchange": "",  # the default exchange: routed by queue name
+        "x-dead-letter-routing-key": dead_letters_to,
+        "x-dead-letter-strategy": "at-least-once",
+        "x-overflow": "reject-publish",  # what at-least-once needs
+    }
 
 
 def retries(properties: BasicProperties) -> int:
@@ -125,11 +163,12 @@ class Later:
 
 
 def _own_headers(properties: BasicProperties) -> dict[str, Any]:
-    """The message's headers without those RabbitMQ adds when it dead-letters (x-death...)."""
+    """The message's headers without those RabbitMQ adds when it dead-letters (x-death...)
+    or delivers from a quorum queue (x-delivery-count: a copy is a new message)."""
     return {
         k: v
         for k, v in (properties.headers or {}).items()
-        if not k.startswith(("x-death", "x-first-death", "x-last-death"))
+        if not k.startswith(("x-death", "x-first-death", "x-last-death", DELIVERY_COUNT_HEADER))
     }
 
 
@@ -161,7 +200,7 @@ def dead_job_ids(settings: AmqpSettings) -> list[str]:
 
 
 def delete_queue(settings: AmqpSettings) -> None:
-    """Delete the queues mqlab declared itself (`<queue>`, `.retry`, `.dead`).
+    """Delete the queues mqlab declared itself (`<queue>`, `.retry`, `.dead`, `.status`).
 
     Silent if they are gone or the broker does not answer.
     """
@@ -189,14 +228,16 @@ def _delete(settings: AmqpSettings, exchange: bool) -> None:
             settings.queue,
             retry_queue(settings.queue),
             dead_letter_queue(settings.queue),
+            status_stream(settings),  # the jobs' states (scenarios/status.py)
         ):
             channel = connection.channel()
             channel.queue_delete(name)
             channel.close()
         if exchange:
-            channel = connection.channel()
-            channel.exchange_delete(settings.exchange)
-            channel.close()
+            for name in (settings.exchange, status_exchange(settings)):
+                channel = connection.channel()
+                channel.exchange_delete(name)
+                channel.close()
     except (pika.exceptions.AMQPError, OSError):
         pass
     finally:
@@ -205,13 +246,16 @@ def _delete(settings: AmqpSettings, exchange: bool) -> None:
 
 
 REDELIVERIES_HEADER = "x-mqlab-redeliveries"  # times the job came back unsettled
+DELIVERY_COUNT_HEADER = "x-delivery-count"  # the same, counted by a quorum queue itself
 
 
 def redeliveries(properties: BasicProperties) -> int:
     """How many times this job came back to the queue unsettled (a worker crashed or lost the
-    broker while holding it); 0 on a job that never did."""
-    value = (properties.headers or {}).get(REDELIVERIES_HEADER, 0)
-    return value if isinstance(value, int) and value >= 0 else 0
+    broker while holding it); 0 on a job that never did. A classic queue's count is the
+    worker's own header; a quorum queue's, the broker's."""
+    headers = properties.headers or {}
+    counts = (headers.get(REDELIVERIES_HEADER, 0), headers.get(DELIVERY_COUNT_HEADER, 0))
+    return max((n for n in counts if isinstance(n, int) and n >= 0), default=0)
 
 
 def crash_loop(properties: BasicProperties, max_redeliveries: int) -> str | None:

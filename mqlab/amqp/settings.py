@@ -1,15 +1,22 @@
 """AMQP settings shared by the broker-mode app and its workers: where, how long to wait,
-and which failures mean "the broker is unavailable"."""
+and which failures mean "the broker is unavailable".
+
+`url` may name several nodes of one cluster, comma-separated: every connection tries them
+in turn (`parameters`) and takes the first that answers, so a client whose node went away
+reconnects to another.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import random
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 from urllib.parse import unquote, urlsplit
 
 import pika
@@ -24,6 +31,12 @@ EXCHANGE = "mqlab"
 
 
 QUEUE = "mqlab.signup.welcome"
+
+
+# classic: the queue lives on one node (its home). quorum: replicated to the nodes of a
+# cluster by Raft, always durable; it takes a publish once a majority has it on disk.
+QueueType = Literal["classic", "quorum"]
+QUEUE_TYPES: tuple[QueueType, ...] = get_args(QueueType)
 
 
 log = logging.getLogger(__name__)
@@ -46,6 +59,7 @@ class AmqpSettings:
     max_retries: int = 5  # transient failures: retries after the first try, then <queue>.dead
     retry_delay_ms: float = 1000.0  # the first backoff; it doubles with every retry
     max_redeliveries: int = 5  # a job its workers never settled (crashed): then <queue>.dead
+    queue_type: QueueType = "classic"
 
 
 def retry_queue(queue: str) -> str:
@@ -58,14 +72,48 @@ def dead_letter_queue(queue: str) -> str:
     return f"{queue}.dead"
 
 
-def parameters(settings: AmqpSettings) -> pika.URLParameters:
-    params = pika.URLParameters(settings.url)
-    params.heartbeat = settings.heartbeat_s
-    params.blocked_connection_timeout = settings.timeout_s
-    params.socket_timeout = settings.timeout_s
-    params.stack_timeout = settings.timeout_s
-    params.connection_attempts = 1
-    return params
+def status_exchange(settings: AmqpSettings) -> str:
+    """The fanout exchange the jobs' state changes go to (scenarios/status.py)."""
+    return f"{settings.exchange}.status"
+
+
+def status_stream(settings: AmqpSettings) -> str:
+    """The stream queue that keeps those state changes, for an app that (re)starts."""
+    return f"{settings.queue}.status"
+
+
+# Where the next connection starts in a list of URLs: a random node per process, then the
+# next one, so that the connections of many workers and app threads spread over a cluster.
+_turn = itertools.count(random.randrange(1 << 16))
+
+# A comma followed by a scheme starts the next URL of a list (as `rabbit.urls.split_urls`).
+_NEXT_URL = re.compile(r",(?=amqps?://)")
+
+
+def urls(settings: AmqpSettings) -> list[str]:
+    """The URLs of `settings.url`: one, or the nodes of a cluster."""
+    return [u.strip() for u in _NEXT_URL.split(settings.url) if u.strip()] or [settings.url]
+
+
+def parameters(settings: AmqpSettings, timeout: float | None = None) -> list[pika.URLParameters]:
+    """pika parameters for one attempt at each URL of `settings.url`, to hand to
+    `pika.BlockingConnection`, which tries them in order and takes the first that answers.
+    A list starts at the next node each time (the order then wraps around). `timeout`
+    bounds the socket and the handshake of each attempt (default `settings.timeout_s`)."""
+    wait = settings.timeout_s if timeout is None else timeout
+    every = urls(settings)
+    start = next(_turn) % len(every)
+    out = []
+    for url in every[start:] + every[:start]:
+        params = pika.URLParameters(url)
+        params.heartbeat = settings.heartbeat_s
+        params.blocked_connection_timeout = settings.timeout_s
+        params.socket_timeout = wait
+        params.stack_timeout = wait
+        params.connection_attempts = 1
+        params.retry_delay = 0.0  # another node next, at once; a waiting loop is the caller's
+        out.append(params)
+    return out
 
 
 class DeadlinePassed(Exception):
@@ -115,10 +163,11 @@ def close_quietly(connection: BlockingConnection, timeout: float = 1.0) -> None:
 
 
 def describe(error: BaseException, url: str) -> str:
-    """One line for a log: the error's type and text, the URL's password masked."""
+    """One line for a log: the error's type and text, the passwords of `url` (one URL, or a
+    list) masked."""
     text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-    password = urlsplit(url).password
-    for secret in {password, unquote(password or "")} - {None, ""}:
+    passwords = {urlsplit(one).password for one in [url, *_NEXT_URL.split(url)]}
+    for secret in {p for pw in passwords for p in (pw, unquote(pw or ""))} - {None, ""}:
         text = text.replace(str(secret), "****")
     return " ".join(text.split())[:300]
 
@@ -135,7 +184,9 @@ def quiet_pika_logs() -> None:
     logging.getLogger("pika").setLevel(logging.CRITICAL)
 
 
-def private_settings(url: str, durable: bool = True) -> AmqpSettings:
+def private_settings(
+    url: str, durable: bool = True, queue_type: QueueType = "classic"
+) -> AmqpSettings:
     """An exchange and a queue of their own (`*.run-<tag>`) for one run, test or measurement.
 
     Nothing else publishes to them or consumes from them: on the shared `mqlab` exchange,
@@ -145,5 +196,9 @@ def private_settings(url: str, durable: bool = True) -> AmqpSettings:
     """
     tag = uuid.uuid4().hex[:8]
     return AmqpSettings(
-        url=url, exchange=f"{EXCHANGE}.run-{tag}", queue=f"{QUEUE}.run-{tag}", durable=durable
+        url=url,
+        exchange=f"{EXCHANGE}.run-{tag}",
+        queue=f"{QUEUE}.run-{tag}",
+        durable=durable,
+        queue_type=queue_type,
     )

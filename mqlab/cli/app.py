@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from mqlab.cli import live, measure
+from mqlab.cli import cluster, live, measure
 from mqlab.cli.options import Lang, LangChoice, writable_folder
 
 app = typer.Typer(
@@ -28,6 +28,11 @@ broker_app = typer.Typer(
     help="Start, stop or inspect a RabbitMQ node for live demos.", no_args_is_help=True
 )
 app.add_typer(broker_app, name="broker")
+cluster_app = typer.Typer(
+    help="Start, stop or inspect a three-node RabbitMQ cluster of mqlab's own.",
+    no_args_is_help=True,
+)
+app.add_typer(cluster_app, name="cluster")
 
 
 @app.callback()
@@ -104,3 +109,6 @@ app.command()(measure.bench)
 broker_app.command("up")(live.broker_up)
 broker_app.command("down")(live.broker_down)
 broker_app.command("status")(live.broker_status)
+cluster_app.command("up")(cluster.up)
+cluster_app.command("down")(cluster.down)
+cluster_app.command("status")(cluster.status)

@@ -17,16 +17,21 @@ from mqlab.amqp.settings import EXCHANGE, QUEUE
 from mqlab.cli.options import (
     AmqpUrl,
     AutoAck,
+    Cluster,
     Exchange,
     FailKindChoice,
     Host,
     Idempotent,
+    MaxRedeliveries,
     MaxRetries,
+    MaxStreams,
     ModeArg,
     NoConfirm,
     Port,
     Prefetch,
     Queue,
+    QueueType,
+    QueueTypeChoice,
     Quiet,
     ReconnectMax,
     RetryDelayMs,
@@ -41,6 +46,7 @@ from mqlab.cli.options import (
     SmtpHost,
     SmtpMs,
     SmtpPort,
+    SseKeepalive,
     Transient,
     Workers,
     amqp,
@@ -123,8 +129,11 @@ def serve(
     amqp_url: AmqpUrl = None,
     exchange: Exchange = EXCHANGE,
     queue: Queue = QUEUE,
+    queue_type: QueueType = QueueTypeChoice.classic,
+    cluster: Cluster = False,
     no_confirm: NoConfirm = False,
     transient: Transient = False,
+    max_redeliveries: MaxRedeliveries = 5,
     read_timeout: Annotated[
         float,
         typer.Option(
@@ -147,6 +156,8 @@ def serve(
             help="Connections open at once (lowered below the descriptor limit); 503 beyond.",
         ),
     ] = 1000,
+    max_streams: MaxStreams = 100,
+    sse_keepalive: SseKeepalive = 15.0,
     publish_timeout: Annotated[
         float,
         typer.Option(
@@ -176,13 +187,24 @@ def serve(
         scan=scan(scan_ms, scan_jitter_ms, scan_kind, seed),
         smtp=SmtpTarget(smtp_host, smtp_port),
         amqp=replace(
-            amqp(amqp_url, exchange, queue, no_confirm=no_confirm, transient=transient),
+            amqp(
+                amqp_url,
+                exchange,
+                queue,
+                no_confirm=no_confirm,
+                transient=transient,
+                queue_type=queue_type,
+                cluster=cluster,
+            ),
             publish_timeout_s=publish_timeout,
             reconnect_max_s=reconnect_max,
+            max_redeliveries=max_redeliveries,  # quorum: part of the queue, as in the workers
         ),
         read_timeout_s=read_timeout,
         keepalive_timeout_s=keepalive_timeout,
         max_connections=max_connections,
+        max_streams=max_streams,
+        sse_keepalive_s=sse_keepalive,
     )
     webapp.serve(config)
 
@@ -197,21 +219,14 @@ def worker(
     amqp_url: AmqpUrl = None,
     exchange: Exchange = EXCHANGE,
     queue: Queue = QUEUE,
+    queue_type: QueueType = QueueTypeChoice.classic,
+    cluster: Cluster = False,
     prefetch: Prefetch = 1,
     transient: Transient = False,
     auto_ack: AutoAck = False,
     max_retries: MaxRetries = 5,
     retry_delay_ms: RetryDelayMs = 1000.0,
-    max_redeliveries: Annotated[
-        int,
-        typer.Option(
-            flag.MAX_REDELIVERIES,
-            min=0,
-            max=1000,
-            help="Times a job may come back unsettled (its worker crashed or lost the broker on "
-            "it) before it goes to <queue>.dead: a crash loop ends there.",
-        ),
-    ] = 5,
+    max_redeliveries: MaxRedeliveries = 5,
     heartbeat: Annotated[
         int,
         typer.Option(
@@ -239,7 +254,14 @@ def worker(
         ProcessedJobs(processed_db).close()
     _logging(quiet=quiet)
     settings = amqp(
-        amqp_url, exchange, queue, prefetch=prefetch, transient=transient, auto_ack=auto_ack
+        amqp_url,
+        exchange,
+        queue,
+        prefetch=prefetch,
+        transient=transient,
+        auto_ack=auto_ack,
+        queue_type=queue_type,
+        cluster=cluster,
     )
     config = WorkerConfig(
         scan=scan(scan_ms, scan_jitter_ms, scan_kind, seed),

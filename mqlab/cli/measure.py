@@ -13,10 +13,12 @@ from typing import Annotated, Any
 
 import typer
 
+from mqlab.cli.cluster import broker_url
 from mqlab.cli.options import (
     AmqpUrl,
     AsJson,
     AutoAck,
+    Cluster,
     DrainTimeout,
     Floors,
     Idempotent,
@@ -27,12 +29,16 @@ from mqlab.cli.options import (
     NoConfirm,
     Out,
     Prefetch,
+    QueueType,
+    QueueTypeChoice,
     ScanKind,
     ScanKindChoice,
     ScanMs,
     ServerThreads,
     Transient,
+    check_queue_type,
     choices,
+    queue_kind,
     with_workload,
 )
 from mqlab.errors import BadInput
@@ -81,6 +87,8 @@ def run(
     mode: ModeArg,
     workload: Workload = Workload(),  # noqa: B008 (frozen; replaced by with_workload)
     amqp_url: AmqpUrl = None,
+    cluster: Cluster = False,
+    queue_type: QueueType = QueueTypeChoice.classic,
     prefetch: Prefetch = 1,
     out: Out = _RESULTS,
     keep: Keep = None,
@@ -95,8 +103,9 @@ def run(
     config = RunConfig(
         mode=mode,
         workload=workload,
-        amqp_url=amqp_url,
+        amqp_url=broker_url(amqp_url, cluster) if mode is Mode.broker else amqp_url,
         prefetch=prefetch,
+        queue_type=queue_kind(queue_type),
         safety=Safety(),
         floors=floors,
     )
@@ -117,6 +126,8 @@ def run(
 def compare(
     workload: Workload = Workload(),  # noqa: B008 (frozen; replaced by with_workload)
     amqp_url: AmqpUrl = None,
+    cluster: Cluster = False,
+    queue_type: QueueType = QueueTypeChoice.classic,
     out: Out = _RESULTS,
     keep: Keep = None,
     floors: Floors = True,
@@ -129,8 +140,9 @@ def compare(
 
     result = runner.compare(
         workload,
-        amqp_url,
+        broker_url(amqp_url, cluster),
         floors=floors,
+        queue_type=queue_kind(queue_type),
         progress_for=lambda mode: render.progress(mode, workload.requests, as_json, lang.value),
         keep=keep,
     )
@@ -156,7 +168,10 @@ def crash_test(
             "--faults",
             help="app-kill (SIGKILL the app), worker-kill (SIGKILL a broker worker "
             "before its ack), broker-restart (SIGKILL a private RabbitMQ node and "
-            "start it again). Comma-separated.",
+            "start it again), node-kill (SIGKILL the node of a private three-node cluster "
+            "that holds the queue, then start it again), node-loss (the same, and its data "
+            "is gone: an empty node takes its place). A node fault gives a classic and a "
+            "quorum row; --queue-type is for the others. Comma-separated.",
         ),
     ] = "app-kill,worker-kill,broker-restart",
     trials: Annotated[
@@ -174,6 +189,8 @@ def crash_test(
     idempotent: Idempotent = False,
     workload: Workload = Workload(),  # noqa: B008 (frozen; replaced by with_workload)
     amqp_url: AmqpUrl = None,
+    cluster: Cluster = False,
+    queue_type: QueueType = QueueTypeChoice.classic,
     out: Out = _RESULTS,
     keep: Keep = None,
     as_json: AsJson = False,
@@ -193,6 +210,7 @@ def crash_test(
             f"no fault in --faults {','.join(struck)} applies to --modes "
             f"{','.join(m.value for m in chosen)} (worker-kill and broker-restart need broker)"
         )
+    check_queue_type(queue_type, transient)
     flags = {
         "no-confirm": no_confirm,
         "transient": transient,
@@ -206,8 +224,9 @@ def crash_test(
         trials=trials,
         kill_at=kill_at,
         safeties=["default", *(name for name, on in flags.items() if on)],
-        amqp_url=amqp_url,
+        amqp_url=broker_url(amqp_url, cluster) if Mode.broker in chosen else amqp_url,
         keep=keep,
+        queue_type=queue_kind(queue_type),
     )
     result = crash.crash_test(
         config,
@@ -251,6 +270,8 @@ def sweep(
     server_threads: ServerThreads = 8,
     drain_timeout: DrainTimeout = 120.0,
     amqp_url: AmqpUrl = None,
+    cluster: Cluster = False,
+    queue_type: QueueType = QueueTypeChoice.classic,
     out: Out = _RESULTS,
     as_json: AsJson = False,
     lang: Lang = LangChoice.en,
@@ -282,7 +303,8 @@ def sweep(
         workers=counts,
         modes=chosen,
         jobs_per_worker=jobs_per_worker,
-        amqp_url=amqp_url,
+        amqp_url=broker_url(amqp_url, cluster) if Mode.broker in chosen else amqp_url,
+        queue_type=queue_kind(queue_type),
     )
     result = sweeping.sweep(
         config,

@@ -6,7 +6,9 @@ injected by a `ChaosThread` (a `runner.Chaos` that acts on a thread of its own):
 - worker-kill: a worker SIGKILLs itself right after the SMTP server accepted a mail
   and before its ack (a failpoint: the worst moment), and a replacement starts;
 - broker-restart: SIGKILL a private RabbitMQ node mqlab started for this test, and
-  start it again. Never a broker mqlab did not start.
+  start it again. Never a broker mqlab did not start;
+- node-kill, node-loss: SIGKILL the node of a private three-node cluster that holds the
+  queue, one row per queue type (classic, quorum): see `nodekill`.
 A fault that cannot be staged becomes a skipped row with the reason, never a crash
 of the test itself. A request that died with the app may have been mailed all the same
 (sync: killed after the send, before the answer): it counts as sent anyway, not delivered.
@@ -26,6 +28,7 @@ from typing import Any
 import pika.exceptions
 
 from mqlab import failpoint
+from mqlab.amqp.settings import QueueType
 from mqlab.errors import MqlabError
 from mqlab.measure import environment
 from mqlab.measure.lab import Lab
@@ -34,7 +37,9 @@ from mqlab.measure.runner import Broker, Progress, broker_for, run_with_chaos, w
 from mqlab.processes import rabbit
 from mqlab.processes.config import Mode, RunConfig, Safety, Workload
 
-FAULTS = ("app-kill", "worker-kill", "broker-restart")
+NODE_FAULTS = ("node-kill", "node-loss")
+FAULTS = ("app-kill", "worker-kill", "broker-restart", *NODE_FAULTS)
+QUEUE_TYPES: tuple[QueueType, ...] = ("classic", "quorum")  # a node fault's rows
 APPLIES = {Mode.sync: ("app-kill",), Mode.thread: ("app-kill",), Mode.broker: FAULTS}
 
 # Each lesson flag turns one safety off (or, for idempotent, one on).
@@ -57,6 +62,8 @@ class CrashConfig:
     safeties: Sequence[str] = ("default",)  # broker rows run once per safety setting
     amqp_url: str | None = None
     keep: Path | None = None  # keep each trial's ledger and logs here
+    queue_type: QueueType = "classic"  # the broker rows' queues
+    node_queue_types: Sequence[QueueType] = QUEUE_TYPES  # a node fault's rows
 
 
 @dataclass
@@ -81,41 +88,60 @@ class Case:
     fault: str
     safety: str
     trial: int
+    queue_type: QueueType | None = None  # a node fault's rows: each queue type; else the config's
 
     @property
     def label(self) -> str:
         safety = "" if self.safety == "default" else f" --{self.safety}"
-        return f"{self.mode.value} {self.fault}{safety} #{self.trial}"
+        kind = f" {self.queue_type}" if self.queue_type else ""
+        return f"{self.mode.value} {self.fault}{kind}{safety} #{self.trial}"
 
 
 def cases(config: CrashConfig) -> list[Case]:
-    out = []
+    out: list[Case] = []
     for mode in config.modes:
         safeties = config.safeties if mode is Mode.broker else ("default",)
         for fault in config.faults:
             if fault not in APPLIES[mode]:
                 continue
+            kinds = config.node_queue_types if fault in NODE_FAULTS else (None,)
             for safety in safeties:
                 for trial in range(1, config.trials + 1):
-                    out.append(Case(mode, fault, safety, trial))
+                    out.extend(Case(mode, fault, safety, trial, kind) for kind in kinds)
     return out
 
 
 ProgressFor = Callable[[str], AbstractContextManager[Progress]]
 
 
-def crash_test(config: CrashConfig, progress_for: ProgressFor | None = None) -> CrashResult:
+def crash_test(
+    config: CrashConfig,
+    progress_for: ProgressFor | None = None,
+    cluster: rabbit.Cluster | None = None,
+) -> CrashResult:
+    """Every case of `config`, one row each. The node faults run on `cluster` if given (a
+    private one the caller owns, e.g. a test's), else on one started for this call."""
+    from mqlab.measure import nodekill
+
     todo = cases(config)
     result = CrashResult(config=_config_dict(config), environment=environment.describe())
-    needs_shared = any(c.mode is Mode.broker and c.fault != "broker-restart" for c in todo)
+    needs_shared = any(
+        c.mode is Mode.broker and c.fault not in ("broker-restart", *NODE_FAULTS) for c in todo
+    )
     needs_private = any(c.fault == "broker-restart" for c in todo)
+    needs_cluster = cluster is None and any(c.fault in NODE_FAULTS for c in todo)
     with contextlib.ExitStack() as stack:
         shared = _shared_broker(stack, config) if needs_shared else None
         private = _private_node(stack) if needs_private else None
+        nodes = nodekill.private_cluster(stack) if needs_cluster else cluster
         for case in todo:
+            mended = nodekill.mend(nodes) if isinstance(nodes, rabbit.Cluster) else None
+            if mended is not None and case.fault in NODE_FAULTS:
+                result.rows.append(_skipped(case, mended))
+                continue
             bar = progress_for(case.label) if progress_for else contextlib.nullcontext(None)
             with bar as report:
-                row, events = _trial(config, case, shared, private, report)
+                row, events = _trial(config, case, (shared, private, nodes), report)
             result.rows.append(row)
             result.events += events
     return result
@@ -145,23 +171,33 @@ def _private_node(stack: contextlib.ExitStack) -> rabbit.PrivateNode | str:
     return node
 
 
+Sources = tuple[
+    Broker | str | None, rabbit.PrivateNode | str | None, rabbit.Cluster | str | None
+]  # the shared broker, broker-restart's private node, the node faults' cluster
+
+
 def _trial(
-    config: CrashConfig,
-    case: Case,
-    shared: Broker | str | None,
-    private: rabbit.PrivateNode | str | None,
-    report: Progress | None,
+    config: CrashConfig, case: Case, sources: Sources, report: Progress | None
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    shared, private, cluster = sources
     run_config = RunConfig(
-        case.mode, config.workload, config.amqp_url, safety=SAFETIES[case.safety]
+        case.mode,
+        config.workload,
+        cluster.url if isinstance(cluster, rabbit.Cluster) and case.queue_type else config.amqp_url,
+        queue_type=case.queue_type or config.queue_type,
+        safety=SAFETIES[case.safety],
     )
+    if case.queue_type == "quorum" and not run_config.safety.durable:
+        return _skipped(case, "no row: a quorum queue is always durable (--transient)"), []
     broker: Broker | None = None
-    node: rabbit.PrivateNode | None = None
+    node: rabbit.PrivateNode | rabbit.Cluster | None = None
     if case.mode is Mode.broker:
-        source = private if case.fault == "broker-restart" else shared
+        source = {"broker-restart": private, "node-kill": cluster, "node-loss": cluster}.get(
+            case.fault, shared
+        )
         if isinstance(source, str) or source is None:
             return _skipped(case, source or "no broker"), []
-        if isinstance(source, rabbit.PrivateNode):
+        if isinstance(source, rabbit.PrivateNode | rabbit.Cluster):
             node = source
             broker = Broker(node.url, node.version, started_by_mqlab=True)
         else:
@@ -176,12 +212,17 @@ def _trial(
     except (pika.exceptions.AMQPError, OSError) as e:  # a crash is a row, not the end of the test
         return _skipped(case, f"the trial could not run: {type(e).__name__}: {e}"), []
     row = _row(case, run, chaos)
+    if case.fault in NODE_FAULTS:
+        from mqlab.measure import nodekill
+
+        row.update(nodekill.row_extras(run, chaos))
     events = [
         {
             "mode": case.mode.value,
             "fault": case.fault,
             "safety": case.safety,
             "trial": case.trial,
+            **({"queue_type": case.queue_type} if case.queue_type else {}),
             **e,
         }
         for e in run.events
@@ -220,6 +261,7 @@ def _row(case: Case, run: RunResult, chaos: ChaosThread) -> dict[str, Any]:
 
 def _skipped(case: Case, why: str) -> dict[str, Any]:
     return {
+        **({"queue_type": case.queue_type} if case.queue_type else {}),
         "mode": case.mode.value,
         "fault": case.fault,
         "safety": case.safety,
@@ -252,6 +294,7 @@ def _config_dict(config: CrashConfig) -> dict[str, Any]:
         "trials": config.trials,
         "kill_at": config.kill_at,
         "safeties": list(config.safeties),
+        "queue_type": config.queue_type,  # a file without it: classic
         "amqp_url": rabbit.mask_url(rabbit.resolve_url(config.amqp_url)),
     }
 
@@ -377,12 +420,18 @@ class BrokerRestart(ChaosThread):
         self.note = "private RabbitMQ node SIGKILLed mid-load, then restarted"
 
 
-def _chaos(case: Case, config: CrashConfig, node: rabbit.PrivateNode | None) -> ChaosThread:
+def _chaos(
+    case: Case, config: CrashConfig, node: rabbit.PrivateNode | rabbit.Cluster | None
+) -> ChaosThread:
     w = config.workload
     at = min(w.requests - 1, max(0, int(w.requests * config.kill_at)))
     if case.fault == "app-kill":
         return AppKill(at)
     if case.fault == "worker-kill":
         return WorkerKill(max(1, int(w.requests * config.kill_at / w.workers)))
+    if isinstance(node, rabbit.Cluster):
+        from mqlab.measure.nodekill import NodeFault
+
+        return NodeFault(at, node, lose=case.fault == "node-loss")
     assert node is not None
     return BrokerRestart(at, node)

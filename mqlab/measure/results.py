@@ -10,7 +10,12 @@ Format history (`format_version`):
       CPU cores the CPU-bound ideal was capped at: a missing one means not capped;
       environment field "cpu_usable", the cores the process may run on: readers fall back
       to "cpu_count"; config field "senders", the mail senders every mode had (sync's
-      handler threads included): a file without it served sync with "server_threads").
+      handler threads included): a file without it served sync with "server_threads";
+      config field "queue_type" of run, compare, crash-test and sweep, "classic" or
+      "quorum", the type of the broker's queues (None in a run that used no broker):
+      readers take a missing one as "classic" (`queue_type`), all there was before;
+      kind "lesson", one `mqlab lesson` run: the student's prediction beside the measured
+      value, the verdict, and the result document of its core (`mqlab.measure.lesson`)).
 Every file opens with the same envelope, built by `envelope()` alone: `format_version`,
 `kind` (a run's `mode` with it), `created` (UTC), the `config` for the kinds run from one,
 and the `environment` (`mqlab.measure.environment`); each kind's own fields follow.
@@ -31,7 +36,7 @@ from typing import Any, Literal, get_args
 from mqlab.errors import BadInput
 
 FORMAT_VERSION = 1
-Kind = Literal["run", "compare", "crash-test", "sweep", "calibration", "bench"]
+Kind = Literal["run", "compare", "crash-test", "sweep", "calibration", "bench", "lesson"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
 
 
@@ -129,6 +134,12 @@ class RunResult:
             "timeline": self.timeline,
             "events": self.events,
         }
+
+
+def queue_type(config: dict[str, Any]) -> str:
+    """The type of the queues a result's broker runs used: "classic" or "quorum" (a file
+    written before quorum queues has no such field: its queues were classic)."""
+    return str(config.get("queue_type") or "classic")
 
 
 def utc_now() -> str:

@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from mqlab.amqp.settings import QueueType
 from mqlab.measure import environment, metrics
 from mqlab.measure.results import envelope, utc_now
 from mqlab.measure.runner import Broker, Progress, broker_for, run
@@ -27,6 +28,7 @@ class SweepConfig:
     modes: Sequence[Mode] = (Mode.broker,)
     jobs_per_worker: int = 20
     amqp_url: str | None = None
+    queue_type: QueueType = "classic"
 
 
 @dataclass
@@ -62,6 +64,7 @@ def sweep(config: SweepConfig, progress_for: ProgressFor | None = None) -> Sweep
             "scan_kind": w.scan_kind,
             "rate": 0,
             "server_threads": w.server_threads,
+            "queue_type": config.queue_type,  # a file without it: classic
         },
         environment={},
     )
@@ -76,7 +79,9 @@ def sweep(config: SweepConfig, progress_for: ProgressFor | None = None) -> Sweep
                 bar = progress_for(label) if progress_for else contextlib.nullcontext(None)
                 with bar as report:
                     r = run(
-                        RunConfig(mode, point, config.amqp_url, floors=False),
+                        RunConfig(
+                            mode, point, config.amqp_url, queue_type=config.queue_type, floors=False
+                        ),
                         report,
                         broker if mode is Mode.broker else None,
                     )

@@ -25,6 +25,8 @@ SERVER_THREADS = "--server-threads"
 READ_TIMEOUT = "--read-timeout"
 KEEPALIVE_TIMEOUT = "--keepalive-timeout"
 MAX_CONNECTIONS = "--max-connections"
+MAX_STREAMS = "--max-streams"
+SSE_KEEPALIVE = "--sse-keepalive"
 QUIET = "--quiet"
 # the mail job: scan, then send
 WORKERS = "--workers"
@@ -40,6 +42,8 @@ EXCHANGE = "--exchange"
 QUEUE = "--queue"
 NO_CONFIRM = "--no-confirm"
 TRANSIENT = "--transient"
+QUEUE_TYPE = "--queue-type"
+CLUSTER = "--cluster"
 PUBLISH_TIMEOUT = "--publish-timeout"
 RECONNECT_MAX = "--reconnect-max"
 PREFETCH = "--prefetch"
@@ -57,15 +61,18 @@ SMTP_FAIL_RATE = "--smtp-fail-rate"
 SMTP_FAIL_KIND = "--smtp-fail-kind"
 
 _SERVER = (HOST, PORT, SERVER_THREADS, READ_TIMEOUT, KEEPALIVE_TIMEOUT, MAX_CONNECTIONS, QUIET)
+_STATUS = (MAX_STREAMS, SSE_KEEPALIVE)  # GET /signup/{id}/events; sync keeps no status
 _MAIL_JOB = (SCAN_MS, SCAN_JITTER_MS, SCAN_KIND, SEED, SMTP_HOST, SMTP_PORT)
-_PUBLISH = (AMQP_URL, EXCHANGE, QUEUE, NO_CONFIRM, TRANSIENT, PUBLISH_TIMEOUT, RECONNECT_MAX)
+# What defines the queue, which the app and the workers both declare: they must agree.
+_QUEUE = (AMQP_URL, EXCHANGE, QUEUE, TRANSIENT, QUEUE_TYPE, MAX_REDELIVERIES)
+_PUBLISH = (*_QUEUE, CLUSTER, NO_CONFIRM, PUBLISH_TIMEOUT, RECONNECT_MAX)
 
 # What each mode of `mqlab serve` uses: sync and thread do the mail job in the app (thread
 # in a pool of --workers), broker only publishes it.
 SERVE_TAKES: dict[Mode, tuple[str, ...]] = {
     Mode.sync: (*_SERVER, *_MAIL_JOB),
-    Mode.thread: (*_SERVER, *_MAIL_JOB, WORKERS),
-    Mode.broker: (*_SERVER, *_PUBLISH),
+    Mode.thread: (*_SERVER, *_MAIL_JOB, WORKERS, *_STATUS),
+    Mode.broker: (*_SERVER, *_PUBLISH, *_STATUS),
 }
 
 
@@ -79,10 +86,13 @@ def serve_argv(config: ServeConfig, quiet: bool = True) -> list[str]:
         READ_TIMEOUT: str(config.read_timeout_s),
         KEEPALIVE_TIMEOUT: str(config.keepalive_timeout_s),
         MAX_CONNECTIONS: str(config.max_connections),
+        MAX_STREAMS: str(config.max_streams),
+        SSE_KEEPALIVE: str(config.sse_keepalive_s),
         QUIET: quiet,
         WORKERS: str(config.workers),
         **_mail_job(config),
         **_queue(a),
+        CLUSTER: False,  # the lab gives the app the nodes' URLs themselves
         NO_CONFIRM: not a.confirm,
         PUBLISH_TIMEOUT: str(a.publish_timeout_s),
         RECONNECT_MAX: str(a.reconnect_max_s),
@@ -103,7 +113,6 @@ def worker_argv(
         AUTO_ACK: a.auto_ack,
         MAX_RETRIES: str(a.max_retries),
         RETRY_DELAY_MS: str(a.retry_delay_ms),
-        MAX_REDELIVERIES: str(a.max_redeliveries),
         HEARTBEAT: str(a.heartbeat_s),
         RECONNECT_MAX: str(a.reconnect_max_s),
         IDEMPOTENT: processed_db is not None,
@@ -140,7 +149,15 @@ def _mail_job(config: ServeConfig | WorkerConfig) -> dict[str, str | bool]:
 
 
 def _queue(a: AmqpSettings) -> dict[str, str | bool]:
-    return {AMQP_URL: a.url, EXCHANGE: a.exchange, QUEUE: a.queue, TRANSIENT: not a.durable}
+    """The queue's definition (a quorum queue's delivery limit is part of it)."""
+    return {
+        AMQP_URL: a.url,
+        EXCHANGE: a.exchange,
+        QUEUE: a.queue,
+        TRANSIENT: not a.durable,
+        QUEUE_TYPE: a.queue_type,
+        MAX_REDELIVERIES: str(a.max_redeliveries),
+    }
 
 
 def _argv(values: dict[str, str | bool], takes: tuple[str, ...]) -> list[str]:

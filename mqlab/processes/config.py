@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from mqlab.amqp.settings import AmqpSettings
+from mqlab.amqp.settings import AmqpSettings, QueueType
 from mqlab.job.mail import SmtpTarget
 from mqlab.job.scan import ScanSettings
 
@@ -34,6 +34,8 @@ class ServeConfig:
     read_timeout_s: float = 10.0  # a request's head and body, together: 408 after it
     keepalive_timeout_s: float = 5.0  # an idle connection is closed after it
     max_connections: int = 1000  # open at once (lowered below the descriptor limit)
+    max_streams: int = 100  # status streams (Server-Sent Events) open at once: 503 beyond
+    sse_keepalive_s: float = 15.0  # a comment on an idle status stream, for proxies
 
 
 @dataclass(frozen=True)
@@ -83,5 +85,6 @@ class RunConfig:
     workload: Workload = field(default_factory=Workload)
     amqp_url: str | None = None  # None: $MQLAB_AMQP_URL, the default, or a private node
     prefetch: int = 1
+    queue_type: QueueType = "classic"  # quorum: replicated over a cluster's nodes
     safety: Safety = field(default_factory=Safety)
     floors: bool = True  # measure the machine's floors (calibrate.quick) before the run

@@ -6,7 +6,9 @@ broker goes away, hangs or blocks (capped exponential backoff with jitter, one
 log line when it is lost and one when it is back), stop cleanly on SIGTERM or
 Ctrl-C (a job being sent is finished and acked, every other job the worker
 holds goes back to the queue; see `mqlab/amqp/consumer.py`). A broker that refuses
-the login, or a host name that does not resolve, is no outage: one line, exit 3.
+the login, or a host name that does not resolve, is no outage: one line, exit 3; nor is a
+queue that exists with other settings (classic, where --queue-type quorum asks for a
+quorum queue): one line, exit 2.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import pika.exceptions
 
 from mqlab.amqp.consumer import Shutdown, WorkerScanner
 from mqlab.amqp.settings import UNAVAILABLE, describe, quiet_pika_logs, reconnect_delay
-from mqlab.errors import NoBroker
+from mqlab.errors import BadInput, NoBroker
 from mqlab.job.ledger import ProcessedJobs
 from mqlab.job.mailjob import MailJob
 from mqlab.processes.config import WorkerConfig
@@ -72,6 +74,15 @@ def refused(error: BaseException) -> str | None:
     return None
 
 
+def other_queue(error: BaseException) -> str | None:
+    """The broker's words when the queue exists with other arguments than the worker declares
+    (classic where it asks for quorum, another delivery limit), else None."""
+    if isinstance(error, pika.exceptions.ChannelClosedByBroker) and error.reply_code == 406:
+        text = str(error.reply_text)
+        return text if "inequivalent arg" in text else None
+    return None
+
+
 def run(config: WorkerConfig, processed_db: Path | None = None) -> None:
     """Consume until SIGTERM/SIGINT. With `processed_db` (--idempotent), skip jobs sent before."""
     from scenarios.worker import consume
@@ -88,6 +99,11 @@ def run(config: WorkerConfig, processed_db: Path | None = None) -> None:
             try:
                 consume(config.amqp, mail_job, shutdown, processed)
             except UNAVAILABLE as e:
+                if (other := other_queue(e)) is not None:  # not an outage: no retry helps
+                    raise BadInput(
+                        f"queue {config.amqp.queue} exists on the broker with other settings "
+                        f"({other}): delete it, or use another --queue"
+                    ) from e
                 why = refused(e)
                 if why is not None and not outage.connected_once:  # before: a broker restarting
                     raise NoBroker(f"no RabbitMQ at {mask_url(config.amqp.url)} ({why})") from e

@@ -24,13 +24,26 @@ The modules, each importing only those above it:
 - `launch`: finding, configuring and spawning rabbitmq-server, finding its processes;
 - `node`: `PrivateNode`, started, killed, frozen, alarmed, restarted;
 - `state`: `mqlab broker up | down | status` and its state file, `resolve_url`;
+- `cluster`: `Cluster`, three private nodes clustered;
+- `cluster_state`: `mqlab cluster up | down | status` and its state file;
 - `ensure`: `ensure_broker`.
+
+A URL may list several nodes of one cluster, comma-separated (`urls.split_urls`): probes
+try each, and the AMQP clients (`mqlab.amqp.settings.parameters`) connect to the first
+that answers.
 
 Nothing here prints: functions return values or raise, the CLI layer prints.
 Use the names below as `rabbit.<name>`; a test that patches a setting patches it in
 the module that reads it (e.g. `rabbit.urls.DEFAULT_URL`).
 """
 
+from mqlab.processes.rabbit.cluster import Cluster
+from mqlab.processes.rabbit.cluster_state import (
+    cluster_down,
+    cluster_status,
+    cluster_up,
+    recorded_cluster,
+)
 from mqlab.processes.rabbit.ensure import ensure_broker
 from mqlab.processes.rabbit.launch import (
     EPMD_PORT,
@@ -56,7 +69,14 @@ from mqlab.processes.rabbit.state import (
     resolve_url,
     state_dir,
 )
-from mqlab.processes.rabbit.urls import DEFAULT_URL, ENV_VAR, LOCALHOST, holds_a_secret, mask_url
+from mqlab.processes.rabbit.urls import (
+    DEFAULT_URL,
+    ENV_VAR,
+    LOCALHOST,
+    holds_a_secret,
+    mask_url,
+    split_urls,
+)
 
 __all__ = [
     "BROKER_PORT",
@@ -70,17 +90,23 @@ __all__ = [
     "STATE_ENV_VAR",
     "BrokerHandle",
     "BrokerUnavailable",
+    "Cluster",
     "PrivateNode",
     "broker_down",
     "broker_status",
     "broker_up",
+    "cluster_down",
+    "cluster_status",
+    "cluster_up",
     "ensure_broker",
     "find_rabbitmq_server",
     "holds_a_secret",
     "mask_url",
     "queue_depth",
     "queue_depths",
+    "recorded_cluster",
     "resolve_url",
     "server_version",
+    "split_urls",
     "state_dir",
 ]

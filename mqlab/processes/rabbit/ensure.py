@@ -12,6 +12,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 
+from mqlab.processes.rabbit.cluster_state import recorded_cluster_at
 from mqlab.processes.rabbit.launch import find_rabbitmq_server
 from mqlab.processes.rabbit.node import PrivateNode
 from mqlab.processes.rabbit.probe import GET_A_BROKER, BrokerUnavailable, probe_url
@@ -28,7 +29,8 @@ def ensure_broker(url: str | None = None, *, allow_private: bool = True) -> Iter
     """Yield a RabbitMQ that answers, starting a private node only when allowed.
 
     `resolve_url(url)` first: if it answers, it is used and never touched
-    (`started_by_mqlab` False, unless it is the node `mqlab broker up` recorded).
+    (`started_by_mqlab` False, unless it is the node `mqlab broker up` recorded or the
+    cluster `mqlab cluster up` did).
     Otherwise, if the URL was not given explicitly (no `url`, no $MQLAB_AMQP_URL),
     `allow_private` is set and rabbitmq-server is installed, a private node is
     started for the `with` block and stopped and deleted at its end. Otherwise
@@ -39,7 +41,8 @@ def ensure_broker(url: str | None = None, *, allow_private: bool = True) -> Iter
     version, reason = probe_url(target)
     if version is not None:
         recorded = recorded_node_at(target)
-        yield BrokerHandle(target, recorded is not None, version, recorded)
+        ours = recorded is not None or recorded_cluster_at(target) is not None
+        yield BrokerHandle(target, ours, version, recorded)
         return
     if explicit:
         raise _unavailable(target, reason)

@@ -16,6 +16,7 @@ import pika
 import pika.exceptions
 
 from mqlab.errors import NoBroker
+from mqlab.processes.rabbit.urls import split_urls
 
 # pika logs every failed connection attempt at ERROR level. Probing for a broker
 # is expected to fail sometimes, and without any handler Python's "last resort"
@@ -38,15 +39,19 @@ class BrokerUnavailable(NoBroker):
     """
 
 
-def parameters(url: str, timeout: float) -> Any:
-    """pika parameters for one attempt whose every wait is bounded by `timeout`."""
-    params = pika.URLParameters(url)
-    params.socket_timeout = timeout
-    params.stack_timeout = timeout
-    params.blocked_connection_timeout = timeout
-    params.connection_attempts = 1
-    params.retry_delay = 0.1
-    return params
+def parameters(url: str, timeout: float) -> list[Any]:
+    """pika parameters for one attempt per URL of `url` (a list: the nodes of a cluster, in
+    order), each wait of each attempt bounded by `timeout`."""
+    out = []
+    for one in split_urls(url):
+        params = pika.URLParameters(one)
+        params.socket_timeout = timeout
+        params.stack_timeout = timeout
+        params.blocked_connection_timeout = timeout
+        params.connection_attempts = 1
+        params.retry_delay = 0.1
+        out.append(params)
+    return out
 
 
 def describe(exc: BaseException, timeout: float) -> str:
@@ -80,7 +85,8 @@ def close(conn: Any) -> None:
 
 
 def probe_url(url: str, timeout: float = 2.0) -> tuple[str | None, str]:
-    """(server version, "") if a RabbitMQ answers at `url`, else (None, reason)."""
+    """(server version, "") if a RabbitMQ answers at `url` (a list: at one of its URLs, each
+    tried within `timeout`), else (None, reason: the last URL's)."""
     try:
         conn = pika.BlockingConnection(parameters(url, timeout))
     except Exception as exc:  # any failure means: nothing usable answers there

@@ -88,8 +88,9 @@ def _state_lock() -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _save_state(node: PrivateNode) -> None:
-    state = {
+def node_record(node: PrivateNode) -> dict[str, Any]:
+    """What a state file keeps of a node mqlab started, to find (and stop) it later."""
+    return {
         "url": node.url,
         "port": node.port,
         "dist_port": node.dist_port,
@@ -101,6 +102,29 @@ def _save_state(node: PrivateNode) -> None:
         "version": node.version,
         "started_at": time.time(),
     }
+
+
+def node_from_record(state: dict[str, Any]) -> PrivateNode | None:
+    """The node a `node_record` describes (detached: this process does not stop it at
+    exit), or None if the record is unreadable. Whether it still runs is `node.running`."""
+    try:
+        return PrivateNode(
+            data_dir=Path(state["data_dir"]),
+            port=int(state["port"]),
+            dist_port=int(state["dist_port"]),
+            nodename=str(state["nodename"]),
+            server=str(state["server"]),
+            detached=True,
+            pgid=int(state["pgid"]) if state.get("pgid") is not None else None,
+            pid=int(state["pid"]) if state.get("pid") is not None else None,
+            version=state.get("version"),
+        )
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _save_state(node: PrivateNode) -> None:
+    state = node_record(node)
     path = _state_file()
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(state, indent=2) + "\n")
@@ -110,19 +134,10 @@ def _save_state(node: PrivateNode) -> None:
 def _load_state() -> PrivateNode | None:
     try:
         state = json.loads(_state_file().read_text())
-        return PrivateNode(
-            data_dir=Path(state["data_dir"]),
-            port=int(state["port"]),
-            dist_port=int(state["dist_port"]),
-            nodename=str(state["nodename"]),
-            server=str(state["server"]),
-            detached=True,
-            pgid=int(state["pgid"]),
-            pid=int(state["pid"]) if state.get("pid") is not None else None,
-            version=state.get("version"),
-        )
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError):
         return None
+    node = node_from_record(state) if isinstance(state, dict) else None
+    return node if node is not None and node.pgid is not None else None
 
 
 def recorded_node() -> PrivateNode | None:
