@@ -15,25 +15,13 @@ import typer
 
 from mqlab.amqp.settings import EXCHANGE, QUEUE
 from mqlab.cli.options import (
-    AmqpUrl,
-    AutoAck,
-    Cluster,
-    Exchange,
     FailKindChoice,
     Host,
-    Idempotent,
-    MaxRedeliveries,
     MaxRetries,
     MaxStreams,
     ModeArg,
-    NoConfirm,
     Port,
-    Prefetch,
-    Queue,
-    QueueType,
-    QueueTypeChoice,
     Quiet,
-    ReconnectMax,
     RetryDelayMs,
     ScanJitter,
     ScanKind,
@@ -47,10 +35,24 @@ from mqlab.cli.options import (
     SmtpMs,
     SmtpPort,
     SseKeepalive,
-    Transient,
     Workers,
-    amqp,
     scan,
+)
+from mqlab.cli.rabbit_options import (
+    AmqpUrl,
+    AutoAck,
+    Cluster,
+    Exchange,
+    Idempotent,
+    MaxRedeliveries,
+    NoConfirm,
+    Prefetch,
+    Queue,
+    QueueType,
+    QueueTypeChoice,
+    ReconnectMax,
+    Transient,
+    amqp,
 )
 from mqlab.errors import BadInput
 from mqlab.job.mail import SmtpTarget

@@ -15,31 +15,33 @@ import typer
 
 from mqlab.cli.cluster import broker_url
 from mqlab.cli.options import (
-    AmqpUrl,
     AsJson,
-    AutoAck,
-    Cluster,
     DrainTimeout,
     Floors,
-    Idempotent,
     Keep,
     Lang,
     LangChoice,
     ModeArg,
-    NoConfirm,
     Out,
-    Prefetch,
-    QueueType,
-    QueueTypeChoice,
     ScanKind,
     ScanKindChoice,
     ScanMs,
     ServerThreads,
+    choices,
+    with_workload,
+)
+from mqlab.cli.rabbit_options import (
+    AmqpUrl,
+    AutoAck,
+    Cluster,
+    Idempotent,
+    NoConfirm,
+    Prefetch,
+    QueueType,
+    QueueTypeChoice,
     Transient,
     check_queue_type,
-    choices,
     queue_kind,
-    with_workload,
 )
 from mqlab.errors import BadInput
 from mqlab.processes.config import Mode, RunConfig, Safety, Workload

@@ -14,11 +14,8 @@ from typing import Annotated, Any
 
 import typer
 
-from mqlab.amqp import settings as amqp_settings
-from mqlab.amqp.settings import AmqpSettings
 from mqlab.job.scan import ScanSettings
 from mqlab.processes import commandline as flag
-from mqlab.processes import rabbit
 from mqlab.processes.config import Mode, Workload
 
 
@@ -35,11 +32,6 @@ class LangChoice(str, Enum):
 class FailKindChoice(str, Enum):
     transient = "transient"
     permanent = "permanent"
-
-
-class QueueTypeChoice(str, Enum):
-    classic = "classic"
-    quorum = "quorum"
 
 
 def writable_folder(value: Path | None) -> Path | None:
@@ -299,81 +291,6 @@ Port = Annotated[
 ]
 SmtpHost = Annotated[str, typer.Option(flag.SMTP_HOST, help="SMTP server that receives the mail.")]
 SmtpPort = Annotated[int, typer.Option(flag.SMTP_PORT, min=1, max=65535, help="Its port.")]
-AmqpUrl = Annotated[
-    str | None,
-    typer.Option(
-        flag.AMQP_URL,
-        envvar=rabbit.ENV_VAR,
-        show_envvar=True,
-        help=f"RabbitMQ to use (default: {rabbit.DEFAULT_URL}, else a private node mqlab starts).",
-    ),
-]
-Exchange = Annotated[str, typer.Option(flag.EXCHANGE, help="RabbitMQ exchange for signup jobs.")]
-Queue = Annotated[str, typer.Option(flag.QUEUE, help="RabbitMQ queue the workers consume.")]
-Prefetch = Annotated[
-    int,
-    typer.Option(
-        flag.PREFETCH, min=1, max=10_000, help="Unacked jobs a worker may hold (1 = fair dispatch)."
-    ),
-]
-NoConfirm = Annotated[
-    bool,
-    typer.Option(
-        flag.NO_CONFIRM,
-        help="Lesson: answer 202 without waiting for the broker's publisher confirm.",
-    ),
-]
-Transient = Annotated[
-    bool,
-    typer.Option(
-        flag.TRANSIENT,
-        help="Lesson: non-durable queue, non-persistent messages (lost when the broker restarts).",
-    ),
-]
-QueueType = Annotated[
-    QueueTypeChoice,
-    typer.Option(
-        flag.QUEUE_TYPE,
-        help="classic: the queue lives on one node. quorum: replicated over a cluster (Raft); "
-        "a publish is confirmed once a majority of nodes has it on disk, and the broker itself "
-        "ends a crash loop (--max-redeliveries). Always durable: not with --transient.",
-    ),
-]
-Cluster = Annotated[
-    bool,
-    typer.Option(
-        flag.CLUSTER,
-        help="Without --amqp-url: use mqlab's own three-node RabbitMQ cluster, started now if "
-        "it is not up (it stays up until 'mqlab cluster down').",
-    ),
-]
-MaxRedeliveries = Annotated[
-    int,
-    typer.Option(
-        flag.MAX_REDELIVERIES,
-        min=0,
-        max=1000,
-        help="Times a job may come back unsettled (its worker crashed or lost the broker on "
-        "it) before it goes to <queue>.dead: a crash loop ends there. quorum: the queue's "
-        "x-delivery-limit, which the app declares too: give app and workers the same.",
-    ),
-]
-AutoAck = Annotated[
-    bool,
-    typer.Option(
-        flag.AUTO_ACK,
-        help="Lesson: the broker forgets a job as soon as it hands it out (lost when a worker "
-        "dies).",
-    ),
-]
-Idempotent = Annotated[
-    bool,
-    typer.Option(
-        flag.IDEMPOTENT,
-        help="Lesson: workers skip (and ack) a job id they already sent, so a worker that died "
-        "between its send and its ack causes no second mail.",
-    ),
-]
 MaxStreams = Annotated[
     int,
     typer.Option(
@@ -394,57 +311,3 @@ SseKeepalive = Annotated[
         "a silent one).",
     ),
 ]
-ReconnectMax = Annotated[
-    float,
-    typer.Option(
-        flag.RECONNECT_MAX,
-        min=0.1,
-        max=3600,
-        help="Longest wait in seconds between two attempts to reach a lost broker (the waits "
-        "grow up to it, jittered).",
-    ),
-]
-
-
-def amqp(
-    url: str | None,
-    exchange: str,
-    queue: str,
-    prefetch: int = 1,
-    no_confirm: bool = False,
-    transient: bool = False,
-    auto_ack: bool = False,
-    queue_type: QueueTypeChoice = QueueTypeChoice.classic,
-    cluster: bool = False,
-) -> AmqpSettings:
-    """serve's and worker's settings; with `cluster`, on mqlab's own cluster (started now if
-    it is not up). What cannot go together is refused first, before anything starts."""
-    from mqlab.cli.cluster import broker_url
-
-    check_queue_type(queue_type, transient)
-    return AmqpSettings(
-        url=rabbit.resolve_url(broker_url(url, cluster)),
-        exchange=exchange,
-        queue=queue,
-        prefetch=prefetch,
-        confirm=not no_confirm,
-        durable=not transient,
-        auto_ack=auto_ack,
-        queue_type=queue_kind(queue_type),
-    )
-
-
-def queue_kind(choice: QueueTypeChoice) -> amqp_settings.QueueType:
-    return "quorum" if choice is QueueTypeChoice.quorum else "classic"
-
-
-def check_queue_type(queue_type: QueueTypeChoice, transient: bool) -> None:
-    """A quorum queue is always durable: `--transient` with it is one line and exit 2."""
-    if transient and queue_type is QueueTypeChoice.quorum:
-        from mqlab.errors import BadInput
-
-        raise BadInput(
-            "--transient cannot go with --queue-type quorum: a quorum queue is always durable "
-            "(each replica keeps every message on disk); use --queue-type classic for the "
-            "transient lesson"
-        )
