@@ -17,8 +17,6 @@ of the test itself. A request that died with the app may have been mailed all th
 from __future__ import annotations
 
 import contextlib
-import threading
-import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -27,11 +25,10 @@ from typing import Any
 
 import pika.exceptions
 
-from mqlab import failpoint
 from mqlab.amqp.settings import QueueType
 from mqlab.errors import MqlabError
 from mqlab.measure import environment
-from mqlab.measure.lab import Lab
+from mqlab.measure.faults import AppKill, BrokerRestart, ChaosThread, WorkerKill
 from mqlab.measure.results import RunResult, envelope, utc_now
 from mqlab.measure.runner import Broker, Progress, broker_for, run_with_chaos, workdir
 from mqlab.processes import rabbit
@@ -297,127 +294,6 @@ def _config_dict(config: CrashConfig) -> dict[str, Any]:
         "queue_type": config.queue_type,  # a file without it: classic
         "amqp_url": rabbit.mask_url(rabbit.resolve_url(config.amqp_url)),
     }
-
-
-# --- the faults --------------------------------------------------------------------------------
-
-
-class ChaosThread:
-    """A `runner.Chaos` that runs one fault on its own thread once `at` requests have been
-    sent, then recovers."""
-
-    def __init__(self, at: int) -> None:
-        self.at = at
-        self.events: list[dict[str, Any]] = []
-        self.note = ""
-        self._go = threading.Event()
-        self._cancel = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.lab: Lab | None = None
-
-    def start(self, lab: Lab) -> None:
-        self.lab = lab
-        self._thread = threading.Thread(target=self._main, name="chaos", daemon=True)
-        self._thread.start()
-
-    def on_send(self, index: int) -> None:
-        if index == self.at:
-            self._go.set()
-
-    def finish(self, timeout: float) -> None:
-        self._cancel.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _event(self, kind: str, target: str) -> None:
-        self.events.append({"t": time.time(), "kind": kind, "target": target})
-
-    def _main(self) -> None:
-        while not self._go.wait(0.02):
-            if self._cancel.is_set():
-                self.note = "the fault never fired"
-                return
-        assert self.lab is not None
-        try:
-            self.act(self.lab)
-        except MqlabError as e:
-            self.note = f"recovery failed: {e}"
-
-    def act(self, lab: Lab) -> None:
-        raise NotImplementedError
-
-
-class AppKill(ChaosThread):
-    def act(self, lab: Lab) -> None:
-        lab.kill_app()
-        self._event("kill", "app")
-        lab.restart_app()
-        self._event("restart", "app")
-        self.note = "app SIGKILLed mid-load, then restarted"
-
-
-class WorkerKill(ChaosThread):
-    """Worker 1 dies by a failpoint after its k-th accepted mail, before the ack."""
-
-    def __init__(self, sends_before_kill: int) -> None:
-        super().__init__(at=-1)
-        self.sends = sends_before_kill
-
-    def start(self, lab: Lab) -> None:
-        lab.worker_env[0] = {failpoint.ENV: f"after-send:{self.sends}"}
-        super().start(lab)
-
-    def _main(self) -> None:
-        assert self.lab is not None
-        victim = None
-        while not self._cancel.is_set():
-            if self.lab.workers:
-                victim = self.lab.workers[0]
-                if victim.proc is not None and not victim.alive:
-                    break
-            time.sleep(0.01)
-        else:
-            self.note = "the worker was never killed (too few jobs reached it)"
-            return
-        self._event("kill", "worker")
-        try:
-            self.lab.start_worker()
-        except MqlabError as e:
-            self.note = f"the replacement worker did not start: {e}"
-            return
-        self._event("restart", "worker")
-        self.note = (
-            f"worker SIGKILLed after its mail #{self.sends} was accepted, before "
-            "its ack; a replacement started"
-        )
-
-    def finish(self, timeout: float) -> None:
-        # The load is sent, but the victim may reach its k-th mail only now: wait for the
-        # kill and the replacement, unless the queue ran dry first (then it never comes).
-        deadline = time.monotonic() + timeout
-        while self._thread is not None and self._thread.is_alive():
-            self._thread.join(0.05)
-            idle = self.lab is not None and not self.events and self.lab.backlog() == 0
-            if idle or time.monotonic() > deadline:
-                break
-        super().finish(timeout=10)
-
-
-class BrokerRestart(ChaosThread):
-    def __init__(self, at: int, node: rabbit.PrivateNode) -> None:
-        super().__init__(at)
-        self.node = node
-
-    def act(self, lab: Lab) -> None:
-        self.node.kill()
-        self._event("kill", "broker")
-        try:
-            self.node.restart()
-        except rabbit.BrokerUnavailable as e:
-            self.note = f"the broker did not come back: {e}"
-            return
-        self._event("restart", "broker")
-        self.note = "private RabbitMQ node SIGKILLed mid-load, then restarted"
 
 
 def _chaos(

@@ -29,7 +29,7 @@ import time
 from typing import Any
 
 from mqlab.errors import MqlabError
-from mqlab.measure.crash import ChaosThread
+from mqlab.measure.faults import ChaosThread
 from mqlab.measure.lab import Lab
 from mqlab.measure.results import RunResult
 from mqlab.processes import rabbit

@@ -25,7 +25,7 @@ from mqlab.amqp.queues import delete_run_objects
 from mqlab.amqp.settings import AmqpSettings
 from mqlab.errors import BadInput, ChildFailed
 from mqlab.job import ledger
-from mqlab.measure import crash, loadgen, metrics, runner
+from mqlab.measure import faults, loadgen, metrics, runner
 from mqlab.measure.bench import children, doubt
 from mqlab.measure.bench.targets import KillRow, Row, ratio
 from mqlab.measure.lab import Lab, wait_for_consumers
@@ -126,7 +126,7 @@ def mqlab_kill(url: str, load: Workload, moment: str) -> KillRow:
     chaos: runner.Chaos
     if moment == "after-send":
         sends = max(1, load.requests // 2 // load.workers)
-        chaos = crash.WorkerKill(sends)
+        chaos = faults.WorkerKill(sends)
         note = f"a worker SIGKILLs itself after its mail #{sends} was accepted (failpoint)"
     else:
         chaos = MidScanKill(load.requests // 2)
