@@ -8,12 +8,8 @@ ones, below the ephemeral range), data dir, and one Erlang cookie the nodes shar
 other and with nobody else (it is written into each data dir, which is the node's HOME).
 
 How it forms (`Cluster.start`): the nodes boot in parallel, then node 2, then node 3, joins
-node 1 (rabbitmqctl stop_app, join_cluster, start_app). The joins go one after the other:
-two at once once left one timing out after 30 s, and on 2 cores they are no faster together
-(10.6-11.2 s, against 8.6-12.1 s one after the other: the rabbitmqctl VMs share the cores).
-Measured on 2 cores busy with other work (load 6-11): the boot 8.8-14.1 s, the joins
-8.6-12.1 s: six rabbitmqctl runs of 1.2-3.7 s, each mostly an Erlang VM booting (the join
-itself takes under a second in the node's log).
+node 1 (rabbitmqctl stop_app, join_cluster, start_app), one after the other: two joins at
+once were no faster on 2 cores and once timed out (timings: bench/README.md, "The cluster").
 
 A member that was killed (or stopped) comes back with `node.start()`: same name, port and
 data dir, and it finds its cluster in its data. `cluster_state` keeps one long-lived
