@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from mqlab.cli import cluster, live, measure
+from mqlab.cli import cluster, lesson, live, measure
 from mqlab.cli.options import Lang, LangChoice, writable_folder
 
 app = typer.Typer(
@@ -106,6 +106,8 @@ app.command("crash-test")(measure.crash_test)
 app.command()(measure.sweep)
 app.command()(measure.calibrate)
 app.command()(measure.bench)
+app.command()(lesson.lesson)
+app.command()(lesson.slides)
 broker_app.command("up")(live.broker_up)
 broker_app.command("down")(live.broker_down)
 broker_app.command("status")(live.broker_status)

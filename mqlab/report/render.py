@@ -173,8 +173,8 @@ def print_saved(path: Path, lang: str = "en") -> None:
 
 
 def print_written(paths: Sequence[Path], lang: str = "en") -> None:
-    for path in paths:
-        console.print(f"{text('saved', lang)}: {path}")
+    for path in paths:  # soft_wrap: a path is never broken across lines, so it can be copied
+        console.print(f"{text('saved', lang)}: {path}", soft_wrap=True)
 
 
 def print_broker_up(url: str, version: str | None) -> None:

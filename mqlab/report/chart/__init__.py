@@ -1,4 +1,4 @@
-"""Slides from result files: the only package of mqlab that imports matplotlib.
+"""Charts from result files: with `report.slides`, the only packages that import matplotlib.
 
 A lesson is won or lost on the picture: "the user waits 200 ms" against "answered
 at once", a backlog that drains, a black bar of lost mails after a crash. This

@@ -241,10 +241,6 @@ EN: dict[str, str] = {
         "Run one with: mqlab lesson N (--no-predict for an instructor). "
         "All of them as a slide deck: mqlab slides"
     ),
-    "lesson.col.number": "lesson",
-    "lesson.col.claim": "claim",
-    "lesson.col.question": "question",
-    "lesson.col.command": "command",
     "lesson.col.chart": "chart",
     "lesson.chart.own": "its own slide",
     "lesson.question": "Question",

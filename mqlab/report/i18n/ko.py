@@ -233,10 +233,6 @@ KO: dict[str, str] = {
     "lesson.list.hint": (
         "하나씩 실행: mqlab lesson N (강사용 --no-predict). 전체를 발표 자료로: mqlab slides"
     ),
-    "lesson.col.number": "실습",
-    "lesson.col.claim": "주장",
-    "lesson.col.question": "질문",
-    "lesson.col.command": "명령",
     "lesson.col.chart": "차트",
     "lesson.chart.own": "전용 슬라이드",
     "lesson.question": "질문",
