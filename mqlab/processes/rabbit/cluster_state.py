@@ -9,35 +9,20 @@ checked by its node name) and deletes their data: the next `cluster up` is a new
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from mqlab.processes.rabbit.cluster import NODE_TIMEOUT_S, Cluster, in_parallel
 from mqlab.processes.rabbit.node import PrivateNode
 from mqlab.processes.rabbit.probe import BrokerUnavailable, probe_url
-from mqlab.processes.rabbit.state import node_from_record, node_record, state_dir
+from mqlab.processes.rabbit.state import node_from_record, node_record, state_dir, state_lock
 from mqlab.processes.rabbit.urls import endpoint, split_urls
 
 
 def _state_file() -> Path:
     return state_dir() / "cluster.json"
-
-
-@contextlib.contextmanager
-def _state_lock() -> Iterator[None]:
-    directory = state_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / "cluster.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _save(cluster: Cluster) -> None:
@@ -94,7 +79,7 @@ def cluster_up() -> Cluster:
     started again from their data (they rejoin). None alive: a new cluster, in
     $MQLAB_STATE_DIR/cluster, kept running after this process exits, until
     `cluster_down()`."""
-    with _state_lock():
+    with state_lock("cluster"):
         cluster = recorded_cluster()
         if cluster is not None:
             dead = [n for n in cluster.nodes if not n.running]
@@ -126,7 +111,7 @@ def cluster_down(timeout: float = 15.0) -> int:
     """Stop the cluster `cluster_up` recorded and delete its data; returns how many of its
     nodes were running. Only its nodes are signalled (process groups checked to carry
     their node names), never another broker."""
-    with _state_lock():
+    with state_lock("cluster"):
         cluster = _load()
         if cluster is None:
             _state_file().unlink(missing_ok=True)

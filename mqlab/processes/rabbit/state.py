@@ -77,10 +77,11 @@ def _state_file() -> Path:
 
 
 @contextlib.contextmanager
-def _state_lock() -> Iterator[None]:
+def state_lock(name: str = "broker") -> Iterator[None]:
+    """One `broker up|down` (or, with "cluster", `cluster up|down`) at a time."""
     directory = state_dir()
     directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / "broker.lock", "a") as lock:
+    with open(directory / f"{name}.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
@@ -161,7 +162,7 @@ def broker_up(port: int = BROKER_PORT) -> BrokerHandle:
     after this process exits, until `broker_down()`. The data dir is kept across
     down/up, so durable queues survive. `resolve_url(None)` then returns its URL.
     """
-    with _state_lock():
+    with state_lock():
         recorded = recorded_node()
         if recorded is not None:
             version = recorded.wait_ready(30.0)
@@ -179,7 +180,7 @@ def broker_down(timeout: float = 15.0) -> bool:
     Only that node is ever signalled (its process group, checked to carry its node
     name), never another broker. A stale state file is removed and gives False.
     """
-    with _state_lock():
+    with state_lock():
         node = _load_state()
         if node is None:
             _state_file().unlink(missing_ok=True)
