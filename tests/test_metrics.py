@@ -127,3 +127,26 @@ def test_timeline_counts_sync_users_waiting_as_in_flight() -> None:
     assert [r["backlog"] for r in rows] == [0, 0, 0, 0]  # sync's backlog: flat, yet users waited
     unanswered = [Sample("n", intended=0.0, sent=0.0, status=None, response_ms=None)]
     assert timeline(unanswered, [], [], start=0.0, width_s=0.5)[-1]["in_flight"] == 1
+
+
+def test_what_each_user_was_told_is_checked_against_the_ledger() -> None:
+    samples = [
+        sample("a", 0.0, 202),  # "sent", and mailed: the truth
+        sample("b", 0.0, 202),  # "dead", no mail: the truth
+        sample("c", 0.0, 202),  # "sent", no mail: wrong
+        sample("d", 0.0, 202),  # still "queued" when asked: queued forever
+        sample("e", 0.0, 202),  # the app does not know it (404): never heard
+        sample("f", 0.0, 202),  # no answer to the status request: never heard
+        sample("g", 0.0, 503),  # told it failed, yet mailed: wrong
+        sample("h", 0.0, 503),  # told it failed, no mail: the truth
+        sample("i", 0.0, None, None),  # no answer to the signup: knew it failed; no mail
+    ]
+    arrivals = [Arrival(j, "welcome", f"{j}@x.test", 0.5) for j in ("a", "d", "g")]
+    heard = {"a": "sent", "b": "dead", "c": "sent", "d": "queued", "e": "unknown"}
+    s = summarize(samples, arrivals, mode="broker", heard=heard)
+    assert (s.told_truth, s.told_wrong, s.told_queued, s.never_heard) == (4, 2, 1, 2)
+    # sync: the answer is the outcome, 2xx means sent; nobody is asked afterwards
+    s = summarize(samples, arrivals, mode="sync")
+    assert (s.told_truth, s.told_wrong, s.told_queued, s.never_heard) == (4, 5, 0, 0)
+    # counted only when asked for: a summary without a mode (and an old file) says unknown
+    assert summarize(samples, arrivals).told_truth is None

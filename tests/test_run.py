@@ -70,6 +70,7 @@ def test_compare_runs_the_three_modes_on_one_workload(mqlab_result: Run, tmp_pat
     assert [r["mode"] for r in data["runs"]] == ["sync", "thread", "broker"]
     for r in data["runs"]:
         assert (r["summary"]["delivered"], r["summary"]["lost"]) == (10, 0)
+        assert r["summary"]["told_truth"] == 10  # each user's answer or status says "sent"
     broker = data["runs"][2]
     assert broker["environment"]["broker_version"]
     assert any(row["queue_depth"] is not None for row in broker["timeline"])
@@ -90,6 +91,20 @@ def test_a_flaky_mail_server_loses_nothing_in_broker_mode(mqlab_result: Run) -> 
     assert s["lost"] == 0
     assert s["delivered"] + s["dead_lettered"] == s["accepted"] == 20
     assert s["retried"] > 0  # refused mails were retried from the retry queue, and arrived
+
+
+@pytest.mark.broker
+def test_every_broker_user_is_told_the_truth_about_their_signup(mqlab_result: Run) -> None:
+    # 2 infected (quarantined, no welcome mail) and mails refused for good by the mail
+    # server (dead-lettered, a quarantine notice among them maybe): each user's status says
+    # so, and the rest say "sent", as the ledger does.
+    data = run(mqlab_result, "broker", requests=16, infected=2, rate=100, scan_ms=5, workers=2,
+               smtp_fail_rate=0.2, smtp_fail_kind="permanent")  # fmt: skip
+    s = data["summary"]
+    assert s["accepted"] == 16 and s["lost"] == 0
+    assert s["delivered"] < 14 and s["dead_lettered"] > 0
+    told = (s["told_truth"], s["told_wrong"], s["told_queued"], s["never_heard"])
+    assert told == (16, 0, 0, 0)
 
 
 @pytest.mark.parametrize(

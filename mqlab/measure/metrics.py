@@ -12,6 +12,15 @@ Definitions (the README repeats them):
   same (the work went on after the app gave up, or the app died after the send): a user who
   tries again gets two mails. Jepsen's queue checker calls these "recovered". Kept apart
   from delivered and lost, which count accepted jobs only; their extra mails are duplicates.
+- told (what each user heard, against the ledger; every request is one user): told the truth
+  (a final answer or status that says "sent" and the mail arrived, or that says it was not
+  sent, as an error answer, dead, quarantined or dropped, and no mail arrived), told wrong
+  (a final one the ledger contradicts: a failed request sent anyway, a "sent" with no mail),
+  told "queued" forever (accepted, and the status never became final), never heard
+  (accepted, and the app had no answer about the job: it does not know it, as a restarted
+  thread app, or it did not answer). A request with no answer at all counts as told
+  failed, as in `failed`: the user knew at once. Sync's answer is its outcome (2xx: sent);
+  thread and broker users are asked `GET /signup/{id}` after the drain (`heard.ask`).
 - throughput: delivered mails / seconds from the first request sent to the last mail delivered.
 - response: answer - *intended* send time. e2e: first arrival in the sink - intended send time.
 Percentiles come from all samples at once (numpy), never from averaged percentiles.
@@ -27,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from mqlab.job.ledger import Arrival
+from mqlab.job.status import FINAL, STATES
 from mqlab.measure.loadgen import Sample
 from mqlab.measure.results import Percentiles, Summary
 
@@ -101,10 +111,48 @@ def account(
     return Accounting(accepted, failed, welcome, quarantined, first, dead_lettered, refused)
 
 
+def told(
+    mode: str,
+    samples: Sequence[Sample],
+    arrivals: Sequence[Arrival],
+    heard: Mapping[str, str] | None = None,
+) -> dict[str, int]:
+    """What the users were told, against the ledger: the four counts of the summary.
+
+    `heard`: job id -> the state the app tells for it (or "unknown"), for accepted jobs of
+    thread and broker runs; a job missing from it was never heard of. Sync's answer is its
+    outcome: 2xx means sent."""
+    acc = account(samples, arrivals)
+    heard = heard or {}
+    out = {"told_truth": 0, "told_wrong": 0, "told_queued": 0, "never_heard": 0}
+    for sample in samples:
+        mailed = acc.welcome[sample.job_id] > 0
+        if not sample.accepted:  # an error answer, or none: the user knew it failed
+            key = "told_wrong" if mailed else "told_truth"
+        elif mode == "sync":
+            key = "told_truth" if mailed else "told_wrong"
+        else:
+            state = heard.get(sample.job_id)
+            if state not in STATES:  # not asked, no answer, or "unknown" (404)
+                key = "never_heard"
+            elif state not in FINAL:
+                key = "told_queued"
+            else:
+                key = "told_truth" if (state == "sent") == mailed else "told_wrong"
+        out[key] += 1
+    return out
+
+
 def summarize(
-    samples: Sequence[Sample], arrivals: Sequence[Arrival], dead: Iterable[str] = ()
+    samples: Sequence[Sample],
+    arrivals: Sequence[Arrival],
+    dead: Iterable[str] = (),
+    mode: str | None = None,
+    heard: Mapping[str, str] | None = None,
 ) -> Summary:
+    """The run's numbers; what the users were told (`told`) only when `mode` is given."""
     acc = account(samples, arrivals, dead)
+    users = told(mode, samples, arrivals, heard) if mode is not None else {}
     delivered = acc.delivered
     by_id = {s.job_id: s for s in samples}
     sent_times = [s.sent for s in samples if s.sent is not None]
@@ -137,6 +185,10 @@ def summarize(
         response_ms=percentiles(answered),
         e2e_ms=percentiles(e2e),
         generator_late_ms=percentiles(late),
+        told_truth=users.get("told_truth"),
+        told_wrong=users.get("told_wrong"),
+        told_queued=users.get("told_queued"),
+        never_heard=users.get("never_heard"),
     )
 
 

@@ -15,7 +15,10 @@ Format history (`format_version`):
       "quorum", the type of the broker's queues (None in a run that used no broker):
       readers take a missing one as "classic" (`queue_type`), all there was before;
       kind "lesson", one `mqlab lesson` run: the student's prediction beside the measured
-      value, the verdict, and the result document of its core (`mqlab.measure.lesson`)).
+      value, the verdict, and the result document of its core (`mqlab.measure.lesson`);
+      summary and crash-test row fields "told_truth", "told_wrong", "told_queued" and
+      "never_heard", what the users were told against the ledger (`metrics.told`): readers
+      treat a missing one as unknown and show "-").
 Every file opens with the same envelope, built by `envelope()` alone: `format_version`,
 `kind` (a run's `mode` with it), `created` (UTC), the `config` for the kinds run from one,
 and the `environment` (`mqlab.measure.environment`); each kind's own fields follow.
@@ -88,6 +91,12 @@ class Summary:
     response_ms: Percentiles
     e2e_ms: Percentiles
     generator_late_ms: Percentiles
+    # What each user was told, against the ledger (`metrics.told`); None in a file from
+    # before these were counted. Every request is one user, so the four add up to requests.
+    told_truth: int | None = None  # the final answer or status matched the ledger
+    told_wrong: int | None = None  # a final answer or status the ledger contradicts
+    told_queued: int | None = None  # accepted, and the status never became final
+    never_heard: int | None = None  # accepted, and the app has no status for it (404, none)
 
     def __post_init__(self) -> None:
         counts = (
@@ -109,6 +118,9 @@ class Summary:
             raise ValueError("more delivered or lost jobs than accepted ones")
         if self.sent_anyway > self.failed:
             raise ValueError("more jobs sent anyway than failed ones")
+        told = (self.told_truth, self.told_wrong, self.told_queued, self.never_heard)
+        if all(n is not None for n in told) and sum(n or 0 for n in told) != self.requests:
+            raise ValueError(f"what the users were told {told} does not add up to the requests")
 
 
 @dataclass

@@ -20,8 +20,8 @@ from typing import Any, Protocol
 from mqlab.amqp.queues import dead_job_ids, delete_run_objects
 from mqlab.amqp.settings import AmqpSettings, QueueType, private_settings
 from mqlab.job import ledger
-from mqlab.measure import calibrate, environment, loadgen, metrics
-from mqlab.measure.lab import Lab
+from mqlab.measure import calibrate, environment, heard, loadgen, metrics
+from mqlab.measure.lab import HOST, Lab
 from mqlab.measure.loadgen import Sample
 from mqlab.measure.results import RunResult, Summary, envelope, utc_now
 from mqlab.processes import rabbit
@@ -178,13 +178,14 @@ def _run(
             )
             if chaos is not None:
                 time.sleep(settle_s(w.scan_ms))  # let late duplicates land: they must be counted
+        users = ask_users(lab, load.samples)
         arrivals = ledger.read_arrivals(lab.ledger, include_refused=True)
     finally:
         lab.close()
         dead = dead_job_ids(amqp) if amqp is not None else []
         if amqp is not None:
             delete_run_objects(amqp)
-    summary = metrics.summarize(load.samples, arrivals, dead)
+    summary = metrics.summarize(load.samples, arrivals, dead, config.mode.value, users)
     first = metrics.account(load.samples, arrivals).first_arrival
     warnings = []
     if drained == "timeout":
@@ -204,6 +205,15 @@ def _run(
         events=[{**e, "t": round(e["t"] - load.started, 3)} for e in events],
         warnings=warnings,
     )
+
+
+def ask_users(lab: Lab, samples: Sequence[Sample]) -> dict[str, str]:
+    """What the app tells each accepted job's user now (thread and broker; sync's answer
+    was the outcome): job id -> state, or "unknown"; no answer leaves a job out."""
+    if lab.config.mode is Mode.sync:
+        return {}
+    accepted = [s.job_id for s in samples if s.accepted]
+    return heard.ask(HOST, lab.app_port, accepted, total_s=max(10.0, 0.02 * len(accepted)))
 
 
 def generator_warning(summary: Summary, rate: float) -> str | None:

@@ -201,6 +201,10 @@ def crash_meaning(data: Doc, fault: str, mode: str, safety: str, lang: str = "en
         )
     elif total["failed"]:
         parts.append(_say("crash.meaning.failed", total["failed"], lang))
+    told = [tuple(r.get(k) for k in TOLD) for r in live]
+    if told and all(None not in t for t in told):  # files from before them: not said
+        sums = [sum(_count(t[i]) for t in told) for i in range(len(TOLD))]
+        parts.append(text("crash.meaning.told", lang).format(**dict(zip(TOLD, sums, strict=True))))
     window = crash_window(data, fault)
     mine = window.rates.get((mode, safety)) if window else None
     if window and mine and mine.early and mine.own_s is not None:
@@ -215,6 +219,9 @@ def crash_meaning(data: Doc, fault: str, mode: str, safety: str, lang: str = "en
             )
         )
     return " ".join(parts)
+
+
+TOLD = ("told_truth", "told_wrong", "told_queued", "never_heard")  # Summary's fields
 
 
 def crash_meanings(data: Doc, fault: str, lang: str = "en") -> list[str]:

@@ -57,6 +57,9 @@ def run_rows(lang: str) -> list[tuple[str, Callable[[dict[str, Any]], str]]]:
     def s(key: str) -> Callable[[dict[str, Any]], str]:
         return lambda r: str(r["summary"].get(key, 0))  # fields added later read as 0
 
+    def t(key: str) -> Callable[[dict[str, Any]], str]:
+        return lambda r: _count(r["summary"].get(key))  # a file from before them: "-"
+
     def p(group: str, key: str) -> Callable[[dict[str, Any]], str]:
         def cell(r: dict[str, Any]) -> str:
             # A percentile carrying the load generator's own delay is not printed as a number.
@@ -77,6 +80,10 @@ def run_rows(lang: str) -> list[tuple[str, Callable[[dict[str, Any]], str]]]:
         (text("col.quarantined", lang), s("quarantined")),
         (text("col.dead_lettered", lang), s("dead_lettered")),
         (text("col.retried", lang), s("retried")),
+        (text("col.told_truth", lang), t("told_truth")),
+        (text("col.told_wrong", lang), t("told_wrong")),
+        (text("col.told_queued", lang), t("told_queued")),
+        (text("col.never_heard", lang), t("never_heard")),
         (text("col.throughput", lang), lambda r: fmt_rate(r["summary"]["throughput_per_s"])),
         (text("col.response_p50", lang), p("response_ms", "p50")),
         (text("col.response_p95", lang), p("response_ms", "p95")),
@@ -101,8 +108,20 @@ def runs_table(runs: Sequence[dict[str, Any]], lang: str = "en") -> Table:
     return table
 
 
-# Counts that mean harm when they are not 0: a mail never sent, or one sent twice.
-HIGHLIGHT = {"lost": "bold red", "duplicates": "bold yellow", "sent_anyway": "bold yellow"}
+def _count(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+# Counts that mean harm when they are not 0: a mail never sent, or one sent twice, or a
+# user told something else than what happened, or nothing.
+HIGHLIGHT = {
+    "lost": "bold red",
+    "duplicates": "bold yellow",
+    "sent_anyway": "bold yellow",
+    "told_wrong": "bold red",
+    "told_queued": "bold yellow",
+    "never_heard": "bold yellow",
+}
 
 
 def _highlight(label: str, value: str, lang: str) -> str:
@@ -172,7 +191,7 @@ def _crash_table(data: dict[str, Any], fault: str, several: bool, lang: str) -> 
             continue
         counts = {k: str(r.get(k, 0)) for k in CRASH_COUNTS}  # fields added later read as 0
         for key in HIGHLIGHT:
-            if r.get(key):
+            if key in counts and r.get(key):
                 counts[key] = f"[{HIGHLIGHT[key]}]{counts[key]}[/]"
         table.add_row(*cells, *counts.values())
     return table

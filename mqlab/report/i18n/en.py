@@ -523,4 +523,12 @@ EN: dict[str, str] = {
     ),
     "col.recovery_s.short": "accepting again (s)",
     "slides.floors.calls": "{n} calls timed per step",
+    "col.told_truth": "told the truth",
+    "col.told_wrong": "told wrong",
+    "col.told_queued": 'told "queued" forever',
+    "col.never_heard": "never heard",
+    "crash.meaning.told": (
+        "What the users heard: {told_truth} the truth, {told_wrong} wrong, "
+        '{told_queued} "queued" forever, {never_heard} never heard.'
+    ),
 }

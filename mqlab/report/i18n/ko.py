@@ -517,4 +517,12 @@ KO: dict[str, str] = {
     ),
     "col.recovery_s.short": "다시 접수 (초)",
     "slides.floors.calls": "구간마다 {n}번 호출해 측정",
+    "col.told_truth": "사실대로 알림",
+    "col.told_wrong": "틀리게 알림",
+    "col.told_queued": '끝내 "큐에서 대기 중"',
+    "col.never_heard": "소식 없음",
+    "crash.meaning.told": (
+        "사용자가 들은 결과: 사실대로 {told_truth}명, 틀리게 {told_wrong}명, "
+        '끝내 "큐에서 대기 중" {told_queued}명, 소식 없음 {never_heard}명.'
+    ),
 }
