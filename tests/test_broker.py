@@ -77,8 +77,10 @@ def test_a_broker_run_delivers_everything_and_cleans_up_its_queue(
     assert "guest:guest" not in json.dumps(data)  # the password is masked in results
     for sample in data["samples"]:
         assert sample["status"] == 202
-        # answered once the broker had the job, before any worker sent the mail
-        assert sample["intended"] + sample["response_ms"] / 1000 < sample["delivered"]
+        # the mail went out after the signup was sent. (Not "after the user read the 202":
+        # once the broker confirmed, a worker with a 20 ms scan may finish before a busy
+        # client reads its answer; seen in CI: answer read at 120 ms, mail at 112 ms.)
+        assert sample["intended"] < sample["delivered"]
     # The run's own queue (and its .retry and .dead) are gone: nothing left on the broker.
     queue = data["config"]["queue"]
     assert ".run-" in queue
