@@ -13,7 +13,7 @@ import functools
 import importlib.util
 import math
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -313,12 +313,22 @@ def text_width_pt(text: str, size: float) -> float:
 
 def wrap(text: str, width_pt: float, size: float) -> str:
     """Break `text` at spaces so no line is wider than `width_pt` (one word may be)."""
+    return greedy_wrap(text, lambda line: text_width_pt(line, size) > width_pt)
+
+
+def greedy_wrap(
+    text: str,
+    too_wide: Callable[[str], bool],
+    words: Callable[[str], list[str]] = lambda paragraph: paragraph.split(" "),
+) -> str:
+    """Fill each line with `words` of a paragraph until the next would make it `too_wide`
+    (one word alone may be). Existing line breaks are kept."""
     lines: list[str] = []
-    for para in text.split("\n"):
+    for paragraph in text.split("\n"):
         line = ""
-        for word in para.split(" "):
+        for word in words(paragraph):
             trial = f"{line} {word}" if line else word
-            if line and text_width_pt(trial, size) > width_pt:
+            if line and too_wide(trial):
                 lines.append(line)
                 line = word
             else:

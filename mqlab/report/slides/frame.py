@@ -23,7 +23,7 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.text import Text
 
-from mqlab.report.chart.style import DPI, FIGSIZE, GRID, INK, MUTED
+from mqlab.report.chart.style import DPI, FIGSIZE, GRID, INK, MUTED, greedy_wrap
 
 MONO = "DejaVu Sans Mono"  # ships with matplotlib: the commands, as typed
 COMMAND_GID = "command"  # a command or option name: stays in Latin letters on any slide
@@ -126,18 +126,7 @@ def wrap(
     """Break `text` at spaces so that no line is wider than `width` (a figure fraction),
     measured in the font it will be drawn in. Existing line breaks are kept."""
     room = width * fig.bbox.width
-    lines: list[str] = []
-    for paragraph in text.split("\n"):
-        line = ""
-        for word in _words(paragraph):
-            trial = f"{line} {word}" if line else word
-            if line and _width_px(fig, trial, size, family, weight) > room:
-                lines.append(line)
-                line = word
-            else:
-                line = trial
-        lines.append(line)
-    return "\n".join(lines)
+    return greedy_wrap(text, lambda line: _width_px(fig, line, size, family, weight) > room, _words)
 
 
 def fitting_size(

@@ -128,8 +128,10 @@ def label(
     if legend is not None:
         taken.append(legend.get_window_extent(draw))
     paths = [_path(line) for line in ax.lines if line.get_visible()]
-    for dx, dy, ha, va in offsets:
-        note = ax.annotate(
+
+    def note_at(offset: Offset) -> Annotation:
+        dx, dy, ha, va = offset
+        return ax.annotate(
             text,
             xy,
             xytext=(dx, dy),
@@ -140,6 +142,9 @@ def label(
             fontweight="bold",
             color=colour,
         )
+
+    for offset in offsets:
+        note = note_at(offset)
         box = note.get_window_extent(draw)
         inner = inside.x0 <= box.x0 and box.x1 <= inside.x1
         inner = inner and inside.y0 <= box.y0 and box.y1 <= inside.y1
@@ -150,18 +155,7 @@ def label(
         ):
             return note
         note.remove()
-    dx, dy, ha, va = offsets[0]  # nowhere clear: where it reads best
-    return ax.annotate(
-        text,
-        xy,
-        xytext=(dx, dy),
-        textcoords="offset points",
-        ha=ha,
-        va=va,
-        fontsize=size,
-        fontweight="bold",
-        color=colour,
-    )
+    return note_at(offsets[0])  # nowhere clear: where it reads best
 
 
 # --- 1. the answer ---------------------------------------------------------------------------
