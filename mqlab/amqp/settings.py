@@ -37,6 +37,11 @@ QUEUE = "mqlab.signup.welcome"
 # cluster by Raft, always durable; it takes a publish once a majority has it on disk.
 QueueType = Literal["classic", "quorum"]
 QUEUE_TYPES: tuple[QueueType, ...] = get_args(QueueType)
+# Which broker carries the queue. The settings below are the queue's, whatever the broker:
+# rabbitmq reads them here (mqlab.amqp), redis in mqlab.redis_streams (Redis Streams), nats
+# in mqlab.jetstream (NATS JetStream), each with its own URL scheme in `url`.
+BrokerKind = Literal["rabbitmq", "redis", "nats"]
+BROKERS: tuple[BrokerKind, ...] = get_args(BrokerKind)
 
 
 log = logging.getLogger(__name__)
@@ -60,6 +65,7 @@ class AmqpSettings:
     retry_delay_ms: float = 1000.0  # the first backoff; it doubles with every retry
     max_redeliveries: int = 5  # a job its workers never settled (crashed): then <queue>.dead
     queue_type: QueueType = "classic"
+    broker: BrokerKind = "rabbitmq"  # redis: url redis://..., nats: url nats://...
 
 
 def retry_queue(queue: str) -> str:
