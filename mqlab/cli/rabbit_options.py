@@ -12,8 +12,82 @@ import typer
 
 from mqlab.amqp import settings as amqp_settings
 from mqlab.amqp.settings import AmqpSettings
+from mqlab.errors import BadInput
 from mqlab.processes import commandline as flag
 from mqlab.processes import rabbit
+
+
+class BrokerChoice(str, Enum):
+    rabbitmq = "rabbitmq"
+    redis = "redis"
+    nats = "nats"
+
+
+BrokerOpt = Annotated[
+    BrokerChoice | None,
+    typer.Option(
+        flag.BROKER,
+        help="The broker of broker mode: rabbitmq (the course's), redis (Redis Streams) or nats "
+        "(NATS JetStream). Default: what --broker-url names, else rabbitmq.",
+    ),
+]
+
+
+BrokerUrl = Annotated[
+    str | None,
+    typer.Option(
+        flag.BROKER_URL,
+        help="The Redis or NATS server (redis://host:port/db, nats://host:port). serve and "
+        "worker: default $MQLAB_REDIS_URL or $MQLAB_NATS_URL, else the standard local port; "
+        "run, compare, crash-test, sweep: default a private server mqlab starts and stops.",
+    ),
+]
+
+
+def which_broker(
+    broker: BrokerChoice | None, amqp_url: str | None, broker_url: str | None, live: bool
+) -> tuple[amqp_settings.BrokerKind, str | None]:
+    """The broker and its URL, from --broker, --broker-url and --amqp-url. `live`: serve and
+    worker, which fall back to the environment and the standard port; a run without a URL
+    gets None (a private server). --amqp-url stays RabbitMQ's (its $MQLAB_AMQP_URL may be
+    set while a lesson runs on Redis)."""
+    from mqlab.processes import brokers
+
+    kind = brokers.pick(broker.value if broker else None, broker_url)
+    if kind == "rabbitmq":
+        if broker_url:
+            raise BadInput(f"{flag.BROKER_URL} is for redis:// or nats://; use {flag.AMQP_URL}")
+        return kind, amqp_url
+    if not live:
+        return kind, broker_url
+    import os
+
+    return kind, broker_url or os.environ.get(brokers.ENV_VARS[kind]) or brokers.DEFAULT_URLS[kind]
+
+
+def run_broker(
+    broker: BrokerChoice | None,
+    amqp_url: str | None,
+    other_url: str | None,
+    cluster: bool = False,
+    queue_type: QueueTypeChoice | None = None,
+) -> tuple[amqp_settings.BrokerKind, str | None]:
+    """run, compare, crash-test, sweep: the broker and the URL their runs use (None: the
+    default RabbitMQ, or a private Redis or NATS server)."""
+    from mqlab.cli.cluster import broker_url
+
+    kind, url = which_broker(broker, amqp_url, other_url, live=False)
+    if kind == "rabbitmq":
+        return kind, broker_url(url, cluster)
+    _only_rabbitmq(kind, cluster, queue_type)
+    return kind, url
+
+
+def _only_rabbitmq(kind: str, cluster: bool, queue_type: QueueTypeChoice | None) -> None:
+    if cluster or queue_type not in (None, QueueTypeChoice.classic):
+        raise BadInput(
+            f"{flag.CLUSTER} and {flag.QUEUE_TYPE} are RabbitMQ's: not with --broker {kind}"
+        )
 
 
 class QueueTypeChoice(str, Enum):
@@ -140,12 +214,29 @@ def amqp(
     auto_ack: bool = False,
     queue_type: QueueTypeChoice = QueueTypeChoice.classic,
     cluster: bool = False,
+    broker: BrokerChoice | None = None,
+    other_url: str | None = None,
 ) -> AmqpSettings:
     """serve's and worker's settings; with `cluster`, on mqlab's own cluster (started now if
-    it is not up). What cannot go together is refused first, before anything starts."""
+    it is not up). What cannot go together is refused first, before anything starts.
+    `broker`, `other_url`: --broker and --broker-url (Redis Streams, NATS JetStream)."""
     from mqlab.cli.cluster import broker_url
 
     check_queue_type(queue_type, transient)
+    kind, stream_url = which_broker(broker, url, other_url, live=True)
+    if kind != "rabbitmq":
+        _only_rabbitmq(kind, cluster, queue_type)
+        assert stream_url is not None
+        return AmqpSettings(
+            url=stream_url,
+            exchange=exchange,
+            queue=queue,
+            prefetch=prefetch,
+            confirm=not no_confirm,
+            durable=not transient,
+            auto_ack=auto_ack,
+            broker=kind,
+        )
     return AmqpSettings(
         url=rabbit.resolve_url(broker_url(url, cluster)),
         exchange=exchange,

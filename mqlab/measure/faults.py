@@ -11,7 +11,7 @@ from typing import Any
 from mqlab import failpoint
 from mqlab.errors import MqlabError
 from mqlab.measure.lab import Lab
-from mqlab.processes import rabbit
+from mqlab.processes.brokers import Restartable
 
 
 class ChaosThread:
@@ -116,17 +116,21 @@ class WorkerKill(ChaosThread):
 
 
 class BrokerRestart(ChaosThread):
-    def __init__(self, at: int, node: rabbit.PrivateNode) -> None:
+    """SIGKILL a broker of mqlab's own (a private RabbitMQ node, Redis or NATS server) and
+    start it again on the same port and data."""
+
+    def __init__(self, at: int, node: Restartable, what: str = "RabbitMQ node") -> None:
         super().__init__(at)
         self.node = node
+        self.what = what
 
     def act(self, lab: Lab) -> None:
         self.node.kill()
         self._event("kill", "broker")
         try:
             self.node.restart()
-        except rabbit.BrokerUnavailable as e:
+        except MqlabError as e:  # rabbit.BrokerUnavailable, NoBroker: a row that says so
             self.note = f"the broker did not come back: {e}"
             return
         self._event("restart", "broker")
-        self.note = "private RabbitMQ node SIGKILLed mid-load, then restarted"
+        self.note = f"private {self.what} SIGKILLed mid-load, then restarted"

@@ -12,7 +12,7 @@ import time
 import urllib.request
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pika
 import pika.exceptions
@@ -40,7 +40,7 @@ class Lab:
         self.sink: Child | None = None
         self.app: Child | None = None
         self.workers: list[Child] = []
-        self._depths = QueueWatch(amqp) if amqp is not None else None
+        self._depths = watch_for(amqp) if amqp is not None else None
         self.worker_env: dict[int, dict[str, str]] = {}  # crash tests arm failpoints here
         self._spawned = 0
 
@@ -188,7 +188,7 @@ def wait_for_consumers(
 ) -> None:
     """Until `count` consumers are on `amqp.queue`; a child that exits fails at once.
     A broker that does not answer for a moment (a node just restarted) is asked again."""
-    watch = QueueWatch(amqp)
+    watch = watch_for(amqp)
     try:
         if wait_for(
             lambda: all(c.check_alive() for c in children) and (watch.consumers() or 0) >= count,
@@ -200,6 +200,29 @@ def wait_for_consumers(
         raise ChildFailed(f"no {count} consumers on {amqp.queue} within {timeout:.0f} s: {last}")
     finally:
         watch.close()
+
+
+class Watch(Protocol):
+    """A run's queue, read by the lab: jobs not yet done, and workers consuming now."""
+
+    def backlog(self) -> int | None: ...
+
+    def consumers(self) -> int | None: ...
+
+    def close(self) -> None: ...
+
+
+def watch_for(amqp: AmqpSettings) -> Watch:
+    """The queue watch of the run's broker (each reads its own broker's counters)."""
+    if amqp.broker == "redis":
+        from mqlab.redis_streams import Watch as RedisWatch
+
+        return RedisWatch(amqp)
+    if amqp.broker == "nats":
+        from mqlab.jetstream import Watch as NatsWatch
+
+        return NatsWatch(amqp)
+    return QueueWatch(amqp)
 
 
 class QueueWatch:

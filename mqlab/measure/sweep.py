@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from mqlab.amqp.settings import QueueType
+from mqlab.amqp.settings import BrokerKind, QueueType
 from mqlab.measure import environment, metrics
 from mqlab.measure.results import envelope, utc_now
 from mqlab.measure.runner import Broker, Progress, broker_for, run
@@ -29,6 +29,7 @@ class SweepConfig:
     jobs_per_worker: int = 20
     amqp_url: str | None = None
     queue_type: QueueType = "classic"
+    broker: BrokerKind = "rabbitmq"
 
 
 @dataclass
@@ -51,7 +52,7 @@ ProgressFor = Callable[[str], AbstractContextManager[Progress]]
 def sweep(config: SweepConfig, progress_for: ProgressFor | None = None) -> SweepResult:
     w = config.workload
     cm: AbstractContextManager[Broker | None] = (
-        broker_for(RunConfig(Mode.broker, w, config.amqp_url))
+        broker_for(RunConfig(Mode.broker, w, config.amqp_url, broker=config.broker))
         if Mode.broker in config.modes
         else contextlib.nullcontext(None)
     )
@@ -65,6 +66,7 @@ def sweep(config: SweepConfig, progress_for: ProgressFor | None = None) -> Sweep
             "rate": 0,
             "server_threads": w.server_threads,
             "queue_type": config.queue_type,  # a file without it: classic
+            "broker": config.broker,  # a file without it: rabbitmq
         },
         environment={},
     )
@@ -80,7 +82,12 @@ def sweep(config: SweepConfig, progress_for: ProgressFor | None = None) -> Sweep
                 with bar as report:
                     r = run(
                         RunConfig(
-                            mode, point, config.amqp_url, queue_type=config.queue_type, floors=False
+                            mode,
+                            point,
+                            config.amqp_url,
+                            queue_type=config.queue_type,
+                            broker=config.broker,
+                            floors=False,
                         ),
                         report,
                         broker if mode is Mode.broker else None,

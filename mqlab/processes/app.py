@@ -24,13 +24,13 @@ from mqlab.job.mailjob import MailJob
 from mqlab.job.scan import Scanner
 from mqlab.job.signup import InvalidSignup, RecentIds, parse_signup
 from mqlab.job.status import Board
+from mqlab.processes import brokers
 from mqlab.processes.config import Mode, ServeConfig
 from mqlab.processes.httpserver import Request, Response, Server
 from mqlab.processes.page import Page
 from mqlab.processes.procs import check_port_free
 from mqlab.processes.rabbit import mask_url
 from mqlab.processes.status_api import StatusRoutes
-from mqlab.processes.status_follow import Follower
 
 log = logging.getLogger(__name__)
 narrate = logging.getLogger("narrate")  # a line per signup; `mqlab serve --quiet` hides it
@@ -40,17 +40,15 @@ narrate = logging.getLogger("narrate")  # a line per signup; `mqlab serve --quie
 FAST_PATHS = ("/health", "/stats")
 
 
-def build_signup(config: ServeConfig) -> tuple[Signup, StatusRoutes, Follower | None]:
+def build_signup(config: ServeConfig) -> tuple[Signup, StatusRoutes, brokers.Follower | None]:
     """The scenario for this mode (imported here so the lesson files stay free of plumbing),
     where its jobs' states are kept, and (broker) what follows them on the broker."""
     routes = functools.partial(
         StatusRoutes, max_streams=config.max_streams, keepalive_s=config.sse_keepalive_s
     )
-    if config.mode is Mode.broker:
-        from scenarios.broker import BrokerSignup
-
-        follower = Follower(config.amqp).start()
-        signup = BrokerSignup(config.amqp, config.server_threads, status=follower.tell)
+    if config.mode is Mode.broker:  # on RabbitMQ, Redis Streams or NATS JetStream
+        follower = brokers.follower_for(config.amqp)
+        signup = brokers.signup_for(config.amqp, config.server_threads, status=follower.tell)
         return signup, routes("broker", follower.board, follower.caught_up.is_set), follower
     mail_job = MailJob(Scanner(config.scan), config.smtp)
     if config.mode is Mode.thread:
@@ -154,7 +152,8 @@ def serve(config: ServeConfig, scenario: Signup | None = None) -> None:
     else:  # no job status: a 404 that says so
         signup, status, follower = scenario, StatusRoutes(scenario.mode, None), None
     server = create_server(config, signup, status)
-    where = f" (broker {mask_url(config.amqp.url)})" if signup.mode == Mode.broker.value else ""
+    name = brokers.NAMES[config.amqp.broker]
+    where = f" ({name} {mask_url(config.amqp.url)})" if signup.mode == Mode.broker.value else ""
     log.info(
         "%s app listening on http://%s:%d/ (the signup page; POST /signup)%s",
         signup.mode,

@@ -36,7 +36,9 @@ SCAN_KIND = "--scan-kind"
 SEED = "--seed"
 SMTP_HOST = "--smtp-host"
 SMTP_PORT = "--smtp-port"
-# RabbitMQ
+# the broker: RabbitMQ (the course's), Redis Streams or NATS JetStream
+BROKER = "--broker"
+BROKER_URL = "--broker-url"  # redis://... or nats://...; RabbitMQ's is --amqp-url
 AMQP_URL = "--amqp-url"
 EXCHANGE = "--exchange"
 QUEUE = "--queue"
@@ -64,7 +66,7 @@ _SERVER = (HOST, PORT, SERVER_THREADS, READ_TIMEOUT, KEEPALIVE_TIMEOUT, MAX_CONN
 _STATUS = (MAX_STREAMS, SSE_KEEPALIVE)  # GET /signup/{id}/events; sync keeps no status
 _MAIL_JOB = (SCAN_MS, SCAN_JITTER_MS, SCAN_KIND, SEED, SMTP_HOST, SMTP_PORT)
 # What defines the queue, which the app and the workers both declare: they must agree.
-_QUEUE = (AMQP_URL, EXCHANGE, QUEUE, TRANSIENT, QUEUE_TYPE, MAX_REDELIVERIES)
+_QUEUE = (BROKER, AMQP_URL, BROKER_URL, EXCHANGE, QUEUE, TRANSIENT, QUEUE_TYPE, MAX_REDELIVERIES)
 _PUBLISH = (*_QUEUE, CLUSTER, NO_CONFIRM, PUBLISH_TIMEOUT, RECONNECT_MAX)
 
 # What each mode of `mqlab serve` uses: sync and thread do the mail job in the app (thread
@@ -150,8 +152,11 @@ def _mail_job(config: ServeConfig | WorkerConfig) -> dict[str, str | bool]:
 
 def _queue(a: AmqpSettings) -> dict[str, str | bool]:
     """The queue's definition (a quorum queue's delivery limit is part of it)."""
+    rabbitmq = a.broker == "rabbitmq"
     return {
-        AMQP_URL: a.url,
+        BROKER: "" if rabbitmq else a.broker,
+        AMQP_URL: a.url if rabbitmq else "",
+        BROKER_URL: "" if rabbitmq else a.url,
         EXCHANGE: a.exchange,
         QUEUE: a.queue,
         TRANSIENT: not a.durable,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from mqlab.amqp.settings import AmqpSettings, QueueType
+from mqlab.amqp.settings import AmqpSettings, BrokerKind, QueueType
 from mqlab.job.mail import SmtpTarget
 from mqlab.job.scan import ScanSettings
 
@@ -86,5 +86,6 @@ class RunConfig:
     amqp_url: str | None = None  # None: $MQLAB_AMQP_URL, the default, or a private node
     prefetch: int = 1
     queue_type: QueueType = "classic"  # quorum: replicated over a cluster's nodes
+    broker: BrokerKind = "rabbitmq"  # redis, nats: amqp_url is then a redis:// or nats:// URL
     safety: Safety = field(default_factory=Safety)
     floors: bool = True  # measure the machine's floors (calibrate.quick) before the run

@@ -22,10 +22,11 @@ from pathlib import Path
 import pika.exceptions
 
 from mqlab.amqp.consumer import Shutdown, WorkerScanner
-from mqlab.amqp.settings import UNAVAILABLE, describe, quiet_pika_logs, reconnect_delay
+from mqlab.amqp.settings import describe, quiet_pika_logs, reconnect_delay
 from mqlab.errors import BadInput, NoBroker
 from mqlab.job.ledger import ProcessedJobs
 from mqlab.job.mailjob import MailJob
+from mqlab.processes import brokers
 from mqlab.processes.config import WorkerConfig
 from mqlab.processes.rabbit import mask_url
 
@@ -85,8 +86,7 @@ def other_queue(error: BaseException) -> str | None:
 
 def run(config: WorkerConfig, processed_db: Path | None = None) -> None:
     """Consume until SIGTERM/SIGINT. With `processed_db` (--idempotent), skip jobs sent before."""
-    from scenarios.worker import consume
-
+    parts = brokers.worker_parts(config.amqp)  # RabbitMQ, Redis Streams or NATS JetStream
     quiet_pika_logs()
     outage = Outage(config.amqp.url, config.amqp.reconnect_max_s)
     shutdown = Shutdown(on_attach=outage.back)
@@ -97,16 +97,17 @@ def run(config: WorkerConfig, processed_db: Path | None = None) -> None:
     try:
         while not shutdown.requested.is_set():
             try:
-                consume(config.amqp, mail_job, shutdown, processed)
-            except UNAVAILABLE as e:
+                parts.consume(config.amqp, mail_job, shutdown, processed)
+            except parts.unavailable as e:
                 if (other := other_queue(e)) is not None:  # not an outage: no retry helps
                     raise BadInput(
                         f"queue {config.amqp.queue} exists on the broker with other settings "
                         f"({other}): delete it, or use another --queue"
                     ) from e
-                why = refused(e)
+                why = parts.refused(e)
                 if why is not None and not outage.connected_once:  # before: a broker restarting
-                    raise NoBroker(f"no RabbitMQ at {mask_url(config.amqp.url)} ({why})") from e
+                    name = brokers.NAMES[config.amqp.broker]
+                    raise NoBroker(f"no {name} at {mask_url(config.amqp.url)} ({why})") from e
                 shutdown.requested.wait(outage.lost(e))
     finally:
         if processed is not None:
