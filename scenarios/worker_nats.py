@@ -43,6 +43,7 @@ from mqlab.amqp.queues import backoff_ms
 from mqlab.amqp.settings import AmqpSettings
 from mqlab.jetstream import status
 from mqlab.jetstream.consumer import Consumer, Delivery, Jobs
+from mqlab.jetstream.streams import CONSUMER  # "workers": the durable consumer all share
 from mqlab.job.ledger import ProcessedJobs, Seen
 from mqlab.job.mail import MailError
 from mqlab.job.mailjob import MailJob, Outcome
@@ -52,7 +53,6 @@ log = logging.getLogger(__name__)
 narrate = logging.getLogger("narrate")  # a line per step of a job; `mqlab worker --quiet` hides it
 
 TAKEOVER_S = 5.0  # AckWait: a job whose worker died waits this long for another worker
-CONSUMER = "workers"  # the durable consumer every worker of this stream shares
 
 
 class Verdict(NamedTuple):

@@ -37,6 +37,8 @@ from nats.js.client import JetStreamContext
 from mqlab.amqp.settings import AmqpSettings, dead_letter_queue, status_stream
 from mqlab.jetstream.connection import UNAVAILABLE, close_quietly, connect
 
+CONSUMER = "workers"  # the durable consumer every worker of a work stream shares
+
 DUPLICATE_WINDOW_S = 120.0  # the server's default, said out loud: a retry within it is dropped
 STATUS_MAX_AGE_S = 24 * 3600.0  # the job states an app can replay: a day
 STATUS_MAX_BYTES = 100_000_000  # and never more than this on the server's disk

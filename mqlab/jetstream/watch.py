@@ -1,8 +1,12 @@
 """The lab's view of a run on NATS JetStream: jobs not done yet, and workers alive now.
 
-`backlog()`: the work stream's message count. With work-queue retention a message is
-deleted only when a worker acks it (or terminates it into `<queue>.dead`), so this counts
-every job not finished yet: waiting, being worked on, and waiting out a retry's delay.
+`backlog()`: what the workers' durable consumer has not settled: not delivered yet
+(`num_pending`) plus delivered and not acked (`num_ack_pending`: being worked on, or
+waiting out a retry's delay after a nak). Before the first worker made the consumer, every
+message of the stream waits. Not the stream's own message count: after a SIGKILL the server
+may come back with a message its consumer had acked before the kill (the ack was kept, the
+deletion was not), which nobody will ever be given again; counted, it kept a run waiting
+for its whole drain timeout.
 
 `consumers()`: a pull consumer has no consumer count (its workers only ask for jobs, now
 and then), so each worker says "here" on `<queue>.workers` every half second (consumer.py)
@@ -26,7 +30,7 @@ from nats.aio.msg import Msg
 from mqlab.amqp.settings import AmqpSettings
 from mqlab.jetstream.connection import UNAVAILABLE, Lost, close_quietly, connect
 from mqlab.jetstream.loop import Loop
-from mqlab.jetstream.streams import work_stream, workers_subject
+from mqlab.jetstream.streams import CONSUMER, work_stream, workers_subject
 
 SEEN_S = 2.0  # a worker not heard from for this long is not counted
 RETRY_AFTER_S = 0.5  # while the server is down, do not try to connect ten times a second
@@ -50,10 +54,15 @@ class Watch:
                 return None
 
             async def count() -> int | None:
+                js = nc.jetstream(timeout=self.settings.timeout_s)
+                stream = work_stream(self.settings)
                 try:
-                    info = await nc.jetstream(timeout=self.settings.timeout_s).stream_info(
-                        work_stream(self.settings)
-                    )
+                    mine = await js.consumer_info(stream, CONSUMER)
+                    return int(mine.num_pending) + int(mine.num_ack_pending)
+                except nats.js.errors.NotFoundError:
+                    pass  # no worker made the consumer yet: everything in the stream waits
+                try:
+                    info = await js.stream_info(stream)
                 except nats.js.errors.NotFoundError:
                     return None  # not declared yet
                 return int(info.state.messages)
