@@ -19,45 +19,80 @@ from mqlab.processes.procs import Child, free_port, http_ok, mqlab_argv, tcp_ope
 from .helpers import HOST, App, Queues, Result, Sink, Workers, flags
 
 
-@pytest.fixture
-def start_sink(tmp_path: Path) -> Iterator[Callable[..., Sink]]:
-    children: list[Child] = []
+def sink_starter(folder: Path, children: list[Child]) -> Callable[..., Sink]:
+    """`start(*extra)`: a sink child on a free port, its ledger and log in `folder`."""
 
     def start(*extra: str) -> Sink:
         port = free_port()
-        ledger = tmp_path / f"ledger-{port}.db"
+        ledger = folder / f"ledger-{port}.db"
         argv = mqlab_argv("sink", "--port", str(port), "--ledger", str(ledger), *extra)
-        child = Child("sink", argv, tmp_path / f"sink-{port}.log").start()
+        child = Child("sink", argv, folder / f"sink-{port}.log").start()
         children.append(child)
         child.wait_ready(lambda: tcp_open(HOST, port), timeout=15)
         return Sink(child, port, ledger)
 
-    yield start
+    return start
+
+
+def app_starter(folder: Path, children: list[Child]) -> Callable[..., App]:
+    """`start(mode, sink, *extra)`: an app child (`mqlab serve`) on a free port, answering."""
+
+    def start(mode: str, sink: Sink | None, *extra: str) -> App:
+        port = free_port()
+        smtp = ["--smtp-port", str(sink.port)] if sink and mode != "broker" else []  # it publishes
+        argv = mqlab_argv("serve", mode, "--port", str(port), *smtp, *extra)
+        child = Child(f"app {mode}", argv, folder / f"app-{port}.log").start()
+        children.append(child)
+        child.wait_ready(lambda: http_ok(f"http://{HOST}:{port}/health"), timeout=15)
+        return App(child, port)
+
+    return start
+
+
+@pytest.fixture
+def start_sink(tmp_path: Path) -> Iterator[Callable[..., Sink]]:
+    children: list[Child] = []
+    yield sink_starter(tmp_path, children)
     for c in children:
         c.stop()
 
 
 @pytest.fixture
-def sink(start_sink: Callable[..., Sink]) -> Sink:
+def sink(request: pytest.FixtureRequest, start_sink: Callable[..., Sink]) -> Sink:
+    """A sink of the test's own; in a file marked `one_sink`, the file's one sink as this test
+    sees it: only the mails that arrive during it (`Sink.fresh`)."""
+    if request.node.get_closest_marker("one_sink") is not None:
+        shared: Sink = request.getfixturevalue("shared_sink")
+        return shared.fresh()
     return start_sink()
 
 
 @pytest.fixture
 def start_app(tmp_path: Path) -> Iterator[Callable[..., App]]:
     children: list[Child] = []
-
-    def start(mode: str, sink: Sink | None, *extra: str) -> App:
-        port = free_port()
-        smtp = ["--smtp-port", str(sink.port)] if sink and mode != "broker" else []  # it publishes
-        argv = mqlab_argv("serve", mode, "--port", str(port), *smtp, *extra)
-        child = Child(f"app {mode}", argv, tmp_path / f"app-{port}.log").start()
-        children.append(child)
-        child.wait_ready(lambda: http_ok(f"http://{HOST}:{port}/health"), timeout=15)
-        return App(child, port)
-
-    yield start
+    yield app_starter(tmp_path, children)
     for c in children:
         c.stop()
+
+
+@pytest.fixture(scope="module")
+def module_processes(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Callable[..., Sink], Callable[..., App]]]:
+    """(start_sink, start_app) whose children live until the end of the test file: for the
+    tests of a file that can share one sink or app (each start costs about 0.2 s of CPU).
+    A test on a shared sink sees only the mails that arrive during it (`Sink.fresh`)."""
+    folder = tmp_path_factory.mktemp("shared")
+    children: list[Child] = []
+    yield sink_starter(folder, children), app_starter(folder, children)
+    for c in children:
+        c.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_sink(module_processes: tuple[Callable[..., Sink], Callable[..., App]]) -> Sink:
+    """One sink for the tests of a file (see `sink`)."""
+    return module_processes[0]()
 
 
 # Fixtures that give a test a RabbitMQ: a test using one (directly or through another
@@ -72,9 +107,35 @@ def _gives_a_private_node(fixturedefs: Sequence[Any]) -> bool:
     return any("PrivateNode" in annotation for annotation in returns)
 
 
+# `make test` hands whole files to its test processes (`--dist loadfile`) in collection order
+# (`--no-loadscope-reorder`: xdist would otherwise start the files with the most tests first,
+# and the long files, which have few, last, to run alone at the end). The longest go first:
+# roughly the seconds each takes alone on 2 cores (issue 23); the others follow by name.
+LONGEST_FILES = {
+    "test_crash.py": 50,
+    "test_cluster.py": 45,
+    "test_brokers.py": 40,
+    "test_freeze.py": 38,
+    "test_outage.py": 31,
+    "test_run.py": 31,
+    "test_nats.py": 26,
+    "test_chart.py": 25,
+    "test_chart_layout.py": 20,
+    "test_worker.py": 18,
+    "test_rabbit.py": 16,
+    "test_page.py": 16,
+    "test_lesson.py": 15,
+    "test_redis.py": 15,
+    "test_loadgen.py": 13,
+    "test_slow_clients.py": 12,
+    "test_crash_flags.py": 10,
+}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark the tests that need a broker (the private-node fixtures are module-scoped:
-    `make test` runs with `--dist loadfile`, so each file's node starts in one worker)."""
+    `make test` runs with `--dist loadfile`, so each file's node starts in one worker), and
+    put the longest files first (a stable sort: each file's tests stay in their order)."""
     for item in items:
         info = getattr(item, "_fixtureinfo", None)
         if info is None:
@@ -82,6 +143,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         defs = [d for ds in info.name2fixturedefs.values() for d in ds]
         if BROKER_FIXTURES & set(item.fixturenames) or _gives_a_private_node(defs):
             item.add_marker(pytest.mark.broker)
+    items.sort(key=lambda item: -LONGEST_FILES.get(item.path.name, 0))
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,8 @@ Plain classes and functions; the fixtures that start the processes are in confte
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import sqlite3
 import time
@@ -14,10 +16,11 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pika
 import pytest
+from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import BasicProperties
 
 from mqlab.amqp.queues import delete_run_objects
@@ -31,6 +34,7 @@ from mqlab.processes.procs import Child, mqlab_argv
 HOST = "127.0.0.1"
 
 Result = dict[str, Any]
+T = TypeVar("T")
 
 
 def wait_until(check: Callable[[], bool], timeout: float = 15.0, what: str = "") -> None:
@@ -54,15 +58,33 @@ def flags(**options: object) -> list[str]:
     return out
 
 
+def mqlab_json(out: Path, *args: str, **options: object) -> Result:
+    """Run an mqlab command in-process (the real CLI, the real processes behind it) with
+    `--json`, its results in `out`; the result file it wrote, loaded and checked. (The
+    `mqlab_result` fixture, for fixtures wider than a test, which cannot use capsys.)"""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = main([*args, *flags(out=out, json=True, **options)])
+    assert code == 0, stderr.getvalue()
+    return load(Path(json.loads(stdout.getvalue())["file"]))
+
+
 # -- the SMTP sink and the app --------------------------------------------------------------
 
 
 class Sink:
-    def __init__(self, child: Child, port: int, ledger: Path) -> None:
+    def __init__(self, child: Child, port: int, ledger: Path, skip: int = 0) -> None:
         self.child, self.port, self.ledger = child, port, ledger
+        self.skip = skip  # mails that arrived before this view of the sink was taken
 
     def arrivals(self) -> list[Arrival]:
-        return read_arrivals(self.ledger)
+        return read_arrivals(self.ledger)[self.skip :]
+
+    def fresh(self) -> Sink:
+        """This sink as a new test sees it: only the mails that arrive from now on. (For a
+        sink a file's tests share: the earlier tests' mails have all arrived, as their
+        processes were stopped, and waited for, when each test ended.)"""
+        return Sink(self.child, self.port, self.ledger, skip=len(read_arrivals(self.ledger)))
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Arrival]:
         deadline = time.monotonic() + timeout
@@ -114,12 +136,19 @@ def connect(url: str) -> pika.BlockingConnection:
 
 
 class Queues:
-    """A queue of this test's own (and its .retry and .dead), on the given broker."""
+    """A queue of this test's own (and its .retry and .dead), on the given broker.
+
+    Its checks (`depth`, `take`), polled every 20 ms by the waits, share one connection: a
+    connection per check costs ~8 ms of CPU (the broker's included), a quarter of a core
+    for as long as a test waits. A check whose connection was lost (a node killed) opens a
+    new one."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         settings = private_settings(url)  # an exchange of its own too: no copies of others' jobs
         self.name, self.exchange = settings.queue, settings.exchange
+        self._conn: pika.BlockingConnection | None = None
+        self._channel: BlockingChannel | None = None
 
     def args(self) -> list[str]:
         return ["--amqp-url", self.url, "--queue", self.name, "--exchange", self.exchange]
@@ -144,31 +173,46 @@ class Queues:
         finally:
             conn.close()
 
+    def _check(self, ask: Callable[[BlockingChannel], T]) -> T:
+        """`ask(channel)` on the kept connection; once more on a new one if it was lost."""
+        for attempt in (1, 2):
+            try:
+                if self._conn is None or not self._conn.is_open:
+                    self._conn, self._channel = connect(self.url), None
+                if self._channel is None or not self._channel.is_open:
+                    self._channel = self._conn.channel()
+                return ask(self._channel)
+            except (pika.exceptions.AMQPConnectionError, pika.exceptions.ConnectionClosed,
+                    pika.exceptions.StreamLostError):  # fmt: skip
+                self.close()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
     def depth(self, queue: str | None = None) -> tuple[int, int]:
         """(ready messages, consumers) of the work queue or another queue; (-1, -1) if absent."""
-        conn = connect(self.url)
-        try:
-            ok = conn.channel().queue_declare(queue or self.name, passive=True)
+
+        def ask(ch: BlockingChannel) -> tuple[int, int]:
+            try:
+                ok = ch.queue_declare(queue or self.name, passive=True)
+            except pika.exceptions.ChannelClosedByBroker:  # absent: the channel is closed
+                return -1, -1
             return int(ok.method.message_count), int(ok.method.consumer_count)
-        except pika.exceptions.ChannelClosedByBroker:
-            return -1, -1
-        finally:
-            if conn.is_open:
-                conn.close()
+
+        return self._check(ask)
 
     def take(self, queue: str) -> list[tuple[dict[str, Any], bytes]]:
         """Every message in `queue` (headers, body), taken off it."""
-        out: list[tuple[dict[str, Any], bytes]] = []
-        conn = connect(self.url)
-        try:
-            ch = conn.channel()
+
+        def ask(ch: BlockingChannel) -> list[tuple[dict[str, Any], bytes]]:
+            out: list[tuple[dict[str, Any], bytes]] = []
             while True:
                 method, props, body = ch.basic_get(queue, auto_ack=True)
                 if method is None:
                     return out
                 out.append((dict(props.headers or {}), body))
-        finally:
-            conn.close()
+
+        return self._check(ask)
 
     def wait_take(self, queue: str, timeout: float = 15.0) -> list[tuple[dict[str, Any], bytes]]:
         """`take`, once something is there."""
@@ -180,7 +224,15 @@ class Queues:
             time.sleep(0.02)
         raise AssertionError(f"nothing arrived in {queue} within {timeout:g} s")
 
+    def close(self) -> None:
+        """Close the checks' connection (the next check opens another)."""
+        conn, self._conn, self._channel = self._conn, None, None
+        if conn is not None and conn.is_open:
+            with contextlib.suppress(pika.exceptions.AMQPError, OSError):
+                conn.close()
+
     def delete(self) -> None:
+        self.close()
         delete_run_objects(AmqpSettings(url=self.url, queue=self.name, exchange=self.exchange))
 
 

@@ -1,4 +1,7 @@
-"""The app over real HTTP (mqlab/processes/httpserver.py), sending real SMTP into the real sink."""
+"""The app over real HTTP (mqlab/processes/httpserver.py), sending real SMTP into the real sink.
+
+One sink, one sync app and one thread app serve the whole file (each start costs ~0.2 s of
+CPU): each test sees only the mails that arrive during it (`Sink.fresh`)."""
 
 from __future__ import annotations
 
@@ -12,15 +15,26 @@ from mqlab.job.scan import EICAR
 
 from .conftest import App, Sink
 
+pytestmark = pytest.mark.one_sink  # the file's tests share one sink (conftest.py)
+
 SIGNUP = {"email": "ana@example.test", "name": "Ana"}
+SCAN_MS = {"sync": "30", "thread": "300"}  # thread: still scanning when the 202 is read
+
+
+@pytest.fixture(scope="module")
+def apps(
+    module_processes: tuple[Callable[..., Sink], Callable[..., App]], shared_sink: Sink
+) -> dict[str, App]:
+    """A sync and a thread app for the file, on its shared sink."""
+    start_app = module_processes[1]
+    return {mode: start_app(mode, shared_sink, "--scan-ms", ms) for mode, ms in SCAN_MS.items()}
 
 
 @pytest.mark.parametrize(("mode", "status"), [("sync", 201), ("thread", 202)])
 def test_a_signup_is_answered_and_mailed(
-    start_app: Callable[..., App], sink: Sink, mode: str, status: int
+    apps: dict[str, App], sink: Sink, mode: str, status: int
 ) -> None:
-    app = start_app(mode, sink, "--scan-ms", "10")
-    code, body = app.post(SIGNUP, headers={"X-Job-Id": "job-1"})
+    code, body = apps[mode].post(SIGNUP, headers={"X-Job-Id": "job-1"})
     assert (code, body["job_id"]) == (status, "job-1")
     (arrival,) = sink.wait_for(1)
     assert (arrival.job_id, arrival.recipient, arrival.kind) == (
@@ -30,20 +44,16 @@ def test_a_signup_is_answered_and_mailed(
     )
 
 
-def test_sync_answers_after_the_mail_is_in_the_inbox(
-    start_app: Callable[..., App], sink: Sink
-) -> None:
-    app = start_app("sync", sink, "--scan-ms", "30")
-    app.post(SIGNUP, headers={"X-Job-Id": "s1"})
+def test_sync_answers_after_the_mail_is_in_the_inbox(apps: dict[str, App], sink: Sink) -> None:
+    apps["sync"].post(SIGNUP, headers={"X-Job-Id": "s1"})
     answered = time.time()
     # the 201 came only after the SMTP server accepted the mail
     assert [a.job_id for a in sink.arrivals()] == ["s1"]
     assert sink.arrivals()[0].arrived <= answered
 
 
-def test_thread_answers_before_the_mail_is_sent(start_app: Callable[..., App], sink: Sink) -> None:
-    app = start_app("thread", sink, "--scan-ms", "300")
-    code, _ = app.post(SIGNUP, headers={"X-Job-Id": "t1"})
+def test_thread_answers_before_the_mail_is_sent(apps: dict[str, App], sink: Sink) -> None:
+    code, _ = apps["thread"].post(SIGNUP, headers={"X-Job-Id": "t1"})
     assert code == 202
     assert sink.arrivals() == []  # still scanning: the user already has the answer
     sink.wait_for(1)
@@ -51,11 +61,10 @@ def test_thread_answers_before_the_mail_is_sent(start_app: Callable[..., App], s
 
 @pytest.mark.parametrize("mode", ["sync", "thread"])
 def test_an_infected_attachment_is_never_mailed(
-    start_app: Callable[..., App], sink: Sink, mode: str
+    apps: dict[str, App], sink: Sink, mode: str
 ) -> None:
-    app = start_app(mode, sink, "--scan-ms", "0")
     infected = {**SIGNUP, "attachment": base64.b64encode(EICAR).decode()}
-    code, _ = app.post(infected, headers={"X-Job-Id": "v1"})
+    code, _ = apps[mode].post(infected, headers={"X-Job-Id": "v1"})
     assert code == (422 if mode == "sync" else 202)
     (arrival,) = sink.wait_for(1)
     assert (arrival.job_id, arrival.kind) == ("v1", "quarantine")
@@ -104,7 +113,7 @@ def test_sync_reports_an_smtp_failure_to_the_user(
     ],
 )
 def test_bad_requests_get_a_json_error_and_no_mail(
-    start_app: Callable[..., App],
+    apps: dict[str, App],
     sink: Sink,
     path: str,
     method: str,
@@ -112,7 +121,7 @@ def test_bad_requests_get_a_json_error_and_no_mail(
     status: int,
     message: str,
 ) -> None:
-    app = start_app("sync", sink, "--scan-ms", "0")
+    app = apps["sync"]
     code, answer = app.post(body or b"", path=path, method=method)
     assert code == status
     assert message in answer["error"]
@@ -122,11 +131,10 @@ def test_bad_requests_get_a_json_error_and_no_mail(
 
 
 def test_a_busy_port_is_one_clear_line(
-    start_app: Callable[..., App], sink: Sink, capfd: pytest.CaptureFixture[str]
+    apps: dict[str, App], capfd: pytest.CaptureFixture[str]
 ) -> None:
     from mqlab.cli.core import main
 
-    app = start_app("sync", sink)
-    assert main(["serve", "sync", "--port", str(app.port)]) == 4
+    assert main(["serve", "sync", "--port", str(apps["sync"].port)]) == 4
     err = capfd.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cannot listen" in err[0]

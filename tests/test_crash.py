@@ -23,14 +23,17 @@ pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Every mode and fault with the default safeties, and beside each broker row its
+    --transient twin: one crash test (one private node to restart) for every test here."""
     import contextlib
     import io
 
     tmp = tmp_path_factory.mktemp("crash")
     keep = tmp / "kept"
     out = io.StringIO()
+    argv = ["crash-test", *WORKLOAD, "--transient", "--out", str(tmp), "--keep", str(keep)]
     with contextlib.redirect_stdout(out):
-        code = main(["crash-test", *WORKLOAD, "--out", str(tmp), "--keep", str(keep), "--json"])
+        code = main([*argv, "--json"])
     assert code == 0
     data = load(Path(json.loads(out.getvalue())["file"]))
     data["kept"] = keep
@@ -70,25 +73,28 @@ def test_sync_fails_visibly_and_loses_nothing(default_run: dict[str, Any]) -> No
 
 
 @pytest.mark.parametrize(
-    ("mode", "fault"),
+    ("mode", "fault", "safety"),
     [
-        ("sync", "app-kill"),
-        ("thread", "app-kill"),
-        ("broker", "app-kill"),
-        ("broker", "worker-kill"),
-        ("broker", "broker-restart"),
+        ("sync", "app-kill", "default"),
+        ("thread", "app-kill", "default"),
+        ("broker", "app-kill", "default"),
+        ("broker", "worker-kill", "default"),
+        ("broker", "broker-restart", "default"),
+        ("broker", "app-kill", "transient"),
+        ("broker", "worker-kill", "transient"),
+        ("broker", "broker-restart", "transient"),
     ],
 )
 def test_every_mailed_job_is_delivered_or_told_failed_and_sent_anyway(
-    default_run: dict[str, Any], mode: str, fault: str
+    default_run: dict[str, Any], mode: str, fault: str, safety: str
 ) -> None:
     # A request in flight when the app dies may have been mailed (sync: after the send,
     # before the answer): the user saw an error, the mail went out. Counted apart.
-    r = row(default_run, mode, fault)
+    r = row(default_run, mode, fault, safety)
     assert r["quarantined"] == 0  # no infected signups in this workload
     assert r["accepted"] == r["delivered"] + r["lost"] + r["dead_lettered"]
     assert 0 <= r["sent_anyway"] <= r["failed"]
-    distinct, _ = own_count(default_run, mode, fault)
+    distinct, _ = own_count(default_run, mode, fault, safety)
     assert distinct == r["delivered"] + r["sent_anyway"]
 
 
@@ -108,3 +114,10 @@ def test_a_worker_killed_before_its_ack_causes_a_counted_duplicate(
     r = row(default_run, "broker", "worker-kill")
     assert r["duplicates"] == 1  # the mail it sent is redelivered and sent again
     assert own_count(default_run, "broker", "worker-kill")[1] == 1
+
+
+def test_a_transient_queue_loses_jobs_when_the_broker_restarts(
+    default_run: dict[str, Any],
+) -> None:
+    assert row(default_run, "broker", "broker-restart", "transient")["lost"] > 0
+    assert row(default_run, "broker", "broker-restart", "default")["lost"] == 0

@@ -13,7 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from mqlab.processes.httpserver import MAX_HEAD_BYTES, Handler, Request, Response, Server
+from mqlab.processes.httpprotocol import MAX_HEAD_BYTES
+from mqlab.processes.httpserver import Handler, Request, Response, Server
 
 
 class Recorder:

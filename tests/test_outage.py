@@ -18,6 +18,9 @@ from mqlab.processes.procs import http_ok
 
 from .helpers import App, Queues, Sink, Workers, into_a_job, wait_until
 
+pytestmark = pytest.mark.one_sink  # the file's tests share one sink (conftest.py)
+
+
 SIGNUP = {"email": "ana@example.test", "name": "Ana"}
 
 
@@ -29,6 +32,8 @@ def node_queues(node: rabbit.PrivateNode) -> Iterator[Queues]:
     yield q
     if node.running:
         q.delete()
+    else:
+        q.close()
 
 
 def mailed(sink: Sink, job_ids: set[str]) -> bool:

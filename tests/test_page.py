@@ -29,6 +29,9 @@ from mqlab.processes.procs import Child, http_ok, mqlab_argv
 
 from .helpers import HOST, App, Sink, Workers
 
+pytestmark = pytest.mark.one_sink  # the file's tests share one sink (conftest.py)
+
+
 CHROMIUM = os.environ.get("MQLAB_CHROMIUM", "/usr/bin/chromium")
 WAIT_MS = 15_000  # the longest any one thing on the page is waited for
 HOSTILE = "<img src=x onerror=alert(1)>"

@@ -22,7 +22,7 @@ from mqlab.processes.procs import Child, mqlab_argv
 
 from .helpers import Queues, Sink, Workers, signup_job, wait_until
 
-pytestmark = pytest.mark.broker
+pytestmark = [pytest.mark.broker, pytest.mark.one_sink]
 
 
 def dead_reasons(queues: Queues, count: int) -> dict[str, str]:

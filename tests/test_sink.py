@@ -20,6 +20,8 @@ from mqlab.processes.procs import free_port, mqlab_argv
 
 from .conftest import HOST, Sink
 
+pytestmark = pytest.mark.one_sink  # the file's tests share one sink (conftest.py)
+
 
 def test_a_mail_sent_over_smtp_lands_in_the_ledger(sink: Sink) -> None:
     job = Job("job-42", "ana@example.test", "Ana")

@@ -19,9 +19,14 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pytest
+
 from mqlab.processes.procs import free_port, http_ok, mqlab_argv
 
 from .helpers import HOST, App, Sink
+
+pytestmark = pytest.mark.one_sink  # the file's tests share one sink (conftest.py)
+
 
 SIGNUP = {"email": "ana@example.test", "name": "Ana"}
 PARTIAL_HEAD = b"POST /signup HTTP/1.1\r\nHost: x\r\n"

@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from mqlab.amqp.settings import AmqpSettings
 from mqlab.job.scan import EICAR
 from mqlab.job.signup import Job
@@ -17,6 +19,9 @@ from mqlab.job.status import Board, Event
 from scenarios import status
 
 from .helpers import HOST, App, Queues, Sink, Workers, connect, wait_until
+
+pytestmark = pytest.mark.one_sink  # the file's tests share one sink (conftest.py)
+
 
 SIGNUP = {"email": "ana@example.test", "name": "Ana"}
 

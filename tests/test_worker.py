@@ -21,7 +21,7 @@ from mqlab.processes.procs import Child, free_port, mqlab_argv, tcp_open
 
 from .helpers import HOST, Queues, Sink, Workers, into_a_job, signup_job, wait_until
 
-pytestmark = pytest.mark.broker
+pytestmark = [pytest.mark.broker, pytest.mark.one_sink]
 
 
 # -- helpers of this file only (the shared ones are in helpers.py) ---------------------------

@@ -33,7 +33,8 @@ from mqlab.measure.faults import ChaosThread
 from mqlab.measure.lab import Lab
 from mqlab.measure.results import RunResult
 from mqlab.processes import rabbit
-from mqlab.processes.rabbit.cluster import NODE_TIMEOUT_S, ctl
+from mqlab.processes.rabbit.cluster import NODE_TIMEOUT_S
+from mqlab.processes.rabbit.ctl import ctl
 
 FIND_TIMEOUT_S = 60.0  # until the run's queue shows in the cluster's listing
 

@@ -22,6 +22,7 @@ The modules, each importing only those above it:
 - `probe`: one bounded connection: version, queue depths, or why not
   (`BrokerUnavailable`);
 - `launch`: finding, configuring and spawning rabbitmq-server, finding its processes;
+- `ctl`: a private node's own rabbitmqctl;
 - `node`: `PrivateNode`, started, killed, frozen, alarmed, restarted;
 - `state`: `mqlab broker up | down | status` and its state file, `resolve_url`;
 - `cluster`: `Cluster`, three private nodes clustered;

@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -32,18 +31,16 @@ from types import TracebackType
 from typing import Any
 
 from mqlab.processes.procs import free_ports
+from mqlab.processes.rabbit.ctl import ctl
 from mqlab.processes.rabbit.launch import (
     PRELOAD_ENV_VAR,
     find_rabbitmq_server,
-    launch_script,
-    node_environment,
 )
 from mqlab.processes.rabbit.node import PrivateNode
 from mqlab.processes.rabbit.probe import GET_A_BROKER, BrokerUnavailable
 from mqlab.processes.rabbit.urls import LOCALHOST
 
 CLUSTER_SIZE = 3
-CTL_TIMEOUT_S = 90.0  # one rabbitmqctl run (an Erlang VM boot, then the command) on busy cores
 NODE_TIMEOUT_S = 90.0  # one node's boot, three at once on 2 cores
 
 
@@ -226,41 +223,6 @@ def write_cookie(data_dir: Path, cookie: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)  # Erlang refuses more
     with os.fdopen(fd, "w") as f:
         f.write(cookie)
-
-
-def ctl(node: PrivateNode, *args: str, timeout: float = CTL_TIMEOUT_S) -> str:
-    """Run `node`'s rabbitmqctl (its environment and cookie, never the system broker's) and
-    return its output; a failure, or a run longer than `timeout`, is one BrokerUnavailable.
-
-    Unlike `node.ctl`, without the code preload (`launch.PRELOAD_EVAL`): it would load the
-    broker's thousand modules into rabbitmqctl's own VM too, and on 2 busy cores a join
-    then took 20-45 s instead of 2-4 s (the preload holds the code server that rabbitmqctl
-    waits on to load its own modules)."""
-    env = node_environment(
-        node.data_dir, node.nodename, node.port, node.dist_port, node.schedulers, preload=False
-    )
-    command = [str(Path(launch_script(node.server)).with_name("rabbitmqctl")), "-n", node.nodename]
-    try:
-        done = subprocess.run(
-            [*command, *args],
-            env=env,
-            cwd=node.data_dir,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise BrokerUnavailable(
-            f"rabbitmqctl {args[0]} on {node.nodename} did not finish within {timeout:g} s; "
-            f"the tail of the node's log:\n{node.log_tail()}"
-        ) from None
-    output = (done.stdout + done.stderr).decode(errors="replace")
-    if done.returncode != 0:
-        raise BrokerUnavailable(
-            f"rabbitmqctl {args[0]} on {node.nodename} failed: {output.strip()}"
-        )
-    return output
 
 
 def in_parallel(action: Callable[[PrivateNode], None], nodes: list[PrivateNode]) -> None:

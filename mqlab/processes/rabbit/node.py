@@ -24,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 
 from mqlab.processes.procs import free_ports, tcp_open, wait_for
+from mqlab.processes.rabbit.ctl import ctl as rabbitmqctl
 from mqlab.processes.rabbit.launch import (
     PRELOAD_ENV_VAR,
     SPAWN_SCRIPT,
@@ -359,22 +360,7 @@ class PrivateNode:
         """Run this node's rabbitmqctl (never the system broker's) and return its output."""
         if self.pgid is None:
             raise BrokerUnavailable(f"private RabbitMQ node {self.nodename} is not running")
-        ctl = Path(launch_script(self.server)).with_name("rabbitmqctl")
-        done = subprocess.run(
-            [str(ctl), "-n", self.nodename, *args],
-            env=self._environment(),
-            cwd=self.data_dir,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-        )
-        output = (done.stdout + done.stderr).decode(errors="replace")
-        if done.returncode != 0:
-            raise BrokerUnavailable(
-                f"rabbitmqctl {' '.join(args)} on {self.nodename} failed: {output.strip()}"
-            )
-        return output
+        return rabbitmqctl(self, *args, timeout=timeout)
 
     def cleanup(self) -> None:
         """Stop the node if it runs and delete the data dir if it is our temp dir."""
