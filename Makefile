@@ -7,7 +7,8 @@ STAMP  := $(VENV)/.installed
 # Parallel test processes (pytest-xdist). The tests mostly wait on real processes, so more
 # workers than cores pay. `--dist loadfile` keeps each file in one worker, so a file's
 # module-scoped private RabbitMQ node starts once. (Not loadgroup: with pytest 9.2 and
-# xdist 3.8 its groups are silently ignored.) JOBS=0 runs them all in one process.
+# xdist 3.8 its groups are silently ignored.) The files go out in collection order, the
+# longest first (tests/conftest.py), not xdist's most-tests-first. JOBS=0: one process.
 JOBS       ?= 4
 CHECK_JOBS ?= 4
 # make check must need no broker: a test that reaches for one without the `broker` mark
@@ -18,7 +19,7 @@ NO_BROKER  := amqp://guest:guest@127.0.0.1:1/%2F
 DEMO_COMPARE := --requests 150
 DEMO_CRASH := --requests 40 --rate 40 --scan-ms 100 --workers 2
 
-.PHONY: demo check test setup rabbitmq chromium lint bench clean
+.PHONY: demo check test setup rabbitmq streams chromium lint bench clean
 
 demo: setup rabbitmq ## the class comparison, then what an app crash loses, with charts
 	$(BIN)/mqlab compare $(DEMO_COMPARE)
@@ -26,12 +27,12 @@ demo: setup rabbitmq ## the class comparison, then what an app crash loses, with
 	$(BIN)/mqlab crash-test --modes thread,broker --faults app-kill $(DEMO_CRASH)
 	$(BIN)/mqlab chart --latest
 
-check: lint chromium ## the fast inner loop: ruff, mypy and every test that needs no broker
+check: lint streams chromium ## the fast inner loop: ruff, mypy and every test that needs no broker
 	MQLAB_AMQP_URL='$(NO_BROKER)' MQLAB_HOSTILE_EXAMPLES=300 \
-		$(BIN)/pytest -m "not broker" -n $(CHECK_JOBS) --dist loadfile
+		$(BIN)/pytest -m "not broker" -n $(CHECK_JOBS) --dist loadfile --no-loadscope-reorder
 
-test: setup rabbitmq chromium ## the test suite, against real processes and a real RabbitMQ
-	$(BIN)/pytest -n $(JOBS) --dist loadfile
+test: setup rabbitmq streams chromium ## the test suite, against real processes and a real RabbitMQ
+	$(BIN)/pytest -n $(JOBS) --dist loadfile --no-loadscope-reorder
 
 setup: $(STAMP)
 
@@ -59,6 +60,22 @@ rabbitmq:
 		echo "  or point MQLAB_AMQP_URL at a RabbitMQ you have."; \
 	fi
 	@$(BIN)/mqlab broker status
+
+# Redis and NATS for the broker lesson on Redis Streams and NATS JetStream (--broker redis|nats):
+# Debian's redis-server and nats-server, installed here when missing (as root). mqlab never
+# uses the ones the machine may run: its runs and tests start private servers on free ports.
+streams:
+	@for pkg in redis-server nats-server; do \
+		if command -v $$pkg >/dev/null 2>&1 || [ -x /usr/sbin/$$pkg ] || [ -x /usr/bin/$$pkg ]; then \
+			echo "$$pkg: $$(command -v $$pkg || ls /usr/sbin/$$pkg /usr/bin/$$pkg 2>/dev/null | head -1)"; \
+		elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing $$pkg (Debian package)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$pkg >/dev/null; \
+		else \
+			echo "$$pkg is not installed and this is not a root Debian shell:"; \
+			echo "  install it (sudo apt-get install $$pkg) for --broker redis|nats and their tests."; \
+		fi; \
+	done
 
 # A browser for the signup page's tests (tests/test_page.py drives it with Playwright):
 # Debian's chromium at /usr/bin/chromium, installed here when missing (as root), never

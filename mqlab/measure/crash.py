@@ -6,7 +6,8 @@ injected by a `ChaosThread` (a `runner.Chaos` that acts on a thread of its own):
 - worker-kill: a worker SIGKILLs itself right after the SMTP server accepted a mail
   and before its ack (a failpoint: the worst moment), and a replacement starts;
 - broker-restart: SIGKILL a private RabbitMQ node mqlab started for this test, and
-  start it again. Never a broker mqlab did not start;
+  start it again. Never a broker mqlab did not start. On Redis and NATS, a private server
+  per trial, one row per durability setting of its disk (`brokers.durabilities`);
 - node-kill, node-loss: SIGKILL the node of a private three-node cluster that holds the
   queue, one row per queue type (classic, quorum): see `nodekill`.
 A fault that cannot be staged becomes a skipped row with the reason, never a crash
@@ -19,19 +20,20 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pika.exceptions
 
-from mqlab.amqp.settings import QueueType
+from mqlab.amqp.settings import BrokerKind, QueueType
 from mqlab.errors import MqlabError
 from mqlab.measure import environment
 from mqlab.measure.faults import AppKill, BrokerRestart, ChaosThread, WorkerKill
 from mqlab.measure.results import RunResult, envelope, utc_now
 from mqlab.measure.runner import Broker, Progress, broker_for, run_with_chaos, workdir
-from mqlab.processes import rabbit
+from mqlab.processes import brokers, rabbit
+from mqlab.processes.brokers import Restartable
 from mqlab.processes.config import Mode, RunConfig, Safety, Workload
 
 NODE_FAULTS = ("node-kill", "node-loss")
@@ -61,6 +63,10 @@ class CrashConfig:
     keep: Path | None = None  # keep each trial's ledger and logs here
     queue_type: QueueType = "classic"  # the broker rows' queues
     node_queue_types: Sequence[QueueType] = QUEUE_TYPES  # a node fault's rows
+    broker: BrokerKind = "rabbitmq"  # redis, nats: on private servers of mqlab's own
+    # redis, nats: broker-restart's rows, one per durability setting of the private server
+    # (empty: every setting the lesson has, `brokers.durabilities`)
+    durabilities: Sequence[str] = ()
 
 
 @dataclass
@@ -86,12 +92,14 @@ class Case:
     safety: str
     trial: int
     queue_type: QueueType | None = None  # a node fault's rows: each queue type; else the config's
+    durability: str | None = None  # redis, nats broker-restart: the private server's setting
 
     @property
     def label(self) -> str:
         safety = "" if self.safety == "default" else f" --{self.safety}"
         kind = f" {self.queue_type}" if self.queue_type else ""
-        return f"{self.mode.value} {self.fault}{kind}{safety} #{self.trial}"
+        durability = f" {self.durability}" if self.durability else ""
+        return f"{self.mode.value} {self.fault}{kind}{durability}{safety} #{self.trial}"
 
 
 def cases(config: CrashConfig) -> list[Case]:
@@ -102,6 +110,12 @@ def cases(config: CrashConfig) -> list[Case]:
             if fault not in APPLIES[mode]:
                 continue
             kinds = config.node_queue_types if fault in NODE_FAULTS else (None,)
+            if fault == "broker-restart" and config.broker != "rabbitmq":
+                settings = config.durabilities or brokers.durabilities(config.broker)
+                for durability in settings:  # what the lesson compares: the server's disk
+                    for trial in range(1, config.trials + 1):
+                        out.append(Case(mode, fault, "default", trial, durability=durability))
+                continue
             for safety in safeties:
                 for trial in range(1, config.trials + 1):
                     out.extend(Case(mode, fault, safety, trial, kind) for kind in kinds)
@@ -125,7 +139,7 @@ def crash_test(
     needs_shared = any(
         c.mode is Mode.broker and c.fault not in ("broker-restart", *NODE_FAULTS) for c in todo
     )
-    needs_private = any(c.fault == "broker-restart" for c in todo)
+    needs_private = config.broker == "rabbitmq" and any(c.fault == "broker-restart" for c in todo)
     needs_cluster = cluster is None and any(c.fault in NODE_FAULTS for c in todo)
     with contextlib.ExitStack() as stack:
         shared = _shared_broker(stack, config) if needs_shared else None
@@ -148,7 +162,9 @@ def _shared_broker(stack: contextlib.ExitStack, config: CrashConfig) -> Broker |
     """The broker for app-kill and worker-kill rows, or the reason there is none."""
     try:
         broker = stack.enter_context(
-            broker_for(RunConfig(Mode.broker, config.workload, config.amqp_url))
+            broker_for(
+                RunConfig(Mode.broker, config.workload, config.amqp_url, broker=config.broker)
+            )
         )
     except MqlabError as e:
         return str(e)
@@ -182,10 +198,18 @@ def _trial(
         config.workload,
         cluster.url if isinstance(cluster, rabbit.Cluster) and case.queue_type else config.amqp_url,
         queue_type=case.queue_type or config.queue_type,
-        safety=SAFETIES[case.safety],
+        broker=config.broker,
+        # A memory-only NATS server has no file store: its rows run with memory streams.
+        safety=(
+            replace(SAFETIES[case.safety], durable=False)
+            if case.durability == "memory"
+            else SAFETIES[case.safety]
+        ),
     )
     if case.queue_type == "quorum" and not run_config.safety.durable:
         return _skipped(case, "no row: a quorum queue is always durable (--transient)"), []
+    if case.durability is not None:  # redis, nats: a private server with this setting
+        return _on_private_server(config, case, run_config, report)
     broker: Broker | None = None
     node: rabbit.PrivateNode | rabbit.Cluster | None = None
     if case.mode is Mode.broker:
@@ -199,14 +223,40 @@ def _trial(
             broker = Broker(node.url, node.version, started_by_mqlab=True)
         else:
             broker = source
+    return _measure(config, case, run_config, broker, node, report)
+
+
+def _on_private_server(
+    config: CrashConfig, case: Case, run_config: RunConfig, report: Progress | None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A Redis or NATS broker-restart row: a server of mqlab's own, started for this trial
+    with the row's durability setting, SIGKILLed mid-load and started again."""
+    try:
+        with brokers.private_server(config.broker, durability=case.durability) as server:
+            broker = Broker(server.url, None, started_by_mqlab=True, kind=config.broker)
+            return _measure(config, case, run_config, broker, server, report)
+    except MqlabError as e:
+        return _skipped(case, f"no private {config.broker} server: {e}"), []
+
+
+def _measure(
+    config: CrashConfig,
+    case: Case,
+    run_config: RunConfig,
+    broker: Broker | None,
+    node: Restartable | rabbit.Cluster | None,
+    report: Progress | None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     chaos = _chaos(case, config, node)
     try:
-        name = f"{case.mode.value}-{case.fault}-{case.safety}-{case.trial}"
+        name = f"{case.mode.value}-{case.fault}-{case.durability or case.safety}-{case.trial}"
         with workdir(config.keep, name) as tmp:
             run = run_with_chaos(run_config, tmp, broker, report, chaos)
     except MqlabError as e:
         return _skipped(case, f"the trial could not run: {e}"), []
     except (pika.exceptions.AMQPError, OSError) as e:  # a crash is a row, not the end of the test
+        return _skipped(case, f"the trial could not run: {type(e).__name__}: {e}"), []
+    except brokers.stream_errors() as e:  # redis, nats: as pika's, a row
         return _skipped(case, f"the trial could not run: {type(e).__name__}: {e}"), []
     row = _row(case, run, chaos)
     if case.fault in NODE_FAULTS:
@@ -230,9 +280,10 @@ def _trial(
 def _row(case: Case, run: RunResult, chaos: ChaosThread) -> dict[str, Any]:
     s = run.summary
     return {
+        **_durability(case),
         "mode": case.mode.value,
         "fault": case.fault,
-        "safety": case.safety,
+        "safety": case.durability or case.safety,
         "trial": case.trial,
         "accepted": s.accepted,
         "failed": s.failed,
@@ -260,12 +311,19 @@ def _row(case: Case, run: RunResult, chaos: ChaosThread) -> dict[str, Any]:
     }
 
 
+def _durability(case: Case) -> dict[str, Any]:
+    """A redis or nats broker-restart row is told apart by its server's durability, shown
+    where a RabbitMQ row shows its safety flag."""
+    return {"durability": case.durability} if case.durability else {}
+
+
 def _skipped(case: Case, why: str) -> dict[str, Any]:
     return {
         **({"queue_type": case.queue_type} if case.queue_type else {}),
+        **_durability(case),
         "mode": case.mode.value,
         "fault": case.fault,
-        "safety": case.safety,
+        "safety": case.durability or case.safety,
         "trial": case.trial,
         "accepted": 0,
         "failed": 0,
@@ -296,12 +354,17 @@ def _config_dict(config: CrashConfig) -> dict[str, Any]:
         "kill_at": config.kill_at,
         "safeties": list(config.safeties),
         "queue_type": config.queue_type,  # a file without it: classic
-        "amqp_url": rabbit.mask_url(rabbit.resolve_url(config.amqp_url)),
+        "broker": config.broker,  # a file without it: rabbitmq
+        "amqp_url": rabbit.mask_url(
+            config.amqp_url or "(private servers)"
+            if config.broker != "rabbitmq"
+            else rabbit.resolve_url(config.amqp_url)
+        ),
     }
 
 
 def _chaos(
-    case: Case, config: CrashConfig, node: rabbit.PrivateNode | rabbit.Cluster | None
+    case: Case, config: CrashConfig, node: Restartable | rabbit.Cluster | None
 ) -> ChaosThread:
     w = config.workload
     at = min(w.requests - 1, max(0, int(w.requests * config.kill_at)))
@@ -314,4 +377,7 @@ def _chaos(
 
         return NodeFault(at, node, lose=case.fault == "node-loss")
     assert node is not None
-    return BrokerRestart(at, node)
+    what = (
+        "RabbitMQ node" if config.broker == "rabbitmq" else f"{brokers.NAMES[config.broker]} server"
+    )
+    return BrokerRestart(at, node, what)

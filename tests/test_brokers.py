@@ -1,0 +1,79 @@
+"""`--broker redis|nats` through the whole lab: the CLI, the app and worker children
+(`mqlab serve --broker ...`, `mqlab worker --broker ...`), the runner and the crash test,
+each on a private server of mqlab's own (never the machine's Redis or NATS)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mqlab.cli.core import main
+from mqlab.measure.results import load
+from tests.helpers import WORKLOAD, crash_test
+
+pytestmark = [pytest.mark.slow]
+
+
+def _run(tmp: Path, capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
+    code = main(["run", "broker", *WORKLOAD, *args, "--no-floors", "--out", str(tmp), "--json"])
+    assert code == 0, capsys.readouterr().err
+    return load(Path(json.loads(capsys.readouterr().out)["file"]))
+
+
+@pytest.mark.parametrize("broker", ["redis", "nats"])
+def test_a_run_delivers_every_accepted_job_once_and_tells_every_user(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], broker: str
+) -> None:
+    data = _run(tmp_path, capsys, "--broker", broker)
+    s = data["summary"]
+    assert data["config"]["broker"] == broker
+    assert s["accepted"] == s["requests"] > 0
+    assert (s["delivered"], s["lost"], s["duplicates"]) == (s["accepted"], 0, 0)
+    # every user's status, asked of the app, came back "sent" from the broker's status log
+    assert s["told_truth"] == s["requests"]
+
+
+@pytest.mark.parametrize(
+    ("broker", "weak", "strong"), [("redis", "none", "always"), ("nats", "memory", "file")]
+)
+def test_a_killed_broker_loses_accepted_jobs_only_with_the_weak_disk_setting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], broker: str, weak: str, strong: str
+) -> None:
+    data = crash_test(
+        tmp_path,
+        capsys,
+        *("--modes", "broker", "--faults", "broker-restart"),
+        *("--broker", broker, "--durability", f"{weak},{strong}"),
+    )
+    rows = {r["durability"]: r for r in data["rows"]}
+    assert set(rows) == {weak, strong}
+    assert not any(r["skipped"] for r in rows.values()), [r["note"] for r in rows.values()]
+    kept, gone = rows[strong], rows[weak]
+    assert kept["accepted"] > 0 and kept["lost"] == 0
+    # The kill comes with jobs waiting (30 signups at 100/s, 2 workers at 50 ms each): a
+    # server that kept them in memory only comes back without them.
+    assert gone["lost"] > 0
+    assert gone["lost"] + gone["delivered"] == gone["accepted"]
+    assert data["config"]["broker"] == broker
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["run", "broker", "--broker", "nats", "--broker-url", "redis://127.0.0.1:1/0"], "match"),
+        (["run", "broker", "--broker", "redis", "--cluster"], "RabbitMQ's"),
+        (["run", "broker", "--broker-url", "kafka://127.0.0.1:9092"], "cannot tell the broker"),
+        (["crash-test", "--durability", "always"], "--broker redis or nats"),
+        (["crash-test", "--broker", "redis", "--durability", "sometimes"], "--durability"),
+        (["crash-test", "--broker", "nats", "--faults", "node-kill"], "RabbitMQ cluster"),
+    ],
+)
+def test_what_cannot_go_together_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], args: list[str], says: str
+) -> None:
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err
