@@ -1,0 +1,44 @@
+"""The broker rows: is broker mode on Redis Streams and NATS JetStream as faithful as on
+RabbitMQ? The default workload's broker run on each, on a private server of mqlab's own
+with the lesson's strongest durability, held to W ÷ scan like `fidelity.broker`: a lab
+whose Redis or NATS worker wasted time between jobs would blame the broker for its own
+overhead."""
+
+from __future__ import annotations
+
+from mqlab.amqp.settings import BrokerKind
+from mqlab.errors import MqlabError
+from mqlab.measure import calibrate, runner
+from mqlab.measure.bench import doubt
+from mqlab.measure.bench.targets import Row, ceiling, ratio
+from mqlab.processes import brokers
+from mqlab.processes.config import Mode, RunConfig, Workload
+
+OTHERS: tuple[BrokerKind, ...] = ("redis", "nats")
+
+
+def broker_rows(default: Workload, notes: list[str]) -> list[Row]:
+    """One `fidelity.<broker>` row per other broker: its saturated throughput ÷ W ÷ scan."""
+    top = ceiling(default.workers, default.scan_ms)
+    rows = []
+    for kind in OTHERS:
+        try:
+            with brokers.private_server(kind) as server:
+                config = RunConfig(Mode.broker, default, server.url, broker=kind, floors=False)
+                held = runner.Broker(server.url, None, started_by_mqlab=True, kind=kind)
+                with calibrate.CpuMeter(also=doubt.local_broker(server.url)) as cpu:
+                    s = runner.run(config, broker=held).summary
+        except MqlabError as e:
+            notes.append(f"{brokers.NAMES[kind]}: not measured ({e})")
+            rows.append(Row(f"fidelity.{kind}", None, "not measured", str(e)))
+            continue
+        lost = f", {s.lost} lost" if s.lost else ""
+        rows.append(
+            Row(
+                f"fidelity.{kind}",
+                ratio(s.throughput_per_s, top),
+                f"{s.throughput_per_s or 0:.2f} of {top:.1f} mails/s{lost}",
+                doubt.of_run(s, cpu),
+            )
+        )
+    return rows
