@@ -31,28 +31,37 @@ DOCS = {
     "compare": chartdata.compare(),
     "crash": chartdata.crash_test(),
     "sweep": chartdata.sweep(),
+    "crash-nodes": chartdata.crash_nodes(),
+    "compare-price": chartdata.compare_price(),
 }
 CHARTS = {
     "run-broker": ["latency", "throughput", "timeline"],
     "compare": ["latency", "throughput", "timeline"],
     "crash": ["app-kill", "worker-kill", "timeline-app-kill", "timeline-worker-kill"],
     "sweep": ["throughput"],
+    # the cluster: node faults as classic against quorum; the broker on two queue types
+    "crash-nodes": ["node-kill", "node-loss", "timeline-node-kill", "timeline-node-loss"],
+    "compare-price": ["latency", "throughput", "timeline", "replication"],
 }
+
+
+# Saving a slide (PNG and SVG, 1920 × 1080) is what costs: the file tests save one document
+# in each language; test_chart_layout draws every chart of every kind, in both languages.
+SAVED = {"en": "run-broker", "ko": "sweep"}
 
 
 @pytest.fixture(scope="module")
 def drawn(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Every document drawn once: English beside the files, Korean into out/."""
+    """One document saved in each language: English beside its file, Korean into out/."""
     base = tmp_path_factory.mktemp("charts")
-    paths = []
-    for stem, doc in DOCS.items():
-        path = base / f"{stem}.json"
-        path.write_text(json.dumps(doc), encoding="utf-8")
-        paths.append(path)
-    en = chart.draw(paths)
+    paths = {}
+    for stem in SAVED.values():
+        paths[stem] = base / f"{stem}.json"
+        paths[stem].write_text(json.dumps(DOCS[stem]), encoding="utf-8")
+    en = chart.draw([paths[SAVED["en"]]])
     with warnings.catch_warnings(record=True) as caught:  # a missing Hangul glyph warns
         warnings.simplefilter("always")
-        ko = chart.draw(paths, base / "out", lang="ko")
+        ko = chart.draw([paths[SAVED["ko"]]], base / "out", lang="ko")
     glyphs = [str(w.message) for w in caught if "Glyph" in str(w.message)]
     return {"base": base, "en": en, "ko": ko, "glyph_warnings": glyphs}
 
@@ -89,21 +98,16 @@ def mode_rgb(mode: str) -> tuple[float, float, float]:
 
 def test_draw_writes_png_and_svg_for_every_chart(drawn: dict[str, Any]) -> None:
     base: Path = drawn["base"]
-    expected_en = {
-        base / f"{stem}-{name}.{ext}"
-        for stem, names in CHARTS.items()
-        for name in names
-        for ext in ("png", "svg")
-    }
+    en, ko = SAVED["en"], SAVED["ko"]
+    expected_en = {base / f"{en}-{name}.{ext}" for name in CHARTS[en] for ext in ("png", "svg")}
     expected_ko = {
-        base / "out" / f"{stem}-{name}-ko.{ext}"
-        for stem, names in CHARTS.items()
-        for name in names
-        for ext in ("png", "svg")
+        base / "out" / f"{ko}-{name}-ko.{ext}" for name in CHARTS[ko] for ext in ("png", "svg")
     }
     assert set(drawn["en"]) == expected_en
     assert set(drawn["ko"]) == expected_ko
     assert all(path.is_file() for path in expected_en | expected_ko)
+    for key, names in CHARTS.items():  # every other document: the same charts, not saved
+        assert [name for name, _ in built(key, "en")] == names, key
 
 
 def test_png_is_at_least_1920_wide_and_16_by_9(drawn: dict[str, Any]) -> None:
@@ -196,6 +200,7 @@ def test_crash_bars_per_mode_and_safety_summed_over_trials() -> None:
         "duplicates": [0, 5, 0],
         "failed": [0, 5, 0],
         "sent_anyway": [0, 2, 0],
+        "told_truth": [126, 203, 182],  # users: the thread pool's 74 never heard
     }
     lost = next(c for c in ax.containers if c.get_label() == "lost")
     assert all(to_rgb(b.get_facecolor()) == (0.0, 0.0, 0.0) for b in lost)
@@ -213,9 +218,26 @@ def test_crash_bars_show_failed_and_sent_anyway_beside_lost_and_duplicates() -> 
     bold = [t for t in ax.texts if t.get_text() == "2" and t.get_fontweight() == "bold"]
     assert bold  # a harm, labelled like lost
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert legend[-2:] == ["failed", "told failed, sent anyway"]
-    ko = figures(chartdata.crash_test(), "ko")["worker-kill"]
-    assert [t.get_text() for t in ko.legends[0].get_texts()][-1] == "실패 응답 후 발송됨"
+    assert legend[-3:] == ["failed", "told failed, sent anyway", "told the truth"]
+    ko = dict(built("crash", "ko"))["worker-kill"]
+    assert [t.get_text() for t in ko.legends[0].get_texts()][-2:] == [
+        "실패 응답 후 발송됨",
+        "사실대로 알림",
+    ]
+
+
+def test_crash_bars_show_the_users_told_the_truth_and_n_a_in_a_file_from_before() -> None:
+    figs = dict(built("crash", "en"))
+    ax = figs["worker-kill"].axes[0]
+    order = [str(c.get_label()) for c in ax.containers]
+    told = ax.containers[order.index("told_truth")]
+    assert order.index("told_truth") > order.index("lost")
+    assert [round(b.get_height()) for b in told] == [126, 203, 182]
+    assert all(b.get_hatch() == "oo" for b in told)
+    app = figs["app-kill"].axes[0]  # its broker row comes from a file before the users were asked
+    told = next(c for c in app.containers if c.get_label() == "told_truth")
+    assert [b.get_height() for b in told] == [0]
+    assert [t.get_text() for t in app.texts].count(i18n.text("chart.na")) == 1
 
 
 def test_a_crash_file_from_before_sent_anyway_draws_zero_bars() -> None:
@@ -225,6 +247,65 @@ def test_a_crash_file_from_before_sent_anyway_draws_zero_bars() -> None:
     ax = figures(doc)["worker-kill"].axes[0]
     sent = next(c for c in ax.containers if c.get_label() == "sent_anyway")
     assert [b.get_height() for b in sent] == [0, 0, 0]
+
+
+def test_a_node_fault_sets_classic_against_quorum_and_when_each_accepted_again() -> None:
+    figs = dict(built("crash-nodes", "en"))
+    counts, back = figs["node-kill"].axes
+    by = {c.get_label(): [round(b.get_height()) for b in c] for c in counts.containers}
+    # three trials summed, per queue type: the two are never added together
+    assert by["accepted"] == [549, 1764] and by["failed"] == [1251, 36]
+    assert by["lost"] == [0, 0] and by["sent_anyway"] == [0, 3] and by["told_truth"] == [1800, 1797]
+    ticks = counts.get_xticklabels()
+    assert [t.get_text() for t in ticks] == ["classic queue", "quorum queue"]
+    assert [to_rgb(t.get_color()) for t in ticks] == [
+        to_rgb(chart.QUEUE_COLOURS[k]) for k in ("classic", "quorum")
+    ]
+    # seconds until signups were accepted again: the median of the trials that got there
+    assert [round(p.get_height(), 1) for p in back.patches] == [9.8, 0.4]
+    said = [" ".join(t.get_text().split()) for t in back.texts]
+    assert said == ["9.8 never in 2 of 3", "0.4"]
+    lost = next(c for c in figs["node-loss"].axes[0].containers if c.get_label() == "lost")
+    assert [b.get_height() for b in lost] == [138, 0]
+    # the timeline: a panel per queue type, its kill and restart as the node's, not by name
+    panels = [ax for ax in figs["timeline-node-kill"].axes if ax.get_visible()]
+    assert [ax.get_title(loc="left") for ax in panels] == [
+        "classic queue · trial 1",
+        "quorum queue · trial 1",
+    ]
+    assert [t.get_text().strip() for t in panels[0].texts] == [
+        "cluster node killed",
+        "cluster node restarted",
+    ]
+    loss = next(ax for ax in figs["timeline-node-loss"].axes if ax.get_visible())
+    vertical = [x[0] for x in map(xdata, loss.lines) if len(x) == 2 and x[0] == x[1]]
+    assert vertical == [3.0]  # the kill; its disk lost and the node forgotten: the same moment
+
+
+def test_a_file_with_node_faults_and_others_draws_both() -> None:
+    doc = chartdata.crash_test()
+    nodes = chartdata.crash_nodes()
+    doc["rows"] += nodes["rows"]
+    doc["events"] += nodes["events"]
+    names = [name for name, _ in chart.charts_for(doc, "en")]
+    assert names == [*CHARTS["crash"], *CHARTS["crash-nodes"]]
+
+
+def test_the_price_of_replication_sets_each_queue_types_confirm_beside_its_run() -> None:
+    figs = dict(built("compare-price", "en"))
+    confirm, answer, rate = figs["replication"].axes
+    floors = [(p50, p50 * 2.4, p50 * 4.1) for p50 in (1.32, 2.53)]
+    assert heights(confirm) == [round(v, 6) for f in floors for v in f]
+    assert heights(answer) == [4.0, 6.0, 9.0, 5.2, 9.1, 14.0]
+    assert heights(rate) == [18.6, 17.9]
+    assert colours(rate) == [to_rgb(chart.QUEUE_COLOURS[k]) for k in ("classic", "quorum")]
+    # the comparison's own slides say which broker group is which
+    ticks = [t.get_text() for t in figs["latency"].axes[0].get_xticklabels()]
+    assert [t.split("\n")[:2] for t in ticks] == [
+        ["message broker", "classic queue"],
+        ["message broker", "quorum queue"],
+    ]
+    assert "replication" not in dict(built("compare", "en"))  # one queue type: as before
 
 
 def test_skipped_crash_rows_are_shown_as_skipped_with_the_note() -> None:
@@ -249,14 +330,20 @@ def test_sweep_lines_per_mode_and_scan_kind_with_ideal() -> None:
 # ---------------------------------------------------------------- slide rules
 
 
-_FIGURES: dict[str, list[tuple[str, Figure]]] = {}
+_BUILT: dict[tuple[str, str], list[tuple[str, Figure]]] = {}
+
+
+def built(key: str, lang: str) -> list[tuple[str, Figure]]:
+    """Every chart of DOCS[key] in `lang`, built once (not drawn, not saved) for the tests
+    that only look at them."""
+    if (key, lang) not in _BUILT:
+        _BUILT[(key, lang)] = chart.charts_for(DOCS[key], lang)
+    return _BUILT[(key, lang)]
 
 
 def all_figures(lang: str) -> Iterator[tuple[str, Figure]]:
-    """Every chart of DOCS in `lang`, built once for the tests that only look at them."""
-    if lang not in _FIGURES:
-        _FIGURES[lang] = [c for doc in DOCS.values() for c in chart.charts_for(doc, lang)]
-    yield from _FIGURES[lang]
+    for key in DOCS:
+        yield from built(key, lang)
 
 
 def captions(fig: Figure) -> list[str]:
@@ -274,7 +361,10 @@ def test_every_chart_ends_with_one_sentence_per_mode_from_the_tables_source(lang
     for key, doc in DOCS.items():
         if doc["kind"] == "crash-test":
             for fault in {r["fault"] for r in doc["rows"]}:
-                said = sentences.crash_meanings(doc, fault, lang)
+                if fault in sentences.NODE_FAULTS:  # a sentence per queue type
+                    said = sentences.node_meanings(doc, fault, lang)
+                else:
+                    said = sentences.crash_meanings(doc, fault, lang)
                 expected[f"{key}/{fault}"] = expected[f"{key}/timeline-{fault}"] = said
         elif doc["kind"] == "sweep":
             expected[f"{key}/throughput"] = sentences.sweep_meanings(doc, lang)
@@ -282,11 +372,9 @@ def test_every_chart_ends_with_one_sentence_per_mode_from_the_tables_source(lang
             runs = [doc] if doc["kind"] == "run" else doc["runs"]
             for name in CHARTS[key]:
                 expected[f"{key}/{name}"] = sentences.meanings(runs, lang)
-    found = {
-        f"{key}/{name}": captions(fig)
-        for key, doc in DOCS.items()
-        for name, fig in chart.charts_for(doc, lang)
-    }
+            if "replication" in CHARTS[key]:  # what each queue type cost
+                expected[f"{key}/replication"] = sentences.price_meanings(runs, lang)
+    found = {f"{key}/{name}": captions(fig) for key in DOCS for name, fig in built(key, lang)}
     assert set(found) == set(expected)
     for name, said in expected.items():
         assert sorted(found[name]) == sorted(" ".join(s.split()) for s in said), name

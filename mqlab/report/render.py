@@ -29,19 +29,32 @@ from mqlab.report.floors import (
     phases_table,
     schedule_line,
 )
-from mqlab.report.i18n import TEXTS, mode_label, note_text, progress_label, text, workload_line
+from mqlab.report.i18n import (
+    TEXTS,
+    note_text,
+    progress_label,
+    queue_label,
+    safety_label,
+    text,
+    workload_line,
+)
+from mqlab.report.sentences import node_meanings, price_meanings, run_label
 from mqlab.report.tables import (
     CRASH_COUNTS,
     HIGHLIGHT,
+    compact_table,
+    crash_counts,
     crash_meanings,
     crash_notes,
     crash_tables,
     meanings,
+    price_table,
     run_rows,
     runs_table,
     shown_warnings,
     sweep_meanings,
     sweep_table,
+    told_cell,
 )
 
 __all__ = [  # the tables' names too: callers import them from here
@@ -63,6 +76,7 @@ __all__ = [  # the tables' names too: callers import them from here
     "phase_text",
     "phase_unit",
     "phases_table",
+    "price_table",
     "print_bench",
     "print_broker_down",
     "print_broker_status",
@@ -158,7 +172,7 @@ def progress(label: str, total: int, quiet: bool = False, lang: str = "en") -> I
 def print_runs(runs: Sequence[dict[str, Any]], lang: str = "en") -> None:
     console.print(runs_table(runs, lang))
     for r in runs:
-        name = mode_label(r["mode"], lang)
+        name = run_label(r, runs, lang)
         for warning in shown_warnings(r.get("warnings", []), r.get("config", {}), lang):
             console.print(f"[yellow]{name}: {warning}[/]")
     if any(untrusted(r["summary"], r.get("config", {}).get("rate")) for r in runs):
@@ -166,6 +180,11 @@ def print_runs(runs: Sequence[dict[str, Any]], lang: str = "en") -> None:
     _sent_anyway_note([r["summary"] for r in runs], lang)
     for line in meanings(runs, lang):
         console.print(line)
+    price = price_table(runs, lang)  # the broker on several queue types: what each costs
+    if price is not None:
+        console.print(price)
+        for line in price_meanings(runs, lang):
+            console.print(line)
 
 
 def print_saved(path: Path, lang: str = "en") -> None:
@@ -300,51 +319,38 @@ def print_crash(data: dict[str, Any], lang: str = "en") -> None:
             console.print(line)
     for fault in dict.fromkeys(r["fault"] for r in data["rows"] if r["fault"] in _NODE_FAULTS):
         console.print(node_fault_table(data, fault, lang))
+        for line in node_meanings(data, fault, lang):  # per queue type, over its trials
+            console.print(line)
     modes = sorted({r["mode"] for r in data["rows"]})
     console.print(workload_line(data["config"], modes, lang))
     for line in [*crash_notes(other, lang), *_node_notes(data, lang)]:
         console.print(line)
+    if any(told_cell(r) != "-" for r in data["rows"] if not r["skipped"]):
+        console.print(f"[dim]{text('crash.told.note', lang)}[/]")  # the column's "58/60"
     _sent_anyway_note(data["rows"], lang)
 
 
 def node_fault_table(data: dict[str, Any], fault: str, lang: str = "en") -> Table:
-    """A node fault's rows: classic and quorum side by side, and when each accepted again."""
-    from rich import box
-
+    """A node fault's rows: classic and quorum side by side, when each accepted again, and
+    how many users were told the truth."""
     rows = [r for r in data["rows"] if r["fault"] == fault]
     several = any(r["trial"] > 1 for r in rows)
     safeties = any(r["safety"] != "default" for r in rows)
-    table = Table(
-        title=text(f"fault.{fault}", lang),
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-        collapse_padding=True,
-    )
-    labels = ["col.queue_type", *(["col.safety"] if safeties else [])]
-    labels += [*(["col.trial"] if several else []), *(f"col.{k}" for k in CRASH_COUNTS)]
-    for key in [*labels, "col.recovery_s"]:
-        label = text(f"{key}.short" if f"{key}.short" in TEXTS[lang] else key, lang)
-        table.add_column(  # as wide as the header's longest word: the header wraps, not numbers
-            label,
-            justify="left" if key in labels[:2] else "right",
-            min_width=max(map(len, label.split())),
-        )
+    keys = ["col.queue_type", *(["col.safety"] if safeties else [])]
+    keys += ["col.trial"] if several else []
+    cells = []
     for r in rows:
-        cells = [r.get("queue_type") or "classic", *([r["safety"]] if safeties else [])]
-        cells += [str(r["trial"])] if several else []
+        row = [queue_label(r.get("queue_type"), lang, short=True)]
+        row += [safety_label(r["safety"], lang)] if safeties else []
+        row += [str(r["trial"])] if several else []
         if r["skipped"]:
-            table.add_row(*cells, f"[yellow]{text('col.skipped', lang)}[/]")
+            cells.append([*row, f"[yellow]{text('col.skipped', lang)}[/]"])
             continue
-        counts = [str(r.get(k, 0)) for k in CRASH_COUNTS]
-        for i, key in enumerate(CRASH_COUNTS):
-            if key in HIGHLIGHT and r.get(key):
-                counts[i] = f"[{HIGHLIGHT[key]}]{counts[i]}[/]"
         back = r.get("recovery_s")
         shown = text("col.recovery_s.never", lang) if back is None else f"{back:.1f}"
-        table.add_row(*cells, *counts, shown)
-    return table
+        cells.append([*row, *crash_counts(r), shown, told_cell(r)])
+    counts = [*(f"col.{k}" for k in CRASH_COUNTS), "col.recovery_s", "col.told_truth"]
+    return compact_table(text(f"fault.{fault}", lang), keys, counts, cells, lang)
 
 
 def _node_notes(data: dict[str, Any], lang: str) -> list[str]:

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from mqlab.measure.metrics import untrusted
-from mqlab.report.i18n import TEXTS, mode_label, safety_label, scan_kind_label, text
+from mqlab.report.i18n import (
+    TEXTS,
+    mode_label,
+    queue_label,
+    safety_label,
+    scan_kind_label,
+    text,
+)
 
 Doc = Mapping[str, Any]
 
@@ -50,16 +57,36 @@ def _count(value: Any) -> int:
 
 
 def meanings(runs: Sequence[Doc], lang: str = "en") -> list[str]:
-    """One plain sentence per mode: what its numbers mean, from the numbers themselves."""
-    return [run_meaning(r, lang) for r in runs]
+    """One plain sentence per mode (per queue type too, when the broker ran on several):
+    what its numbers mean, from the numbers themselves."""
+    return [run_meaning(r, lang, run_label(r, runs, lang)) for r in runs]
 
 
-def run_meaning(run: Doc, lang: str = "en") -> str:
+def queue_type_of(run: Doc) -> str:
+    """The type of a run's queues ("classic" in a file from before quorum queues)."""
+    return str(run.get("config", {}).get("queue_type") or "classic")
+
+
+def queue_types(runs: Sequence[Doc]) -> list[str]:
+    """The queue types of the broker runs, in their order, each once."""
+    return list(dict.fromkeys(queue_type_of(r) for r in runs if r["mode"] == "broker"))
+
+
+def run_label(run: Doc, runs: Sequence[Doc], lang: str = "en") -> str:
+    """The mode's name; a broker run's queue type beside it when the broker ran on several
+    (`mqlab compare --queue-types classic,quorum`)."""
+    label = mode_label(run["mode"], lang)
+    if run["mode"] == "broker" and len(queue_types(runs)) > 1:
+        label += " · " + queue_label(queue_type_of(run), lang)
+    return label
+
+
+def run_meaning(run: Doc, lang: str = "en", label: str | None = None) -> str:
     s, config = run["summary"], run.get("config", {})
     senders = config.get("workers")
     parts = [
         text(f"meaning.{run['mode']}", lang).format(
-            mode=mode_label(run["mode"], lang),
+            mode=label or mode_label(run["mode"], lang),
             p50=fmt_ms(s["response_ms"]["p50"]),
             e2e=fmt_ms(s["e2e_ms"]["p50"]),
             n=senders if isinstance(senders, int) else "?",
@@ -179,6 +206,26 @@ def crash_meaning(data: Doc, fault: str, mode: str, safety: str, lang: str = "en
         label += " · " + text("crash.meaning.sum", lang).format(n=len(live))
     if not live:
         return f"{label}: " + text("col.skipped", lang)
+    parts = _outcome(live, label, lang)
+    window = crash_window(data, fault)
+    mine = window.rates.get((mode, safety)) if window else None
+    if window and mine and mine.early and mine.own_s is not None:
+        parts.append(
+            text("crash.meaning.early", lang).format(
+                own=fmt_rate(mine.own),
+                own_s=f"{mine.own_s:.1f}",
+                s=f"{window.seconds:.1f}",
+                slowest=_group_label(data, fault, *window.group, lang),
+                slow_rate=fmt_rate(window.rates[window.group].common),
+                rate=fmt_rate(mine.common),
+            )
+        )
+    return " ".join(parts)
+
+
+def _outcome(live: Sequence[Doc], label: str, lang: str) -> list[str]:
+    """What a group's rows (summed over their trials) cost: lost or delivered, duplicates,
+    users told it failed, and what the users heard; the first clause after `label`."""
     total = {
         k: sum(_count(r.get(k)) for r in live)
         for k in ("accepted", "delivered", "lost", "duplicates", "failed", "sent_anyway")
@@ -205,20 +252,7 @@ def crash_meaning(data: Doc, fault: str, mode: str, safety: str, lang: str = "en
     if told and all(None not in t for t in told):  # files from before them: not said
         sums = [sum(_count(t[i]) for t in told) for i in range(len(TOLD))]
         parts.append(text("crash.meaning.told", lang).format(**dict(zip(TOLD, sums, strict=True))))
-    window = crash_window(data, fault)
-    mine = window.rates.get((mode, safety)) if window else None
-    if window and mine and mine.early and mine.own_s is not None:
-        parts.append(
-            text("crash.meaning.early", lang).format(
-                own=fmt_rate(mine.own),
-                own_s=f"{mine.own_s:.1f}",
-                s=f"{window.seconds:.1f}",
-                slowest=_group_label(data, fault, *window.group, lang),
-                slow_rate=fmt_rate(window.rates[window.group].common),
-                rate=fmt_rate(mine.common),
-            )
-        )
-    return " ".join(parts)
+    return parts
 
 
 TOLD = ("told_truth", "told_wrong", "told_queued", "never_heard")  # Summary's fields
@@ -227,6 +261,144 @@ TOLD = ("told_truth", "told_wrong", "told_queued", "never_heard")  # Summary's f
 def crash_meanings(data: Doc, fault: str, lang: str = "en") -> list[str]:
     """One sentence per mode and safety setting under `fault`, in the order of the rows."""
     return [crash_meaning(data, fault, m, s, lang) for m, s in crash_groups(data, fault)]
+
+
+# ---------------------------------------------------------------- a cluster node killed
+
+NODE_FAULTS = ("node-kill", "node-loss")  # measure.crash.NODE_FAULTS: a row per queue type
+QUEUE_TYPES = ("classic", "quorum")  # the order of their rows, bars and sentences
+
+
+def node_groups(data: Doc, fault: str) -> list[tuple[str, str]]:
+    """(queue type, safety) of each group of a node fault's rows: classic before quorum,
+    safety settings in the order of the rows."""
+    seen = dict.fromkeys(
+        (queue_type_of_row(r), _safety(r)) for r in data["rows"] if r["fault"] == fault
+    )
+    rank = {q: i for i, q in enumerate(QUEUE_TYPES)}
+    return sorted(seen, key=lambda g: rank.get(g[0], len(rank)))  # stable: rows' order kept
+
+
+def queue_type_of_row(row: Doc) -> str:
+    return str(row.get("queue_type") or "classic")
+
+
+def node_rows(data: Doc, fault: str, queue_type: str, safety: str = "default") -> list[Doc]:
+    """The rows of one queue type (and safety setting) under a node fault, every trial."""
+    return [
+        r
+        for r in data["rows"]
+        if r["fault"] == fault and queue_type_of_row(r) == queue_type and _safety(r) == safety
+    ]
+
+
+def node_label(data: Doc, fault: str, queue_type: str, safety: str, lang: str) -> str:
+    """ "quorum queue", and its safety setting when the fault ran with more than one."""
+    label = queue_label(queue_type, lang)
+    if len({s for _, s in node_groups(data, fault)}) > 1:
+        label += " · " + safety_label(safety, lang)
+    return label
+
+
+def recovery(live: Sequence[Doc]) -> tuple[list[float], int] | None:
+    """The seconds each trial took to accept again (those that did), and how many never
+    did; None for rows from before the field."""
+    if not any("recovery_s" in r for r in live):
+        return None
+    back = [float(r["recovery_s"]) for r in live if isinstance(r.get("recovery_s"), (int, float))]
+    return back, len(live) - len(back)
+
+
+def median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def node_meaning(
+    data: Doc, fault: str, queue_type: str, safety: str = "default", lang: str = "en"
+) -> str:
+    """What one queue type's rows under a node fault mean, summed over their trials: what
+    was lost and told, and how soon the cluster accepted signups again."""
+    live = [r for r in node_rows(data, fault, queue_type, safety) if not r.get("skipped")]
+    label = node_label(data, fault, queue_type, safety, lang)
+    if len(live) > 1:
+        label += " · " + text("crash.meaning.sum", lang).format(n=len(live))
+    if not live:
+        return f"{label}: " + text("col.skipped", lang)
+    parts = _outcome(live, label, lang)
+    timed = recovery(live)
+    if timed is not None:
+        back, never = timed
+        if not back:
+            parts.append(text("node.meaning.never", lang))
+        elif never == 0 and max(back) == 0:
+            parts.append(text("node.meaning.kept", lang))
+        else:
+            key = "node.meaning.back.median" if len(back) > 1 else "node.meaning.back"
+            parts.append(text(key, lang).format(s=f"{median(back):.1f}", n=len(back)))
+            if never:
+                parts.append(text("node.meaning.never_some", lang).format(k=never, n=len(live)))
+    return " ".join(parts)
+
+
+def node_meanings(data: Doc, fault: str, lang: str = "en") -> list[str]:
+    """One sentence per queue type (and safety setting) under a node fault."""
+    return [node_meaning(data, fault, q, s, lang) for q, s in node_groups(data, fault)]
+
+
+# ---------------------------------------------------------------- the price of replication
+
+
+def price_runs(runs: Sequence[Doc]) -> list[Doc]:
+    """The broker runs of a comparison across queue types (classic first), or [] when the
+    broker ran on one type only (every comparison before `--queue-types`)."""
+    if len(queue_types(runs)) < 2:
+        return []
+    rank = {q: i for i, q in enumerate(QUEUE_TYPES)}
+    broker = [r for r in runs if r["mode"] == "broker"]
+    return sorted(broker, key=lambda r: rank.get(queue_type_of(r), len(rank)))
+
+
+def confirm_ms(run: Doc) -> Doc | None:
+    """The percentiles (ms) of a confirmed publish alone, measured on the run's own queue
+    type just before it (`calibrate.quick`); None if it was not measured."""
+    floors = (run.get("calibration") or {}).get("floors") or {}
+    ms = (floors.get("publish") or {}).get("ms")
+    return ms if isinstance(ms, Mapping) and isinstance(ms.get("p50"), (int, float)) else None
+
+
+def price_meanings(runs: Sequence[Doc], lang: str = "en") -> list[str]:
+    """One sentence per queue type of a comparison across queue types: its confirm alone
+    (× the first type's), its users' median answer and its throughput; then why."""
+    priced = price_runs(runs)
+    if not priced:
+        return []
+    base = priced[0]
+    base_ms = confirm_ms(base)
+    out = []
+    for run in priced:
+        summary, mine = run["summary"], confirm_ms(run)
+        fields = {
+            "queue": queue_label(queue_type_of(run), lang),
+            "p50": fmt_ms(summary["response_ms"]["p50"]),
+            "tput": fmt_rate(summary.get("throughput_per_s")),
+        }
+        if mine is None:
+            line = text("price.meaning.no_floor", lang).format(**fields)
+        elif run is base or base_ms is None:
+            line = text("price.meaning.base", lang).format(confirm=fmt_ms(mine["p50"]), **fields)
+        else:
+            line = text("price.meaning", lang).format(
+                confirm=fmt_ms(mine["p50"]),
+                x=f"{mine['p50'] / base_ms['p50']:.1f}" if base_ms["p50"] else "-",
+                base=queue_label(queue_type_of(base), lang),
+                base_ms=fmt_ms(base_ms["p50"]),
+                **fields,
+            )
+        why = f"price.why.{queue_type_of(run)}"
+        out.append(line + (" " + text(why, lang) if why in TEXTS[lang] else ""))
+    return out
 
 
 # ---------------------------------------------------------------- sweep

@@ -10,7 +10,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from rich import box
+from rich.cells import cell_len
 from rich.table import Table
+from rich.text import Text
 
 from mqlab.measure.metrics import untrusted
 from mqlab.report.i18n import (
@@ -20,16 +22,23 @@ from mqlab.report.i18n import (
     note_key,
     note_text,
     progress_label,
+    queue_label,
     safety_label,
     scan_kind_label,
     text,
     workload_line,
 )
 from mqlab.report.sentences import (  # the sentences under the tables; names kept importable
+    TOLD,
+    confirm_ms,
     crash_meanings,
     fmt_ms,
     fmt_rate,
     meanings,
+    price_meanings,
+    price_runs,
+    queue_type_of,
+    run_label,
     sweep_meanings,
     sweep_points,
 )
@@ -43,6 +52,8 @@ __all__ = [
     "fmt_ms",
     "fmt_rate",
     "meanings",
+    "price_meanings",
+    "price_table",
     "run_rows",
     "runs_table",
     "shown_warnings",
@@ -102,9 +113,47 @@ def runs_table(runs: Sequence[dict[str, Any]], lang: str = "en") -> Table:
     )
     table.add_column("", style="bold")
     for r in runs:
-        table.add_column(text(f"mode.{r['mode']}", lang), justify="right")
+        table.add_column(run_label(r, runs, lang), justify="right")
     for label, cell in run_rows(lang):
         table.add_row(label, *(_highlight(label, cell(r), lang) for r in runs))
+    return table
+
+
+PRICE_ROWS = ("col.response_p50", "col.response_p95", "col.e2e_p50", "col.throughput")
+
+
+def price_table(runs: Sequence[dict[str, Any]], lang: str = "en") -> Table | None:
+    """The broker runs of a comparison across queue types side by side: each type's
+    confirmed publish alone (its floor, measured before its run), how many times the first
+    type's that is, and what its users and mails saw. None when there is one type."""
+    priced = price_runs(runs)
+    if not priced:
+        return None
+    table = Table(title=text("price.title", lang), title_justify="left")
+    table.add_column("", style="bold")
+    for r in priced:
+        table.add_column(queue_label(queue_type_of(r), lang), justify="right")
+    floors = [confirm_ms(r) for r in priced]
+    base = floors[0]
+    for key in ("p50", "p95"):
+        table.add_row(
+            text(f"price.confirm_{key}", lang),
+            *(fmt_ms(f[key]) if f is not None else "-" for f in floors),
+        )
+    ratio = text("price.ratio", lang).format(
+        base=queue_label(queue_type_of(priced[0]), lang, short=True)
+    )
+    table.add_row(
+        ratio,
+        *(
+            f"{f['p50'] / base['p50']:.1f}×" if f is not None and base and base["p50"] else "-"
+            for f in floors
+        ),
+    )
+    cells = dict(run_rows(lang))
+    for key in PRICE_ROWS:
+        label = text(key, lang)
+        table.add_row(label, *(cells[label](dict(r)) for r in priced))
     return table
 
 
@@ -161,23 +210,9 @@ def crash_tables(data: dict[str, Any], lang: str = "en") -> list[Table]:
 
 
 def _crash_table(data: dict[str, Any], fault: str, several: bool, lang: str) -> Table:
-    rows = [r for r in data["rows"] if r["fault"] == fault]
-    table = Table(
-        title=fault_label(fault, lang),
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-        collapse_padding=True,
-    )
     keys = ["col.mode", "col.safety", *(["col.trial"] if several else [])]
-    for key in keys:
-        table.add_column(text(key, lang), no_wrap=True)
-    for key in CRASH_COUNTS:
-        label = text(_short(f"col.{key}", lang), lang)
-        # as wide as the header's longest word: the header wraps, the numbers never squeeze
-        table.add_column(label, justify="right", min_width=max(map(len, label.split())))
-    for r in rows:
+    rows = []
+    for r in (r for r in data["rows"] if r["fault"] == fault):
         cells = [
             text(f"mode.{r['mode']}.short", lang)
             if f"mode.{r['mode']}.short" in TEXTS[lang]
@@ -187,14 +222,87 @@ def _crash_table(data: dict[str, Any], fault: str, several: bool, lang: str) -> 
         ]
         if r["skipped"]:
             skipped = f"[yellow]{text('col.skipped', lang)}[/]"
-            table.add_row(*cells, skipped, *["-"] * (len(CRASH_COUNTS) - 1))
-            continue
-        counts = {k: str(r.get(k, 0)) for k in CRASH_COUNTS}  # fields added later read as 0
-        for key in HIGHLIGHT:
-            if key in counts and r.get(key):
-                counts[key] = f"[{HIGHLIGHT[key]}]{counts[key]}[/]"
-        table.add_row(*cells, *counts.values())
+            rows.append([*cells, skipped, *["-"] * len(CRASH_COUNTS)])
+        else:
+            rows.append([*cells, *crash_counts(r), told_cell(r)])
+    counts = [f"col.{k}" for k in (*CRASH_COUNTS, "told_truth")]
+    return compact_table(fault_label(fault, lang), keys, counts, rows, lang)
+
+
+COMPACT_WIDTH = 80  # the crash tables fit a terminal of this many columns
+
+
+def compact_table(
+    title: str, keys: Sequence[str], counts: Sequence[str], rows: list[list[str]], lang: str
+) -> Table:
+    """A crash test's table in COMPACT_WIDTH columns: `keys` (labels of the columns that
+    name a row, left) and `counts` (right), one space apart. Each column is as wide as its
+    widest cell or its header, but where they do not all fit, the headers with the most
+    to spare wrap down to their longest word: no number is ever squeezed or cut."""
+    table = Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 0),  # the box's one space between columns
+    )
+    labels = [text(_short(key, lang), lang) for key in [*keys, *counts]]
+    cells = [
+        max([0, *(Text.from_markup(row[i]).cell_len for row in rows if i < len(row))])
+        for i in range(len(labels))
+    ]
+    least = [max(c, *map(cell_len, label.split())) for c, label in zip(cells, labels, strict=True)]
+    full = [max(c, cell_len(label)) for c, label in zip(cells, labels, strict=True)]
+    widths = list(full)
+    spare = sorted(range(len(widths)), key=lambda i: least[i] - full[i])  # most to spare first
+    wrapped = []
+    for i in spare:
+        if sum(widths) + len(widths) - 1 <= COMPACT_WIDTH:
+            break
+        widths[i] = least[i]
+        wrapped.append(i)
+    for i in wrapped:  # what room is left goes back to the wrapped headers: fewer lines
+        room = COMPACT_WIDTH - (sum(widths) + len(widths) - 1)
+        widths[i] += max(0, min(room, full[i] - widths[i]))
+    for i, (label, width) in enumerate(zip(labels, widths, strict=True)):
+        table.add_column(
+            _wrap(label, width), justify="left" if i < len(keys) else "right", min_width=width
+        )
+    for row in rows:
+        table.add_row(*row)
     return table
+
+
+def _wrap(label: str, width: int) -> str:
+    """`label` broken at spaces into lines of at most `width` cells (a word may be wider)."""
+    lines: list[str] = []
+    for word in label.split():
+        if lines and cell_len(f"{lines[-1]} {word}") <= width:
+            lines[-1] += f" {word}"
+        else:
+            lines.append(word)
+    return "\n".join(lines)
+
+
+def crash_counts(row: dict[str, Any]) -> list[str]:
+    """A crash row's CRASH_COUNTS as cells, the harms highlighted (fields added later: 0)."""
+    counts = {k: str(row.get(k, 0)) for k in CRASH_COUNTS}
+    for key in HIGHLIGHT:
+        if key in counts and row.get(key):
+            counts[key] = f"[{HIGHLIGHT[key]}]{counts[key]}[/]"
+    return list(counts.values())
+
+
+def told_cell(row: dict[str, Any]) -> str:
+    """ "58/60": the users of a crash row told the truth, of all its users (one per signup);
+    highlighted when some were not. "-" in a file from before the field."""
+    told = [row.get(k) for k in TOLD]
+    if not all(isinstance(n, int) for n in told):
+        return "-"
+    users = sum(n for n in told if isinstance(n, int))
+    cell = f"{row['told_truth']}/{users}"
+    return cell if row["told_truth"] == users else f"[{HIGHLIGHT['never_heard']}]{cell}[/]"
 
 
 def _short(key: str, lang: str) -> str:

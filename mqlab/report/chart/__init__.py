@@ -14,7 +14,9 @@ sentences the terminal prints, from `mqlab.report.sentences`).
 Its modules, by what they draw or do: `files` (read, check, pick the charts, save),
 `style` (sizes, colours, fonts, the figure, number and label helpers), `runs` (latency,
 throughput and timeline of run and compare), `timeline` (the small multiples over time),
-`crash` (crash-test counts and timelines) and `sweep` (throughput against workers).
+`crash` (crash-test counts and timelines), `nodes` (a cluster node killed: classic against
+quorum queues), `price` (the price of replication: the broker on two queue types) and
+`sweep` (throughput against workers).
 Words come from `mqlab.report.i18n`.
 """
 
@@ -41,6 +43,7 @@ from mqlab.report.chart.style import (
     MODES,
     MUTED,
     OTHER_COLOUR,
+    QUEUE_COLOURS,
     SLIDE_PT,
     SUBTITLE_PT,
     TICK_PT,
@@ -79,6 +82,7 @@ __all__ = [
     "MUTED",
     "OTHER_COLOUR",
     "PERCENTILES",
+    "QUEUE_COLOURS",
     "SAFETIES",
     "SLIDE_PT",
     "SUBTITLE_PT",

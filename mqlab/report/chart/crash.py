@@ -1,5 +1,7 @@
 """The slides of `mqlab crash-test`: per fault, what was accepted, delivered, lost,
-duplicated, failed and sent anyway, per mode and safety setting; then its timeline.
+duplicated, failed and sent anyway, and how many users were told the truth, per mode and
+safety setting; then its timeline. (A node fault's slides set queue types side by side
+instead: `nodes`.)
 
 The black bar of lost mails is the lesson, so harms are bold numbers; a group whose
 every trial was skipped says why instead of drawing zero bars.
@@ -40,18 +42,26 @@ from mqlab.report.chart.style import (
     wrap,
 )
 from mqlab.report.chart.timeline import Panel, timeline_chart
-from mqlab.report.sentences import crash_meaning
+from mqlab.report.sentences import NODE_FAULTS, crash_meaning
 
 FAULTS = ("app-kill", "worker-kill", "broker-restart")
 SAFETIES = ("default", "no-confirm", "transient", "auto-ack", "idempotent")
 # The user's side (accepted, failed) and the inbox's (delivered, lost, duplicates, and mails
-# of requests told they failed: sent anyway).
-CRASH_METRICS = ("accepted", "delivered", "lost", "duplicates", "failed", "sent_anyway")
+# of requests told they failed: sent anyway); then the users told the truth of their mail.
+CRASH_METRICS = (
+    "accepted",
+    "delivered",
+    "lost",
+    "duplicates",
+    "failed",
+    "sent_anyway",
+    "told_truth",
+)
 HARM = ("lost", "sent_anyway")  # bold numbers: mails missing, or sent after an error
 
 
 @dataclass(frozen=True)
-class _Group:
+class Group:
     """All trials of one mode and safety setting under one fault."""
 
     mode: str
@@ -63,18 +73,18 @@ class _Group:
         return [row for row in self.rows if not row.get("skipped")]
 
 
-def _crash_groups(rows: Sequence[Result], fault: str) -> list[_Group]:
+def _crash_groups(rows: Sequence[Result], fault: str) -> list[Group]:
     keyed: dict[tuple[str, str], list[Result]] = {}
     for row in rows:
         if row["fault"] == fault:
             keyed.setdefault((row["mode"], row.get("safety") or "default"), []).append(row)
     order = sorted(keyed, key=lambda k: (rank(k[0], MODES), rank(k[1], SAFETIES)))
     return [
-        _Group(m, s, sorted(keyed[(m, s)], key=lambda r: int(r.get("trial", 0)))) for m, s in order
+        Group(m, s, sorted(keyed[(m, s)], key=lambda r: int(r.get("trial", 0)))) for m, s in order
     ]
 
 
-def _group_label(group: _Group, groups: Sequence[_Group], lang: str, *, ticks: bool) -> str:
+def _group_label(group: Group, groups: Sequence[Group], lang: str, *, ticks: bool) -> str:
     """The mode, plus the safety setting when the same mode appears more than once."""
     mode = tick_label(group.mode, lang) if ticks else i18n.mode_label(group.mode, lang)
     if sum(g.mode == group.mode for g in groups) < 2:
@@ -89,10 +99,15 @@ def _group_label(group: _Group, groups: Sequence[_Group], lang: str, *, ticks: b
 
 
 def crash_charts(result: Result, lang: str) -> list[Chart]:
+    """The counts and the timeline of every fault but the node faults (`nodes` draws those:
+    a row per queue type, not per mode)."""
     rows = result["rows"]
     if not rows:
         raise BadChart("the crash-test result holds no rows")
-    faults = sorted({row["fault"] for row in rows}, key=lambda f: rank(f, FAULTS))
+    faults = sorted(
+        {row["fault"] for row in rows if row["fault"] not in NODE_FAULTS},
+        key=lambda f: rank(f, FAULTS),
+    )
     counts = [_crash_chart(result, f, lang) for f in faults]
     timelines = [_crash_timeline_chart(result, f, lang) for f in faults]
     # the file is already "<time>-crash-test": "-app-kill", not "-crash-app-kill"
@@ -102,7 +117,7 @@ def crash_charts(result: Result, lang: str) -> list[Chart]:
 
 
 def _captions(
-    result: Result, fault: str, groups: Sequence[_Group], lang: str
+    result: Result, fault: str, groups: Sequence[Group], lang: str
 ) -> list[tuple[str, str]]:
     """What each group's bars mean, in the sentences the terminal prints under its table."""
     return [
@@ -110,7 +125,7 @@ def _captions(
     ]
 
 
-def _crash_subtitle(result: Result, groups: Sequence[_Group], lang: str) -> str:
+def crash_subtitle(result: Result, groups: Sequence[Group], lang: str) -> str:
     trials = max((len(g.live) for g in groups), default=0)
     out = i18n.workload_line(result["config"], [g.mode for g in groups], lang)
     return out + (" · " + i18n.counted("sub.trials", trials, lang) if trials else "")
@@ -121,38 +136,12 @@ def _crash_chart(result: Result, fault: str, lang: str) -> Figure:
     groups = _crash_groups(result["rows"], fault)
     fig = new_figure(
         i18n.text("chart.crash.title", lang).format(fault=i18n.fault_label(fault, lang)),
-        _crash_subtitle(result, groups, lang),
+        crash_subtitle(result, groups, lang),
         _captions(result, fault, groups, lang),
     )
     ax = fig.subplots()
-    step = 0.84 / len(CRASH_METRICS)
-    width = step * 0.95
-    offsets = [(k - (len(CRASH_METRICS) - 1) / 2) * step for k in range(len(CRASH_METRICS))]
-    live = [(i, g) for i, g in enumerate(groups) if g.live]
-    top = max([1.0, *(sum(num(r.get(m)) for r in g.live) for _, g in live for m in CRASH_METRICS)])
-    # numbers wider than their bar (with its gap) stand upright: many groups, four digits
-    bar_pt = SLIDE_PT / (len(groups) + 0.2) * step
-    upright = text_width_pt(f"{top:.0f}", VALUE_PT) > bar_pt
-    for metric, offset in zip(CRASH_METRICS, offsets, strict=True):
-        heights = [float(sum(num(row.get(metric)) for row in g.live)) for _, g in live]
-        style = _crash_bar_style(metric, [g.mode for _, g in live])
-        bars = ax.bar(
-            [i + offset for i, _ in live], heights, width, label=metric, linewidth=1.5, **style
-        )
-        texts = ax.bar_label(
-            bars,
-            labels=[f"{h:.0f}" for h in heights],
-            padding=3,
-            fontsize=VALUE_PT,
-            rotation=90 if upright else 0,
-        )
-        if metric in HARM:
-            for text in texts:
-                text.set_fontweight("bold")
-        top = max([top, *heights])
-    _mark_skipped(ax, groups, lang)
-    ax.set_ylim(0, top * (1.3 if upright else 1.15))
-    ax.set_xlim(-0.6, len(groups) - 0.4)
+    draw_counts(ax, [(g.live, mode_colour(g.mode)) for g in groups], 1.0, lang)
+    mark_skipped(ax, groups, lang)
     size = LABEL_PT if len(groups) <= 4 else VALUE_PT
     slot = SLIDE_PT / (len(groups) + 0.2) * 0.92
     ax.set_xticks(
@@ -167,8 +156,61 @@ def _crash_chart(result: Result, fault: str, lang: str) -> Figure:
         if trials > 1
         else i18n.text("chart.crash.ylabel", lang)
     )
+    count_legend(fig, lang)
+    return fig
+
+
+def draw_counts(
+    ax: Axes, groups: Sequence[tuple[list[Result], str]], share: float, lang: str
+) -> None:
+    """Each of CRASH_METRICS per group (its rows, summed over trials, and its colour), one
+    bar container per metric; a group with no rows draws none. `share`: the part of the
+    slide's width the axes get. "n/a" over a count the rows' file did not hold."""
+    step = 0.84 / len(CRASH_METRICS)
+    width = step * 0.95
+    offsets = [(k - (len(CRASH_METRICS) - 1) / 2) * step for k in range(len(CRASH_METRICS))]
+    live = [(i, rows, colour) for i, (rows, colour) in enumerate(groups) if rows]
+    top = max(
+        [1.0, *(sum(num(r.get(m)) for r in rows) for _, rows, _ in live for m in CRASH_METRICS)]
+    )
+    # numbers wider than their bar (with its gap) stand upright: many groups, four digits
+    bar_pt = SLIDE_PT * share / (len(groups) + 0.2) * step
+    upright = text_width_pt(f"{top:.0f}", VALUE_PT) > bar_pt * 0.85  # the axes' own margins
+    # upright, a number is a line high: as many bars as a crowded slide has need a smaller one
+    size = min(VALUE_PT, (bar_pt - 5) / 1.2) if upright else VALUE_PT
+    for metric, offset in zip(CRASH_METRICS, offsets, strict=True):
+        heights = [float(sum(num(row.get(metric)) for row in rows)) for _, rows, _ in live]
+        style = _crash_bar_style(metric, [colour for _, _, colour in live])
+        bars = ax.bar(
+            [i + offset for i, _, _ in live], heights, width, label=metric, linewidth=1.5, **style
+        )
+        # a file from before the users were asked has no count to draw: "n/a", not 0
+        known = [
+            metric != "told_truth" or all(isinstance(r.get(metric), int) for r in rows)
+            for _, rows, _ in live
+        ]
+        texts = ax.bar_label(
+            bars,
+            labels=[
+                f"{h:.0f}" if ok else i18n.text("chart.na", lang)
+                for h, ok in zip(heights, known, strict=True)
+            ],
+            padding=3,
+            fontsize=size,
+            rotation=90 if upright else 0,
+        )
+        if metric in HARM:
+            for text in texts:
+                text.set_fontweight("bold")
+        top = max([top, *heights])
+    ax.set_ylim(0, top * (1.3 if upright else 1.15))
+    ax.set_xlim(-0.6, len(groups) - 0.4)
     ax.grid(axis="y", color=GRID)
     ax.set_axisbelow(True)
+
+
+def count_legend(fig: Figure, lang: str) -> None:
+    """What each bar of `draw_counts` is, at the foot of the plot area."""
     slide_legend(
         fig,
         _crash_legend_handles(),
@@ -176,24 +218,25 @@ def _crash_chart(result: Result, fault: str, lang: str) -> Figure:
         loc="lower center",
         ncols=len(CRASH_METRICS),
     )
-    return fig
 
 
-def _crash_bar_style(metric: str, modes: Sequence[str]) -> dict[str, Any]:
-    """Accepted: mode tint; delivered: mode colour; lost: black; duplicates: hatched;
-    failed: dotted; sent anyway: cross-hatched in black (a harm, like lost)."""
-    colours = [mode_colour(m) for m in modes]
+def _crash_bar_style(metric: str, colours: Sequence[str]) -> dict[str, Any]:
+    """Accepted: a tint of the group's colour; delivered: its colour; lost: black;
+    duplicates: hatched; failed: dotted; sent anyway: cross-hatched in black (a harm, like
+    lost); told the truth: ringed in the group's colour."""
     if metric == "accepted":
-        return {"color": [to_rgba(c, 0.35) for c in colours], "edgecolor": colours}
+        return {"color": [to_rgba(c, 0.35) for c in colours], "edgecolor": list(colours)}
     if metric == "delivered":
-        return {"color": colours, "edgecolor": colours}
+        return {"color": list(colours), "edgecolor": list(colours)}
     if metric == "lost":
         return {"color": "black", "edgecolor": "black"}
     if metric == "failed":
         return {"color": "white", "edgecolor": MUTED, "hatch": ".."}
     if metric == "sent_anyway":
         return {"color": "white", "edgecolor": "black", "hatch": "xx"}
-    return {"color": "white", "edgecolor": colours, "hatch": "///"}
+    if metric == "told_truth":
+        return {"color": "white", "edgecolor": list(colours), "hatch": "oo"}
+    return {"color": "white", "edgecolor": list(colours), "hatch": "///"}
 
 
 def _crash_legend_handles() -> list[Patch]:
@@ -204,10 +247,11 @@ def _crash_legend_handles() -> list[Patch]:
         Patch(facecolor="white", edgecolor=MUTED, hatch="///"),
         Patch(facecolor="white", edgecolor=MUTED, hatch=".."),
         Patch(facecolor="white", edgecolor="black", hatch="xx"),
+        Patch(facecolor="white", edgecolor=MUTED, hatch="oo"),
     ]
 
 
-def _mark_skipped(ax: Axes, groups: Sequence[_Group], lang: str) -> None:
+def mark_skipped(ax: Axes, groups: Sequence[Group], lang: str) -> None:
     """Where every trial was skipped, say so and why instead of drawing zero bars."""
     where = blended_transform_factory(ax.transData, ax.transAxes)
     width = max(12, 120 // max(len(groups), 1))
@@ -263,7 +307,7 @@ def _crash_timeline_chart(result: Result, fault: str, lang: str) -> Figure:
     return timeline_chart(
         panels,
         title,
-        _crash_subtitle(result, groups, lang),
+        crash_subtitle(result, groups, lang),
         lang,
         _captions(result, fault, groups, lang),
     )

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from mqlab.errors import BadInput
 from mqlab.measure import results
 from mqlab.report import i18n
-from mqlab.report.chart.crash import crash_charts
+from mqlab.report.chart.nodes import crash_test_charts
 from mqlab.report.chart.runs import run_charts
 from mqlab.report.chart.style import DPI, BadChart, Chart, Result, families, rc
 from mqlab.report.chart.sweep import sweep_charts
@@ -55,7 +55,7 @@ def charts_for(result: Result, lang: str) -> list[Chart]:
     builders: dict[str, Callable[[Result, str], list[Chart]]] = {
         "run": run_charts,
         "compare": run_charts,
-        "crash-test": crash_charts,
+        "crash-test": crash_test_charts,
         "sweep": sweep_charts,
     }
     with matplotlib.rc_context(rc(lang)):

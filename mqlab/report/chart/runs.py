@@ -18,6 +18,7 @@ from matplotlib.transforms import blended_transform_factory
 
 from mqlab.measure import metrics
 from mqlab.report import i18n
+from mqlab.report.chart.price import price_chart
 from mqlab.report.chart.style import (
     GRID,
     INK,
@@ -44,7 +45,14 @@ from mqlab.report.chart.style import (
     wrap,
 )
 from mqlab.report.chart.timeline import Panel, timeline_chart
-from mqlab.report.sentences import cores_of, run_meaning
+from mqlab.report.sentences import (
+    cores_of,
+    price_runs,
+    queue_type_of,
+    queue_types,
+    run_label,
+    run_meaning,
+)
 
 PERCENTILES = ("p50", "p95", "p99")
 Captions = Sequence[tuple[str, str]]  # (colour, sentence) per mode: see style.new_figure
@@ -71,15 +79,30 @@ def run_charts(result: Result, lang: str) -> list[Chart]:
     runs = [result] if result["kind"] == "run" else list(result["runs"])
     if not runs:
         raise BadChart("the compare result holds no runs")
-    runs.sort(key=lambda run: rank(run["mode"], MODES))
+    runs.sort(key=lambda run: rank(run["mode"], MODES))  # stable: queue types keep their order
     config = result["config"]
     # every slide ends with what each mode's numbers mean, in the table's own sentences
-    captions = [(mode_colour(run["mode"]), run_meaning(run, lang)) for run in runs]
-    return [
+    captions = [
+        (mode_colour(run["mode"]), run_meaning(run, lang, run_label(run, runs, lang)))
+        for run in runs
+    ]
+    charts = [
         ("latency", _latency_chart(runs, config, lang, captions)),
         ("throughput", _throughput_chart(runs, config, lang, captions)),
         ("timeline", _run_timeline_chart(runs, config, lang, captions)),
     ]
+    if price_runs(runs):  # the broker on several queue types: what replication costs
+        charts.append(("replication", price_chart(runs, config, lang)))
+    return charts
+
+
+def _tick(run: Result, runs: Sequence[Result], lang: str, width_pt: float, size: float) -> str:
+    """The mode's name under its bars; a broker run's queue type on a line of its own when
+    the broker ran on several."""
+    label = tick_label(run["mode"], lang, width_pt, size)
+    if run["mode"] == "broker" and len(queue_types(runs)) > 1:
+        label += "\n" + wrap(i18n.queue_label(queue_type_of(run), lang), width_pt, size)
+    return label
 
 
 def _run_config(run: Result, shared: Result) -> Result:
@@ -151,7 +174,7 @@ def _percentile_bars(
     size = LABEL_PT if share >= 1 else TICK_PT
     slot = SLIDE_PT * share / (max(len(runs), 3) + 0.2) * 0.9
     labels = [
-        tick_label(run["mode"], lang, slot, size) + (f"\n{cap}" if cap else "")
+        _tick(run, runs, lang, slot, size) + (f"\n{cap}" if cap else "")
         for run, cap in zip(runs, captions, strict=True)
     ]
     ax.set_xticks(range(len(runs)), labels=labels)
@@ -243,9 +266,7 @@ def _throughput_bars(ax: Axes, runs: list[Result], config: Result, lang: str) ->
     ax.set_ylim(0, top)
     centre_groups(ax, len(runs))
     slot = SLIDE_PT / 2 / (max(len(runs), 3) + 0.2) * 0.9  # one of two panels
-    ax.set_xticks(
-        range(len(runs)), labels=[tick_label(r["mode"], lang, slot, TICK_PT) for r in runs]
-    )
+    ax.set_xticks(range(len(runs)), labels=[_tick(r, runs, lang, slot, TICK_PT) for r in runs])
     ax.tick_params(axis="x", length=0, labelsize=TICK_PT)
     colour_ticklabels(ax, [r["mode"] for r in runs])
     ax.grid(axis="y", color=GRID)
@@ -258,7 +279,7 @@ def _run_timeline_chart(
 ) -> Figure:
     panels = [
         Panel(
-            i18n.mode_label(run["mode"], lang),
+            run_label(run, runs, lang),
             run["mode"],
             run.get("timeline", []),
             run.get("events", []),

@@ -44,6 +44,9 @@ class BadChart(BadInput, ValueError):
 MODES = ("sync", "thread", "broker")  # the order of the modes on every chart
 # Okabe-Ito: distinguishable with every common colour-vision deficiency.
 MODE_COLOURS = {"sync": "#D55E00", "thread": "#CC79A7", "broker": "#0072B2"}
+# The broker's two queue types where they stand side by side (the cluster's charts): sky
+# blue and bluish green, Okabe-Ito too, apart from the modes' colours.
+QUEUE_COLOURS = {"classic": "#56B4E9", "quorum": "#009E73"}
 OTHER_COLOUR = "#999999"
 INK = "#222222"
 MUTED = "#555555"
@@ -279,6 +282,10 @@ def _word_px(word: str, family: tuple[str, ...], size: float, renderer: Any) -> 
 
 def mode_colour(mode: str) -> str:
     return MODE_COLOURS.get(mode, OTHER_COLOUR)
+
+
+def queue_colour(queue_type: str) -> str:
+    return QUEUE_COLOURS.get(queue_type, OTHER_COLOUR)
 
 
 def rank(value: str, order: Sequence[str]) -> tuple[int, str]:

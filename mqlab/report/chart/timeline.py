@@ -51,6 +51,7 @@ class Panel:
     timeline: list[Result]
     events: list[Result] = field(default_factory=list)
     skipped_note: str | None = None
+    colour: str | None = None  # the mode's unless given (the cluster's: the queue type's)
 
 
 def _waiting(panel: Panel) -> bool:
@@ -127,7 +128,7 @@ def timeline_chart(
 def _plot_timeline(ax: Axes, panel: Panel, lang: str, size: float) -> float:
     """Accepted (grey bars), delivered (line), backlog or users waiting (area); returns the
     highest value. The peak goes in the panel's right-hand title, where no line runs."""
-    colour = mode_colour(panel.mode)
+    colour = panel.colour or mode_colour(panel.mode)
     ax.set_title(panel.title, color=colour, fontsize=size)
     ax.grid(axis="y", color=GRID)
     ax.set_axisbelow(True)

@@ -95,6 +95,12 @@ def safety_label(safety: str, lang: str = "en") -> str:
     return _label("safety", safety, lang)
 
 
+def queue_label(queue_type: str | None, lang: str = "en", short: bool = False) -> str:
+    """Queue-type label: "quorum" -> "quorum queue" / "쿼럼 큐" ("quorum" / "쿼럼" when
+    `short`); a result without one had classic queues."""
+    return _label("queue_type", (queue_type or "classic") + (".short" if short else ""), lang)
+
+
 def target_label(target: str, lang: str = "en") -> str:
     """Target label: "broker" -> "broker" / "브로커" (the process a fault hit)."""
     return _label("target", target, lang)
@@ -227,6 +233,8 @@ def progress_label(label: str, lang: str = "en") -> str:
             words.append(safety_label(part[2:], lang))
         elif f"mode.{part}.short" in TEXTS[check_lang(lang)]:
             words.append(text(f"mode.{part}.short", lang))
+        elif f"queue_type.{part}" in TEXTS[lang]:  # "broker quorum": a compare's second run
+            words.append(queue_label(part, lang))
         else:
             words.append(fault_label(part, lang))
         i += 1

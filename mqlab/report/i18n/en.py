@@ -531,4 +531,51 @@ EN: dict[str, str] = {
         "What the users heard: {told_truth} the truth, {told_wrong} wrong, "
         '{told_queued} "queued" forever, {never_heard} never heard.'
     ),
+    "queue_type.classic": "classic queue",
+    "queue_type.quorum": "quorum queue",
+    "queue_type.classic.short": "classic",
+    "queue_type.quorum.short": "quorum",
+    "crash.told.note": (
+        "told the truth: the users (one per signup) whose final answer or status matched "
+        "what reached the test mail server, of all the row's users."
+    ),
+    "node.meaning.kept": "No signup was refused after the kill.",
+    "node.meaning.back": "It accepted signups again {s} s after the kill.",
+    "node.meaning.back.median": (
+        "It accepted signups again {s} s after the kill (the median of {n} trials)."
+    ),
+    "node.meaning.never": "It refused signups from the kill until the load ended.",
+    "node.meaning.never_some": (
+        "In {k} of {n} trials it accepted no signup again before the load ended."
+    ),
+    "price.title": "The price of replication: the same workload, one queue type after the other",
+    "price.confirm_p50": "confirmed publish alone, p50 (ms)",
+    "price.confirm_p95": "confirmed publish alone, p95 (ms)",
+    "price.ratio": "confirm p50 × {base}",
+    "price.meaning.base": (
+        "{queue}: a confirmed publish alone took {confirm} ms at the median; the signups were "
+        "answered in {p50} ms at the median, and {tput} mails/s were delivered."
+    ),
+    "price.meaning": (
+        "{queue}: a confirmed publish alone took {confirm} ms at the median, {x}× the "
+        "{base}'s {base_ms} ms; the signups were answered in {p50} ms at the median, and "
+        "{tput} mails/s were delivered."
+    ),
+    "price.meaning.no_floor": (
+        "{queue}: its confirmed publish was not measured alone; the signups were answered in "
+        "{p50} ms at the median, and {tput} mails/s were delivered."
+    ),
+    "price.why.classic": (
+        "A classic queue lives on one node: its confirm waits for that node alone."
+    ),
+    "price.why.quorum": (
+        "A quorum queue confirms once a majority of its replicas has written the job to disk."
+    ),
+    "chart.price.title": "The price of replication: classic against quorum queues",
+    "chart.price.confirm": "a confirmed publish, alone (ms)",
+    "chart.price.response": "signup answered (ms)",
+    "chart.node.recovery": "accepting again after the kill (s)",
+    "chart.node.never_some": "never in {k} of {n}",
+    "target.node": "cluster node",
+    "chart.node.median": "the median of {n} trials",
 }

@@ -525,4 +525,46 @@ KO: dict[str, str] = {
         "사용자가 들은 결과: 사실대로 {told_truth}명, 틀리게 {told_wrong}명, "
         '끝내 "큐에서 대기 중" {told_queued}명, 소식 없음 {never_heard}명.'
     ),
+    "queue_type.classic": "클래식 큐",
+    "queue_type.quorum": "쿼럼 큐",
+    "queue_type.classic.short": "클래식",
+    "queue_type.quorum.short": "쿼럼",
+    "crash.told.note": (
+        "사실대로 알림: 최종 응답이나 상태가 테스트 메일 서버에 실제로 도착한 결과와 일치한 "
+        "사용자 수 / 그 행의 전체 사용자 수(가입 요청 1건에 1명)."
+    ),
+    "node.meaning.kept": "강제 종료 뒤 거절된 가입 요청이 없었습니다.",
+    "node.meaning.back": "강제 종료 {s}초 뒤 다시 가입 요청을 접수했습니다.",
+    "node.meaning.back.median": (
+        "강제 종료 {s}초 뒤 다시 가입 요청을 접수했습니다({n}회 시행의 중앙값)."
+    ),
+    "node.meaning.never": "강제 종료부터 부하가 끝날 때까지 가입 요청을 거절했습니다.",
+    "node.meaning.never_some": (
+        "{n}회 시행 중 {k}회는 부하가 끝날 때까지 가입 요청을 다시 접수하지 못했습니다."
+    ),
+    "price.title": "복제의 대가: 같은 부하를 큐 종류마다 차례로",
+    "price.confirm_p50": "발행 확인 단독 측정 p50 (ms)",
+    "price.confirm_p95": "발행 확인 단독 측정 p95 (ms)",
+    "price.ratio": "발행 확인 p50, {base} 대비 배수",
+    "price.meaning.base": (
+        "{queue}: 발행 확인만 따로 재면 중앙값 {confirm} ms였고, 가입 요청은 중앙값 {p50} ms 만에 "
+        "응답받았으며, 초당 {tput}통이 발송되었습니다."
+    ),
+    "price.meaning": (
+        "{queue}: 발행 확인만 따로 재면 중앙값 {confirm} ms로 {base}의 {base_ms} ms보다 {x}배 "
+        "걸렸고, 가입 요청은 중앙값 {p50} ms 만에 응답받았으며, 초당 {tput}통이 발송되었습니다."
+    ),
+    "price.meaning.no_floor": (
+        "{queue}: 발행 확인은 따로 재지 않았습니다. 가입 요청은 중앙값 {p50} ms 만에 "
+        "응답받았으며, 초당 {tput}통이 발송되었습니다."
+    ),
+    "price.why.classic": "클래식 큐는 한 노드에만 있어, 발행 확인은 그 노드 하나만 기다립니다.",
+    "price.why.quorum": "쿼럼 큐는 복제본 과반이 작업을 디스크에 쓴 뒤에 발행을 확인합니다.",
+    "chart.price.title": "복제의 대가: 클래식 큐와 쿼럼 큐",
+    "chart.price.confirm": "발행 확인까지, 단독 측정 (ms)",
+    "chart.price.response": "가입 요청 응답 (ms)",
+    "chart.node.recovery": "강제 종료 뒤 다시 접수까지 (초)",
+    "chart.node.never_some": "{n}회 중 {k}회 끝내 안 됨",
+    "target.node": "클러스터 노드",
+    "chart.node.median": "{n}회 시행의 중앙값",
 }
