@@ -144,23 +144,36 @@ def test_accepting_again_is_timed_from_the_kill_to_the_first_202_after_the_first
 def test_the_node_fault_table_shows_both_queue_types_and_when_each_accepted_again(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    def row(kind: str, recovery: float | None, lost: int) -> dict[str, Any]:
+    def row(kind: str, recovery: float | None, lost: int, told: tuple[int, ...]) -> dict[str, Any]:
         counts = dict.fromkeys(("failed", "sent_anyway", "duplicates", "quarantined"), 0)
+        keys = ("told_truth", "told_wrong", "told_queued", "never_heard")
+        heard = dict(zip(keys, told, strict=True)) if told else {}
         return {
             **counts,
+            **heard,
             **{"mode": "broker", "fault": "node-loss", "safety": "default", "trial": 1},
             **{"queue_type": kind, "accepted": 10, "delivered": 10 - lost, "lost": lost},
             **{"skipped": False, "note": "node x SIGKILLed", "recovery_s": recovery},
         }
 
     data = {"config": {"requests": 20, "rate": 10, "scan_ms": 1, "workers": 1}, "rows": []}
-    data["rows"] = [row("classic", None, 4), row("quorum", 0.25, 0)]
+    # the lost jobs' users were told "queued" forever; a file from before them shows "-"
+    data["rows"] = [row("classic", None, 4, (6, 0, 4, 0)), row("quorum", 0.25, 0, (10, 0, 0, 0))]
+    data["rows"].append({**row("quorum", 0.25, 0, ()), "trial": 2})
     render.print_crash(data)
     out = capsys.readouterr().out
     lines = [line.split() for line in out.splitlines()]
-    assert ["classic", "10", "0", "0", "6", "4", "0", "never"] in lines
-    assert ["quorum", "10", "0", "0", "10", "0", "0", "0.2"] in lines
+    assert ["classic", "1", "10", "0", "0", "6", "4", "0", "never", "6/10"] in lines
+    assert ["quorum", "1", "10", "0", "0", "10", "0", "0", "0.2", "10/10"] in lines
+    assert ["quorum", "2", "10", "0", "0", "10", "0", "0", "0.2", "-"] in lines
     assert "lost with its disk" in out
+    said = " ".join(out.split())  # a sentence per queue type under the table, over its trials
+    assert "classic queue: 4 of 10 accepted jobs were lost." in said
+    assert "It refused signups from the kill until the load ended." in said
+    assert 'What the users heard: 6 the truth, 0 wrong, 4 "queued" forever, 0 never heard.' in said
+    assert "quorum queue · 2 trials: all 20 accepted jobs were delivered." in said
+    assert "told the truth: the users (one per signup)" in said
+    assert max(map(len, out.splitlines()[:8])) <= 80  # the table, in 80 columns
 
 
 # --- on the cluster -----------------------------------------------------------------------------
@@ -247,6 +260,38 @@ def test_a_quorum_run_on_the_cluster_delivers_every_accepted_job(
     assert result["config"]["queue_type"] == "quorum"
     assert result["config"]["broker_started_by_mqlab"] is True
     assert result["config"]["amqp_url"] == rabbit.mask_url(cluster.url)
+
+
+@pytest.mark.broker
+@pytest.mark.slow
+def test_the_price_of_replication_runs_the_broker_on_each_queue_type_of_one_cluster(
+    cluster: rabbit.Cluster, mqlab_result: Callable[..., Result]
+) -> None:
+    """`mqlab compare --modes broker --queue-types classic,quorum --cluster`: one broker run
+    per queue type, each with its confirm timed alone on its own queue type first."""
+    result = mqlab_result(
+        "compare",
+        modes="broker",
+        queue_types="classic,quorum",
+        cluster=True,
+        requests=20,
+        rate=40,
+        scan_ms=10,
+        workers=2,
+    )
+    runs = result["runs"]
+    assert [(r["mode"], r["config"]["queue_type"]) for r in runs] == [
+        ("broker", "classic"),
+        ("broker", "quorum"),
+    ]
+    assert result["config"]["queue_types"] == ["classic", "quorum"]
+    for run in runs:
+        assert run["config"]["amqp_url"] == rabbit.mask_url(cluster.url)
+        s = run["summary"]
+        assert s["accepted"] == s["delivered"] == 20 and s["lost"] == 0, s
+        confirm = run["calibration"]["floors"]["publish"]
+        assert 0 < confirm["ms"]["p50"] <= confirm["ms"]["p95"] and confirm["samples"] > 0
+    assert {q["name"] for q in cluster.queues()} == set()  # each run deleted its queues
 
 
 @pytest.mark.broker
@@ -353,6 +398,9 @@ def node_fault(cluster: rabbit.Cluster, keep: Path, fault: str, kind: QueueType)
     mailed = {a.job_id for a in ledger.read_arrivals(ledger_db) if a.kind == "welcome"}
     assert len(mailed) == row["delivered"] + row["sent_anyway"], row
     assert row["delivered"] + row["lost"] == row["accepted"], row
+    # what each user heard, against the same ledger: every user once (issue 19)
+    told = [row[k] for k in ("told_truth", "told_wrong", "told_queued", "never_heard")]
+    assert sum(told) == row["accepted"] + row["failed"], row
     return row
 
 
@@ -364,6 +412,9 @@ def test_a_quorum_queue_loses_nothing_accepted_when_its_leader_is_sigkilled(
     row = node_fault(cluster, tmp_path, "node-kill", "quorum")
     assert row["accepted"] > 0 and row["lost"] == 0 and row["delivered"] == row["accepted"]
     assert row["recovery_s"] is not None  # it accepted again (at once, or after a reconnect)
+    # the app followed the jobs' states through the kill: nobody left at "queued"
+    assert (row["told_queued"], row["never_heard"]) == (0, 0), row
+    assert row["told_wrong"] == row["sent_anyway"], row  # told it failed, mailed anyway
 
 
 @pytest.mark.broker

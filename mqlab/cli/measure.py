@@ -13,7 +13,6 @@ from typing import Annotated, Any
 
 import typer
 
-from mqlab.cli.cluster import broker_url
 from mqlab.cli.options import (
     AsJson,
     DrainTimeout,
@@ -33,6 +32,8 @@ from mqlab.cli.options import (
 from mqlab.cli.rabbit_options import (
     AmqpUrl,
     AutoAck,
+    BrokerOpt,
+    BrokerUrl,
     Cluster,
     Idempotent,
     NoConfirm,
@@ -42,6 +43,7 @@ from mqlab.cli.rabbit_options import (
     Transient,
     check_queue_type,
     queue_kind,
+    run_broker,
 )
 from mqlab.errors import BadInput
 from mqlab.processes.config import Mode, RunConfig, Safety, Workload
@@ -88,6 +90,8 @@ def _runs_and_floors(runs: Callable[[dict[str, Any]], list[dict[str, Any]]], lan
 def run(
     mode: ModeArg,
     workload: Workload = Workload(),  # noqa: B008 (frozen; replaced by with_workload)
+    broker: BrokerOpt = None,
+    stream_url: BrokerUrl = None,
     amqp_url: AmqpUrl = None,
     cluster: Cluster = False,
     queue_type: QueueType = QueueTypeChoice.classic,
@@ -102,10 +106,16 @@ def run(
     from mqlab.measure import runner
     from mqlab.report import render
 
+    kind, url = (
+        run_broker(broker, amqp_url, stream_url, cluster, queue_type)
+        if mode is Mode.broker
+        else ("rabbitmq", amqp_url)
+    )
     config = RunConfig(
         mode=mode,
         workload=workload,
-        amqp_url=broker_url(amqp_url, cluster) if mode is Mode.broker else amqp_url,
+        amqp_url=url,
+        broker=kind,
         prefetch=prefetch,
         queue_type=queue_kind(queue_type),
         safety=Safety(),
@@ -127,24 +137,53 @@ def run(
 @with_workload
 def compare(
     workload: Workload = Workload(),  # noqa: B008 (frozen; replaced by with_workload)
+    broker: BrokerOpt = None,
+    stream_url: BrokerUrl = None,
     amqp_url: AmqpUrl = None,
     cluster: Cluster = False,
     queue_type: QueueType = QueueTypeChoice.classic,
+    modes: Annotated[
+        str, typer.Option("--modes", help="Modes to compare, comma-separated.")
+    ] = "sync,thread,broker",
+    queue_types: Annotated[
+        str | None,
+        typer.Option(
+            "--queue-types",
+            help="The price of replication: the broker mode once per queue type "
+            "(classic,quorum), on the same broker and workload, side by side, each with its "
+            "confirmed publish timed alone first. Use it with --cluster. Instead of "
+            "--queue-type.",
+        ),
+    ] = None,
     out: Out = _RESULTS,
     keep: Keep = None,
     floors: Floors = True,
     as_json: AsJson = False,
     lang: Lang = LangChoice.en,
 ) -> None:
-    """Run sync, thread and broker on the same workload and show them side by side."""
+    """Run sync, thread and broker on the same workload and show them side by side.
+
+    --modes broker --queue-types classic,quorum --cluster: what replication costs."""
     from mqlab.measure import runner
     from mqlab.report import render
 
+    chosen = [Mode(m) for m in choices(modes, [m.value for m in Mode], "--modes")]
+    kinds = [queue_kind(QueueTypeChoice(k)) for k in _queue_types(queue_types, queue_type, chosen)]
+    kind, url = (
+        run_broker(broker, amqp_url, stream_url, cluster, queue_type)
+        if Mode.broker in chosen
+        else ("rabbitmq", amqp_url)
+    )
+    if len(kinds) > 1 and kind != "rabbitmq":
+        raise BadInput(f"--queue-types is RabbitMQ's (classic, quorum): not with --broker {kind}")
     result = runner.compare(
         workload,
-        broker_url(amqp_url, cluster),
+        url,
+        modes=chosen,
         floors=floors,
         queue_type=queue_kind(queue_type),
+        queue_types=kinds,
+        broker=kind,
         progress_for=lambda mode: render.progress(mode, workload.requests, as_json, lang.value),
         keep=keep,
     )
@@ -153,10 +192,37 @@ def compare(
         out,
         "compare",
         as_json,
-        summary=lambda data: {"summaries": {r["mode"]: r["summary"] for r in data["runs"]}},
+        summary=lambda data: {"summaries": _summaries(data["runs"])},
         show=_runs_and_floors(lambda data: list(data["runs"]), lang.value),
         lang=lang.value,
     )
+
+
+def _queue_types(given: str | None, queue_type: QueueTypeChoice, modes: list[Mode]) -> list[str]:
+    """--queue-types, checked: each type once, broker among the modes, not with a
+    --queue-type other than the default; [] when not given."""
+    if given is None:
+        return []
+    kinds = choices(given, [q.value for q in QueueTypeChoice], "--queue-types")
+    if Mode.broker not in modes:
+        raise BadInput(
+            "--queue-types runs the broker mode once per queue type: add broker to --modes"
+        )
+    if queue_type is not QueueTypeChoice.classic:
+        raise BadInput("give --queue-type or --queue-types, not both")
+    return list(dict.fromkeys(kinds))
+
+
+def _summaries(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """--json: each run's summary by mode ("broker-quorum" when the broker ran on several
+    queue types)."""
+    several = len({r["config"].get("queue_type") for r in runs if r["mode"] == "broker"}) > 1
+    return {
+        f"{r['mode']}-{r['config'].get('queue_type')}"
+        if several and r["mode"] == "broker"
+        else r["mode"]: r["summary"]
+        for r in runs
+    }
 
 
 @with_workload
@@ -189,7 +255,18 @@ def crash_test(
     transient: Transient = False,
     auto_ack: AutoAck = False,
     idempotent: Idempotent = False,
+    durability: Annotated[
+        str | None,
+        typer.Option(
+            "--durability",
+            help="redis, nats: the private server's disk settings for broker-restart rows, "
+            "comma-separated (redis: none, everysec, always; nats: see --help of the "
+            "lesson); default: every one, side by side.",
+        ),
+    ] = None,
     workload: Workload = Workload(),  # noqa: B008 (frozen; replaced by with_workload)
+    broker: BrokerOpt = None,
+    stream_url: BrokerUrl = None,
     amqp_url: AmqpUrl = None,
     cluster: Cluster = False,
     queue_type: QueueType = QueueTypeChoice.classic,
@@ -213,6 +290,14 @@ def crash_test(
             f"{','.join(m.value for m in chosen)} (worker-kill and broker-restart need broker)"
         )
     check_queue_type(queue_type, transient)
+    kind, url = (
+        run_broker(broker, amqp_url, stream_url, cluster, queue_type)
+        if Mode.broker in chosen
+        else ("rabbitmq", amqp_url)
+    )
+    settings = durabilities(kind, durability)
+    if kind != "rabbitmq" and any(f in crash.NODE_FAULTS for f in struck):
+        raise BadInput(f"node-kill and node-loss need a RabbitMQ cluster: not with --broker {kind}")
     flags = {
         "no-confirm": no_confirm,
         "transient": transient,
@@ -226,9 +311,11 @@ def crash_test(
         trials=trials,
         kill_at=kill_at,
         safeties=["default", *(name for name, on in flags.items() if on)],
-        amqp_url=broker_url(amqp_url, cluster) if Mode.broker in chosen else amqp_url,
+        amqp_url=url,
         keep=keep,
         queue_type=queue_kind(queue_type),
+        broker=kind,
+        durabilities=settings,
     )
     result = crash.crash_test(
         config,
@@ -248,6 +335,18 @@ def crash_test(
         show=lambda data: render.print_crash(data, lang.value),
         lang=lang.value,
     )
+
+
+def durabilities(kind: str, given: str | None) -> list[str]:
+    """--durability, checked against the broker's settings (RabbitMQ has none to pick)."""
+    from mqlab.processes import brokers
+
+    if given is None:
+        return []
+    if kind == "rabbitmq":
+        raise BadInput("--durability is for --broker redis or nats (RabbitMQ: --transient)")
+    allowed = brokers.durabilities(kind)  # type: ignore[arg-type]
+    return choices(given, allowed, "--durability")
 
 
 def sweep(
@@ -271,6 +370,8 @@ def sweep(
     scan_kind: ScanKind = ScanKindChoice.sleep,
     server_threads: ServerThreads = 8,
     drain_timeout: DrainTimeout = 120.0,
+    broker: BrokerOpt = None,
+    stream_url: BrokerUrl = None,
     amqp_url: AmqpUrl = None,
     cluster: Cluster = False,
     queue_type: QueueType = QueueTypeChoice.classic,
@@ -293,6 +394,11 @@ def sweep(
     if not counts or counts[0] < 1 or counts[-1] > 256:
         raise typer.BadParameter("--worker-counts takes numbers from 1 to 256")
     chosen = [Mode(m) for m in choices(modes, ["thread", "broker"], "--modes")]
+    kind, url = (
+        run_broker(broker, amqp_url, stream_url, cluster, queue_type)
+        if Mode.broker in chosen
+        else ("rabbitmq", amqp_url)
+    )
     config = sweeping.SweepConfig(
         workload=Workload(
             requests=1,
@@ -305,8 +411,9 @@ def sweep(
         workers=counts,
         modes=chosen,
         jobs_per_worker=jobs_per_worker,
-        amqp_url=broker_url(amqp_url, cluster) if Mode.broker in chosen else amqp_url,
+        amqp_url=url,
         queue_type=queue_kind(queue_type),
+        broker=kind,
     )
     result = sweeping.sweep(
         config,

@@ -48,7 +48,7 @@ import pika
 import pika.exceptions
 
 from mqlab.amqp.queues import declare, delete_run_objects
-from mqlab.amqp.settings import parameters, private_settings
+from mqlab.amqp.settings import QueueType, parameters, private_settings
 from mqlab.job import mail
 from mqlab.job.answer import Answer
 from mqlab.job.signup import Job
@@ -204,9 +204,13 @@ def http_floor(url: str, n: int, pace_s: float = 0.0) -> Floor:
     return Floor("http", n, metrics.percentiles(times[WARMUP:]), _every(pace_s))
 
 
-def publish_floor(amqp_url: str, n: int, pace_s: float = 0.0) -> Floor:
-    """n persistent, mandatory, confirmed publishes of a signup job, on a queue of our own."""
-    settings = private_settings(amqp_url)  # on the shared exchange, others would get copies
+def publish_floor(
+    amqp_url: str, n: int, pace_s: float = 0.0, queue_type: QueueType = "classic"
+) -> Floor:
+    """n persistent, mandatory, confirmed publishes of a signup job, on a queue of our own
+    (`queue_type` quorum: confirmed once a majority of the cluster's replicas has it)."""
+    # on the shared exchange, others would get copies
+    settings = private_settings(amqp_url, queue_type=queue_type)
     body = Job("calibrate", "calibrate@example.test", "Cal", b"x" * 1024).to_bytes()
     props = pika.BasicProperties(delivery_mode=2, content_type="application/json")
     connection = pika.BlockingConnection(parameters(settings))
@@ -283,9 +287,10 @@ def measure(
     requests: int = SCHEDULE_REQUESTS,
     server_threads: int = 8,
     pace_s: float = 0.0,
+    queue_type: QueueType = "classic",
 ) -> Calibration:
     """Every floor with `samples` calls each (paced: one every `pace_s`), then the schedule
-    at `rate` (None: skip it)."""
+    at `rate` (None: skip it). The publish floor goes to a queue of `queue_type`."""
     if samples < 1 or pace_s < 0:
         raise ValueError("samples must be at least 1 and pace_s not negative")
     notes: list[str] = []
@@ -295,7 +300,7 @@ def measure(
         floors.append(http_floor(r.signup_url, samples, pace_s))
         if broker is not None:
             try:
-                floors.append(publish_floor(broker, samples, pace_s))
+                floors.append(publish_floor(broker, samples, pace_s, queue_type))
             except (pika.exceptions.AMQPError, OSError) as e:
                 notes.append(f"publish: not measured ({type(e).__name__})")
         floors.append(smtp_floor(r.smtp_port, samples, pace_s))
@@ -303,11 +308,16 @@ def measure(
     return Calibration(floors, sched, notes, environment.describe(version))
 
 
-def quick(amqp_url: str | None, rate: float = 0.0, samples: int = QUICK_SAMPLES) -> Calibration:
+def quick(
+    amqp_url: str | None,
+    rate: float = 0.0,
+    samples: int = QUICK_SAMPLES,
+    queue_type: QueueType = "classic",
+) -> Calibration:
     """The floors in under two seconds, paced like a run at `rate` (0: back to back), to
-    print beside that run or comparison."""
+    print beside that run or comparison; the confirm floor on a queue of `queue_type`."""
     pace = min(1 / rate, MAX_QUICK_PACE_S) if rate > 0 else 0.0
-    return measure(amqp_url, samples=samples, rate=None, pace_s=pace)
+    return measure(amqp_url, samples=samples, rate=None, pace_s=pace, queue_type=queue_type)
 
 
 # --- what a run's own numbers can be trusted for ----------------------------------------------

@@ -17,15 +17,15 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from mqlab.amqp.queues import dead_job_ids, delete_run_objects
-from mqlab.amqp.settings import AmqpSettings, QueueType, private_settings
+from mqlab.amqp.settings import AmqpSettings, BrokerKind, QueueType, private_settings
 from mqlab.job import ledger
 from mqlab.measure import calibrate, environment, heard, loadgen, metrics
 from mqlab.measure.lab import HOST, Lab
 from mqlab.measure.loadgen import Sample
 from mqlab.measure.results import RunResult, Summary, envelope, utc_now
-from mqlab.processes import rabbit
+from mqlab.processes import brokers, rabbit
 from mqlab.processes.config import Mode, RunConfig, Workload
+from mqlab.processes.procs import wait_for
 
 # Called with (phase, done, total): ("start", 0, 0); ("load", signups answered, signups);
 # ("drain", accepted jobs delivered, accepted jobs). Each phase counts its own unit.
@@ -39,6 +39,7 @@ class Broker:
     url: str
     version: str | None
     started_by_mqlab: bool
+    kind: BrokerKind = "rabbitmq"
 
 
 @contextlib.contextmanager
@@ -47,9 +48,24 @@ def broker_for(config: RunConfig) -> Iterator[Broker | None]:
     if config.mode is not Mode.broker:
         yield None
         return
+    if config.broker != "rabbitmq":
+        yield from _stream_broker(config)
+        return
     # No broker to be had raises rabbit.BrokerUnavailable, a NoBroker: one line, exit 3.
     with rabbit.ensure_broker(config.amqp_url) as handle:
         yield Broker(handle.url, handle.version, handle.started_by_mqlab)
+
+
+def _stream_broker(config: RunConfig) -> Iterator[Broker]:
+    """Redis or NATS: the URL given, else a private server of mqlab's own with the lesson's
+    strongest durability (a 202 means on its disk), stopped after the run. Never the
+    machine's own server by default: its durability is not the lesson's to choose."""
+    if config.amqp_url:
+        yield Broker(config.amqp_url, None, started_by_mqlab=False, kind=config.broker)
+        return
+    with brokers.private_server(config.broker) as server:
+        version = getattr(server, "version", None)
+        yield Broker(server.url, version, started_by_mqlab=True, kind=config.broker)
 
 
 def run(
@@ -74,7 +90,9 @@ def run(
 
 def floors_for(broker: Broker | None, workload: Workload) -> dict[str, Any]:
     """The floors the run stands on, measured just before it on the same broker (~2 s)."""
-    return calibrate.quick(broker.url if broker else None, rate=workload.rate).to_dict()
+    # The confirm floor is measured with an AMQP publish: on RabbitMQ only.
+    url = broker.url if broker is not None and broker.kind == "rabbitmq" else None
+    return calibrate.quick(url, rate=workload.rate).to_dict()
 
 
 @contextlib.contextmanager
@@ -140,6 +158,7 @@ def _run(
         amqp = private_settings(
             broker.url, durable=config.safety.durable, queue_type=config.queue_type
         )
+        amqp = replace(amqp, broker=config.broker)
     lab = Lab(config, workdir, amqp)
     report = progress or (lambda phase, done, total: None)
     w = config.workload
@@ -176,15 +195,21 @@ def _run(
                 settle_s(w.scan_ms),
                 lambda n: report("drain", n, to_deliver),
             )
-            if chaos is not None:
-                time.sleep(settle_s(w.scan_ms))  # let late duplicates land: they must be counted
+            if chaos is not None:  # let late duplicates land: they must be counted
+                # A job whose worker died after its send is still the broker's: on Redis and
+                # NATS it comes back only after a claim interval or an AckWait, and its
+                # second mail with it. So first until no job is left anywhere (bounded; a
+                # queue that cannot be read, or is gone with its node, holds none to wait for).
+                if lab.has_queue:
+                    wait_for(lambda: lab.backlog() in (0, None), w.drain_timeout, 0.1)
+                time.sleep(settle_s(w.scan_ms))
         users = ask_users(lab, load.samples)
         arrivals = ledger.read_arrivals(lab.ledger, include_refused=True)
     finally:
         lab.close()
-        dead = dead_job_ids(amqp) if amqp is not None else []
+        dead = brokers.dead_job_ids(amqp) if amqp is not None else []
         if amqp is not None:
-            delete_run_objects(amqp)
+            brokers.delete_run_objects(amqp)
     summary = metrics.summarize(load.samples, arrivals, dead, config.mode.value, users)
     first = metrics.account(load.samples, arrivals).first_arrival
     warnings = []
@@ -305,6 +330,7 @@ def config_dict(
     out["exchange"] = amqp.exchange if amqp else None  # the run's own, deleted after it
     out["queue"] = amqp.queue if amqp else None
     out["queue_type"] = amqp.queue_type if amqp else None  # a file without it: classic
+    out["broker"] = amqp.broker if amqp else None  # a file without it: rabbitmq
     return out
 
 
@@ -347,31 +373,51 @@ def compare(
     floors: bool = True,
     keep: Path | None = None,
     queue_type: QueueType = "classic",
+    broker: BrokerKind = "rabbitmq",
+    queue_types: Sequence[QueueType] = (),
 ) -> CompareResult:
     """The same workload through every mode, one after the other, on one broker.
-    `keep`: a folder where each run's ledger and process logs stay afterwards."""
+    `keep`: a folder where each run's ledger and process logs stay afterwards.
+    `queue_types`: the broker mode once per queue type (the price of replication, on a
+    cluster), each run with its own floors measured just before it, the confirm on its own
+    queue type (RabbitMQ); empty: `queue_type` alone."""
+    kinds = tuple(queue_types) or (queue_type,)
     runs = []
-    broker_cfg = RunConfig(Mode.broker, workload, amqp_url)
+    broker_cfg = RunConfig(Mode.broker, workload, amqp_url, broker=broker)
     needs_broker = Mode.broker in modes
     cm: AbstractContextManager[Broker | None] = (
         broker_for(broker_cfg) if needs_broker else contextlib.nullcontext(None)
     )
-    with cm as broker:
-        cal = floors_for(broker, workload) if floors else None
-        for mode in modes:
-            config = RunConfig(mode, workload, amqp_url, queue_type=queue_type, floors=False)
-            bar = progress_for(mode.value) if progress_for else contextlib.nullcontext(None)
+    with cm as held:
+        cal = floors_for(held, workload) if floors else None
+        order = [(m, k) for m in modes for k in (kinds if m is Mode.broker else kinds[:1])]
+        for mode, kind in order:
+            config = RunConfig(
+                mode, workload, amqp_url, queue_type=kind, broker=broker, floors=False
+            )
+            priced = len(kinds) > 1 and mode is Mode.broker
+            own = (  # each queue type's floors on the same cluster: 100 calls each, ~6 s
+                calibrate.quick(held.url, workload.rate, 100, queue_type=kind).to_dict()
+                if priced and floors and held is not None and broker == "rabbitmq"
+                else None
+            )
+            label = f"{mode.value} {kind}" if priced else mode.value
+            bar = progress_for(label) if progress_for else contextlib.nullcontext(None)
             with bar as report:
-                runs.append(run(config, report, broker if mode is Mode.broker else None, keep=keep))
+                runs.append(run(config, report, held if mode is Mode.broker else None, keep=keep))
+            if own is not None:
+                runs[-1].calibration = own
     return CompareResult(
         runs=runs,
         # the workload as asked for: sync's own run records its senders as server threads
         config={
             **{k: v for k, v in runs[0].config.items() if k != "mode"},
             **asdict(workload),
-            "queue_type": queue_type,
+            "queue_type": kinds[0],
+            **({"queue_types": list(kinds)} if len(kinds) > 1 else {}),  # else: as before
+            "broker": broker,
         },
-        environment=environment.describe(broker.version if broker else None),
+        environment=environment.describe(held.version if held else None),
         created=utc_now(),
         calibration=cal,
     )

@@ -2,7 +2,8 @@
 
 A lab that measures brokers must first show that its own numbers are right (fidelity.py),
 that it is not the bottleneck (capacity.py), that its broker mode is not a straw man
-(peer.py, Celery beside it), and that a class can afford to run it (timing.py). Each
+(peer.py, Celery beside it), that a class can afford to run it (timing.py), and that the
+cluster shows what replication costs (replication.py). Each
 target becomes one row (targets.py): a ratio to the floor or ceiling it is judged
 against, measured in the same bench run, with the absolute numbers beside it, unless
 the machine spoiled the measurement (doubt.py). The Celery peer and the raw pika ceiling
@@ -18,6 +19,7 @@ from collections.abc import Callable
 
 from mqlab.measure import calibrate, environment, runner
 from mqlab.measure.bench import doubt
+from mqlab.measure.bench.brokers import broker_rows
 from mqlab.measure.bench.capacity import (
     CAPACITY_JOBS,
     CAPACITY_PAIRS,
@@ -36,6 +38,7 @@ from mqlab.measure.bench.doubt import (
 )
 from mqlab.measure.bench.fidelity import accept_row, sync_row, throughput_rows
 from mqlab.measure.bench.peer import MidScanKill, PeerRun, celery_run, mqlab_kill, peer_rows
+from mqlab.measure.bench.replication import replication_row
 from mqlab.measure.bench.targets import (
     KEPT_UP,
     TARGETS,
@@ -141,6 +144,10 @@ def bench(
         else:
             notes.append("Celery peer skipped (--no-celery)")
 
+    say("the default broker run on Redis Streams and on NATS JetStream (private servers)")
+    rows += broker_rows(default, notes)
+    say("the price of replication: quorum against classic confirms on a private cluster")
+    rows.append(replication_row(notes))
     say("private broker start-up")
     rows.append(broker_start_row(notes))
     return BenchResult(

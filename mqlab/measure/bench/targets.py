@@ -26,6 +26,9 @@ class Target:
 TARGETS: dict[str, Target] = {
     "fidelity.thread": Target("thread ÷ (W ÷ scan), saturated", ">=", 0.97),
     "fidelity.broker": Target("broker ÷ (W ÷ scan), saturated", ">=", 0.97),
+    # the same default run with broker mode on Redis Streams, on NATS JetStream (issue 21)
+    "fidelity.redis": Target("broker on Redis ÷ (W ÷ scan), saturated", ">=", 0.97),
+    "fidelity.nats": Target("broker on NATS ÷ (W ÷ scan), saturated", ">=", 0.97),
     "fidelity.sync": Target("sync p50 ÷ (scan + SMTP), light", "±", 0.03),
     "fidelity.accept": Target("broker p50 ÷ (publish + HTTP)", "<=", 1.5),
     "capacity.broker": Target("broker scan 0 sustained ÷ raw ceiling", ">=", 0.70),
@@ -34,6 +37,9 @@ TARGETS: dict[str, Target] = {
     "peer.throughput": Target("mqlab ÷ Celery (prefetch x1) throughput", ">=", 1.0),
     "time.compare": Target("default compare ÷ 60 s", "<=", 1.0),
     "time.broker": Target("private broker start ÷ 6 s", "<=", 1.0),
+    # a quorum confirm does a classic one's work and waits for a majority's disks too
+    # (bench/README.md, "The price of replication")
+    "replication.confirm": Target("quorum ÷ classic confirm p50, same cluster", "<=", 2.5),
 }
 
 
