@@ -69,6 +69,9 @@ def test_a_killed_broker_loses_accepted_jobs_only_with_the_weak_disk_setting(
         (["crash-test", "--durability", "always"], "--broker redis or nats"),
         (["crash-test", "--broker", "redis", "--durability", "sometimes"], "--durability"),
         (["crash-test", "--broker", "nats", "--faults", "node-kill"], "RabbitMQ cluster"),
+        (["compare", "--brokers", "redis,nats", "--broker", "redis"], "not both"),
+        (["compare", "--brokers", "redis", "--modes", "sync"], "add broker to --modes"),
+        (["compare", "--brokers", "redis,kafka"], "--brokers"),
     ],
 )
 def test_what_cannot_go_together_is_one_line_and_exit_2(
@@ -77,3 +80,28 @@ def test_what_cannot_go_together_is_one_line_and_exit_2(
     assert main(args) == 2
     err = capsys.readouterr().err
     assert says in err and "Traceback" not in err
+
+
+def test_compare_across_brokers_runs_the_broker_mode_once_on_each(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["compare", *WORKLOAD, "--modes", "broker", "--brokers", "nats,redis,rabbitmq"]
+    code = main([*argv, "--no-floors", "--out", str(tmp_path), "--json"])
+    assert code == 0, capsys.readouterr().err
+    printed = json.loads(capsys.readouterr().out)
+    assert set(printed["summaries"]) == {"broker-rabbitmq", "broker-redis", "broker-nats"}
+    data = load(Path(printed["file"]))
+    assert [r["config"]["broker"] for r in data["runs"]] == ["rabbitmq", "redis", "nats"]
+    assert data["config"]["brokers"] == ["rabbitmq", "redis", "nats"]
+    for r in data["runs"]:
+        s = r["summary"]
+        assert (s["delivered"], s["lost"], s["duplicates"]) == (s["accepted"], 0, 0) != (0, 0, 0)
+
+    from mqlab.report.sentences import meanings
+
+    said = meanings(data["runs"], "ko")
+    assert [("Redis Streams" in m, "NATS JetStream" in m) for m in said] == [
+        (False, False),
+        (True, False),
+        (False, True),
+    ]

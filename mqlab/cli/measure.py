@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from mqlab.amqp.settings import BROKERS, BrokerKind
 from mqlab.cli.options import (
     AsJson,
     DrainTimeout,
@@ -32,6 +33,7 @@ from mqlab.cli.options import (
 from mqlab.cli.rabbit_options import (
     AmqpUrl,
     AutoAck,
+    BrokerChoice,
     BrokerOpt,
     BrokerUrl,
     Cluster,
@@ -155,6 +157,15 @@ def compare(
             "--queue-type.",
         ),
     ] = None,
+    brokers: Annotated[
+        str | None,
+        typer.Option(
+            "--brokers",
+            help="The same lesson on other brokers: the broker mode once per broker "
+            "(rabbitmq,redis,nats), side by side on one workload; RabbitMQ as --amqp-url says, "
+            "Redis and NATS on private servers. Instead of --broker.",
+        ),
+    ] = None,
     out: Out = _RESULTS,
     keep: Keep = None,
     floors: Floors = True,
@@ -163,7 +174,8 @@ def compare(
 ) -> None:
     """Run sync, thread and broker on the same workload and show them side by side.
 
-    --modes broker --queue-types classic,quorum --cluster: what replication costs."""
+    --modes broker --queue-types classic,quorum --cluster: what replication costs.
+    --modes broker --brokers rabbitmq,redis,nats: the concept is the same."""
     from mqlab.measure import runner
     from mqlab.report import render
 
@@ -176,6 +188,11 @@ def compare(
     )
     if len(kinds) > 1 and kind != "rabbitmq":
         raise BadInput(f"--queue-types is RabbitMQ's (classic, quorum): not with --broker {kind}")
+    on = _brokers(brokers, broker, stream_url, chosen)
+    if len(on) > 1 and (len(kinds) > 1 or cluster or queue_type is not QueueTypeChoice.classic):
+        raise BadInput(
+            "--brokers compares brokers on classic queues: not with --queue-type(s) or --cluster"
+        )
     result = runner.compare(
         workload,
         url,
@@ -184,6 +201,7 @@ def compare(
         queue_type=queue_kind(queue_type),
         queue_types=kinds,
         broker=kind,
+        brokers=on,
         progress_for=lambda mode: render.progress(mode, workload.requests, as_json, lang.value),
         keep=keep,
     )
@@ -213,16 +231,34 @@ def _queue_types(given: str | None, queue_type: QueueTypeChoice, modes: list[Mod
     return list(dict.fromkeys(kinds))
 
 
+def _brokers(
+    given: str | None, broker: BrokerChoice | None, url: str | None, modes: list[Mode]
+) -> list[BrokerKind]:
+    """--brokers, checked: each broker once, broker among the modes, not with --broker or
+    --broker-url; [] when not given."""
+    if given is None:
+        return []
+    names = choices(given, list(BROKERS), "--brokers")
+    if Mode.broker not in modes:
+        raise BadInput("--brokers runs the broker mode once per broker: add broker to --modes")
+    if broker is not None or url:
+        raise BadInput("give --broker (or --broker-url) or --brokers, not both")
+    return [b for b in BROKERS if b in names]
+
+
 def _summaries(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """--json: each run's summary by mode ("broker-quorum" when the broker ran on several
-    queue types)."""
-    several = len({r["config"].get("queue_type") for r in runs if r["mode"] == "broker"}) > 1
-    return {
-        f"{r['mode']}-{r['config'].get('queue_type')}"
-        if several and r["mode"] == "broker"
-        else r["mode"]: r["summary"]
-        for r in runs
-    }
+    """--json: each run's summary by mode ("broker-quorum", "broker-redis" when the broker
+    ran on several queue types or brokers)."""
+    broker_runs = [r for r in runs if r["mode"] == "broker"]
+    types = len({r["config"].get("queue_type") for r in broker_runs}) > 1
+    kinds = len({r["config"].get("broker") for r in broker_runs}) > 1
+
+    def key(r: dict[str, Any]) -> str:
+        if r["mode"] != "broker" or not (types or kinds):
+            return str(r["mode"])
+        return f"broker-{r['config'].get('queue_type' if types else 'broker')}"
+
+    return {key(r): r["summary"] for r in runs}
 
 
 @with_workload

@@ -375,36 +375,58 @@ def compare(
     queue_type: QueueType = "classic",
     broker: BrokerKind = "rabbitmq",
     queue_types: Sequence[QueueType] = (),
+    brokers: Sequence[BrokerKind] = (),
 ) -> CompareResult:
     """The same workload through every mode, one after the other, on one broker.
     `keep`: a folder where each run's ledger and process logs stay afterwards.
     `queue_types`: the broker mode once per queue type (the price of replication, on a
     cluster), each run with its own floors measured just before it, the confirm on its own
-    queue type (RabbitMQ); empty: `queue_type` alone."""
+    queue type (RabbitMQ); empty: `queue_type` alone.
+    `brokers`: the broker mode once per broker (RabbitMQ on `amqp_url`, Redis and NATS on
+    private servers); empty: `broker` alone."""
     kinds = tuple(queue_types) or (queue_type,)
+    on = tuple(brokers) or (broker,)
     runs = []
-    broker_cfg = RunConfig(Mode.broker, workload, amqp_url, broker=broker)
-    needs_broker = Mode.broker in modes
-    cm: AbstractContextManager[Broker | None] = (
-        broker_for(broker_cfg) if needs_broker else contextlib.nullcontext(None)
-    )
-    with cm as held:
-        cal = floors_for(held, workload) if floors else None
-        order = [(m, k) for m in modes for k in (kinds if m is Mode.broker else kinds[:1])]
-        for mode, kind in order:
+    with contextlib.ExitStack() as stack:
+        held: dict[BrokerKind, Broker | None] = {}
+        if Mode.broker in modes:
+            for b in on:
+                url = amqp_url if b == "rabbitmq" or len(on) == 1 else None
+                held[b] = stack.enter_context(
+                    broker_for(RunConfig(Mode.broker, workload, url, broker=b))
+                )
+        first = held.get(on[0])
+        cal = floors_for(first, workload) if floors else None
+        order = [
+            (m, b, k)
+            for m in modes
+            for b in (on if m is Mode.broker else on[:1])
+            for k in (kinds if m is Mode.broker else kinds[:1])
+        ]
+        for mode, b, kind in order:
+            mine = held.get(b) if mode is Mode.broker else None
             config = RunConfig(
-                mode, workload, amqp_url, queue_type=kind, broker=broker, floors=False
+                mode,
+                workload,
+                mine.url if mine is not None else amqp_url,
+                queue_type=kind,
+                broker=b,
+                floors=False,
             )
             priced = len(kinds) > 1 and mode is Mode.broker
             own = (  # each queue type's floors on the same cluster: 100 calls each, ~6 s
-                calibrate.quick(held.url, workload.rate, 100, queue_type=kind).to_dict()
-                if priced and floors and held is not None and broker == "rabbitmq"
+                calibrate.quick(mine.url, workload.rate, 100, queue_type=kind).to_dict()
+                if priced and floors and mine is not None and b == "rabbitmq"
                 else None
             )
-            label = f"{mode.value} {kind}" if priced else mode.value
+            label = mode.value
+            if mode is Mode.broker and len(on) > 1:
+                label = f"{mode.value} {b}"
+            if priced:
+                label = f"{mode.value} {kind}"
             bar = progress_for(label) if progress_for else contextlib.nullcontext(None)
             with bar as report:
-                runs.append(run(config, report, held if mode is Mode.broker else None, keep=keep))
+                runs.append(run(config, report, mine, keep=keep))
             if own is not None:
                 runs[-1].calibration = own
     return CompareResult(
@@ -415,9 +437,10 @@ def compare(
             **asdict(workload),
             "queue_type": kinds[0],
             **({"queue_types": list(kinds)} if len(kinds) > 1 else {}),  # else: as before
-            "broker": broker,
+            "broker": on[0],
+            **({"brokers": list(on)} if len(on) > 1 else {}),  # else: as before
         },
-        environment=environment.describe(held.version if held else None),
+        environment=environment.describe(first.version if first else None),
         created=utc_now(),
         calibration=cal,
     )

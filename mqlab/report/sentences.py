@@ -16,6 +16,7 @@ from typing import Any
 from mqlab.measure.metrics import untrusted
 from mqlab.report.i18n import (
     TEXTS,
+    broker_label,
     mode_label,
     queue_label,
     safety_label,
@@ -72,10 +73,22 @@ def queue_types(runs: Sequence[Doc]) -> list[str]:
     return list(dict.fromkeys(queue_type_of(r) for r in runs if r["mode"] == "broker"))
 
 
+def broker_of(run: Doc) -> str:
+    """The broker a run's broker mode used ("rabbitmq" in a file from before the others)."""
+    return str(run.get("config", {}).get("broker") or "rabbitmq")
+
+
+def brokers_of(runs: Sequence[Doc]) -> list[str]:
+    """The brokers of the broker runs, in their order, each once."""
+    return list(dict.fromkeys(broker_of(r) for r in runs if r["mode"] == "broker"))
+
+
 def run_label(run: Doc, runs: Sequence[Doc], lang: str = "en") -> str:
-    """The mode's name; a broker run's queue type beside it when the broker ran on several
-    (`mqlab compare --queue-types classic,quorum`)."""
+    """The mode's name; a broker run's broker or queue type beside it when the broker mode
+    ran on several (`mqlab compare --brokers ...`, `--queue-types classic,quorum`)."""
     label = mode_label(run["mode"], lang)
+    if run["mode"] == "broker" and len(brokers_of(runs)) > 1:
+        label += " · " + broker_label(broker_of(run), lang)
     if run["mode"] == "broker" and len(queue_types(runs)) > 1:
         label += " · " + queue_label(queue_type_of(run), lang)
     return label
@@ -91,6 +104,7 @@ def run_meaning(run: Doc, lang: str = "en", label: str | None = None) -> str:
             e2e=fmt_ms(s["e2e_ms"]["p50"]),
             n=senders if isinstance(senders, int) else "?",
             tput=fmt_rate(s.get("throughput_per_s")),
+            broker=broker_label(broker_of(run), lang),
         )
     ]
     doubtful = untrusted(s, config.get("rate"))

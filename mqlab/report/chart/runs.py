@@ -46,6 +46,8 @@ from mqlab.report.chart.style import (
 )
 from mqlab.report.chart.timeline import Panel, timeline_chart
 from mqlab.report.sentences import (
+    broker_of,
+    brokers_of,
     cores_of,
     price_runs,
     queue_type_of,
@@ -100,6 +102,8 @@ def _tick(run: Result, runs: Sequence[Result], lang: str, width_pt: float, size:
     """The mode's name under its bars; a broker run's queue type on a line of its own when
     the broker ran on several."""
     label = tick_label(run["mode"], lang, width_pt, size)
+    if run["mode"] == "broker" and len(brokers_of(runs)) > 1:
+        label += "\n" + wrap(i18n.broker_label(broker_of(run), lang), width_pt, size)
     if run["mode"] == "broker" and len(queue_types(runs)) > 1:
         label += "\n" + wrap(i18n.queue_label(queue_type_of(run), lang), width_pt, size)
     return label

@@ -101,6 +101,11 @@ def queue_label(queue_type: str | None, lang: str = "en", short: bool = False) -
     return _label("queue_type", (queue_type or "classic") + (".short" if short else ""), lang)
 
 
+def broker_label(broker: str | None, lang: str = "en") -> str:
+    """Broker label: "redis" -> "Redis Streams"; a result without one ran on RabbitMQ."""
+    return _label("broker", broker or "rabbitmq", lang)
+
+
 def target_label(target: str, lang: str = "en") -> str:
     """Target label: "broker" -> "broker" / "브로커" (the process a fault hit)."""
     return _label("target", target, lang)

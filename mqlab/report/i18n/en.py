@@ -21,6 +21,12 @@ EN: dict[str, str] = {
     "safety.transient": "transient queue",
     "safety.auto-ack": "auto-ack",
     "safety.idempotent": "idempotent worker",
+    # a Redis or NATS server's disk, the durability of a broker-restart row (--durability)
+    "safety.none": "Redis: no persistence",
+    "safety.everysec": "Redis: AOF, fsync every second",
+    "safety.always": "Redis: AOF, fsync every write",
+    "safety.memory": "NATS: memory storage",
+    "safety.file": "NATS: file storage",
     "target.app": "app server",
     "target.worker": "worker",
     "target.broker": "broker",
@@ -65,7 +71,7 @@ EN: dict[str, str] = {
         "memory ({e2e} ms later at the median), a queue that is gone if the app server is killed."
     ),
     "meaning.broker": (
-        "{mode}: answered in {p50} ms, once RabbitMQ held the job; {n} worker processes "
+        "{mode}: answered in {p50} ms, once {broker} held the job; {n} worker processes "
         "delivered {tput} mails/s, and the queue outlives a killed app server, worker or broker."
     ),
     "meaning.lost": "{n} accepted jobs were lost.",
@@ -531,6 +537,9 @@ EN: dict[str, str] = {
         "What the users heard: {told_truth} the truth, {told_wrong} wrong, "
         '{told_queued} "queued" forever, {never_heard} never heard.'
     ),
+    "broker.rabbitmq": "RabbitMQ",
+    "broker.redis": "Redis Streams",
+    "broker.nats": "NATS JetStream",
     "queue_type.classic": "classic queue",
     "queue_type.quorum": "quorum queue",
     "queue_type.classic.short": "classic",

@@ -18,6 +18,11 @@ KO: dict[str, str] = {
     "safety.transient": "비영속 큐",
     "safety.auto-ack": "자동 ACK",
     "safety.idempotent": "멱등 처리 워커",
+    "safety.none": "Redis: 영속화 없음",
+    "safety.everysec": "Redis: AOF, 1초마다 fsync",
+    "safety.always": "Redis: AOF, 쓰기마다 fsync",
+    "safety.memory": "NATS: 메모리 저장",
+    "safety.file": "NATS: 파일 저장",
     "target.app": "앱 서버",
     "target.worker": "워커",
     "target.broker": "브로커",
@@ -61,7 +66,7 @@ KO: dict[str, str] = {
         "(중앙값 {e2e} ms 뒤). 앱 서버가 강제 종료되면 이 큐는 사라집니다."
     ),
     "meaning.broker": (
-        "{mode}: RabbitMQ가 작업을 받은 뒤 {p50} ms 만에 응답했고, 워커 프로세스 {n}개가 "
+        "{mode}: {broker}가 작업을 받은 뒤 {p50} ms 만에 응답했고, 워커 프로세스 {n}개가 "
         "초당 {tput}통을 보냈습니다. 앱 서버·워커·브로커가 강제 종료되어도 큐는 남습니다."
     ),
     "meaning.lost": "접수된 작업 {n}건이 유실되었습니다.",
@@ -525,6 +530,9 @@ KO: dict[str, str] = {
         "사용자가 들은 결과: 사실대로 {told_truth}명, 틀리게 {told_wrong}명, "
         '끝내 "큐에서 대기 중" {told_queued}명, 소식 없음 {never_heard}명.'
     ),
+    "broker.rabbitmq": "RabbitMQ",
+    "broker.redis": "Redis Streams",
+    "broker.nats": "NATS JetStream",
     "queue_type.classic": "클래식 큐",
     "queue_type.quorum": "쿼럼 큐",
     "queue_type.classic.short": "클래식",
