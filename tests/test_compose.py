@@ -168,3 +168,22 @@ def test_the_nodes_share_one_cookie_and_join_each_other(nodes: dict[str, dict[st
     # nodes 2 and 3 wait for node 1 to be healthy: they join it, not form clusters of their own
     for name in CLUSTER[1:]:
         assert nodes[name]["depends_on"]["rabbitmq-1"]["condition"] == "service_healthy"
+
+
+@pytest.mark.parametrize(("name", "port"), [("redis", 6379), ("nats", 4222)])
+def test_redis_and_nats_stand_behind_a_profile_durable_on_a_volume_on_loopback(
+    compose: dict[str, Any], name: str, port: int
+) -> None:
+    from mqlab.processes import brokers
+
+    svc = compose["services"][name]
+    assert svc["profiles"] == ["streams"], "plain `docker compose up -d` starts RabbitMQ only"
+    assert [str(p) for p in svc["ports"]] == [f"127.0.0.1:{port}:{port}"]
+    default = {"redis": brokers.DEFAULT_URLS["redis"], "nats": brokers.DEFAULT_URLS["nats"]}
+    assert urlsplit(default[name]).port == port  # serve and worker find it there
+    (source,) = _mounts(svc).values()
+    assert source in (compose.get("volumes") or {}), f"{name}: volume {source} not declared"
+    assert int(svc["healthcheck"]["retries"]) >= 3
+    command = " ".join(svc["command"])
+    durable = "--appendonly yes --appendfsync always" if name == "redis" else "-js -sd /data"
+    assert durable in command, "the lesson's durable setting, its data on the volume"
