@@ -110,8 +110,7 @@ class Follower:
     def _follow(self) -> None:
         connection = pika.BlockingConnection(parameters(self.settings))
         try:
-            reading = connection.channel()
-            self._subscribe(connection, reading)
+            reading = self._subscribe(connection, connection.channel())
             self._events = status.events(connection, self.settings)
             self._connection = connection
             if self._lost_at is not None:
@@ -129,9 +128,17 @@ class Follower:
             self._events = status.Events(None, "")  # the app's own events wait in _pending
             close_quietly(connection)
 
-    def _subscribe(self, connection: BlockingConnection, channel: BlockingChannel) -> None:
+    def _subscribe(
+        self, connection: BlockingConnection, channel: BlockingChannel
+    ) -> BlockingChannel:
         """The stream from where we are (from the first offset at the start), or, where the
-        broker refuses it, a queue of our own: live events only."""
+        broker refuses it, a queue of our own: live events only. The channel it reads on
+        (the one `_follow` watches: the stream's is closed by then).
+
+        RabbitMQ 3.10 refuses a stream whose node was SIGKILLed and restarted ("home node
+        ... is down or inaccessible", 404, for as long as we looked: a minute), so after a
+        broker restart the app follows live events only: what it knew stays, what workers
+        told before it listened again is lost, and a restarted app knows only what follows."""
         try:
             status.declare(channel, self.settings)
             offset: str | int = "first" if self._next is None else self._next
@@ -146,6 +153,7 @@ class Follower:
             queue = status.listen(channel, self.settings)
             channel.basic_consume(queue, self._on_live, auto_ack=True)
             self.caught_up.set()
+        return channel
 
     def _mark(self) -> None:
         """A bookmark at the end of the stream: once the replay reaches it, it is done."""
