@@ -226,19 +226,9 @@ def amqp(
     kind, stream_url = which_broker(broker, url, other_url, live=True)
     if kind != "rabbitmq":
         _only_rabbitmq(kind, cluster, queue_type)
-        assert stream_url is not None
-        return AmqpSettings(
-            url=stream_url,
-            exchange=exchange,
-            queue=queue,
-            prefetch=prefetch,
-            confirm=not no_confirm,
-            durable=not transient,
-            auto_ack=auto_ack,
-            broker=kind,
-        )
+    where = stream_url if kind != "rabbitmq" else None  # serve and worker: always a URL
     return AmqpSettings(
-        url=rabbit.resolve_url(broker_url(url, cluster)),
+        url=where or rabbit.resolve_url(broker_url(url, cluster)),
         exchange=exchange,
         queue=queue,
         prefetch=prefetch,
@@ -246,6 +236,7 @@ def amqp(
         durable=not transient,
         auto_ack=auto_ack,
         queue_type=queue_kind(queue_type),
+        broker=kind,
     )
 
 
