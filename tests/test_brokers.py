@@ -82,6 +82,7 @@ def test_what_cannot_go_together_is_one_line_and_exit_2(
     assert says in err and "Traceback" not in err
 
 
+@pytest.mark.broker  # RabbitMQ is one of the three
 def test_compare_across_brokers_runs_the_broker_mode_once_on_each(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
