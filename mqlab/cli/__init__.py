@@ -1,3 +1,3 @@
 """The command line: the typer app and `chart` (app.py), every option defined once
-(options.py), the measuring commands (measure.py), the live pieces (live.py), and the one
-error boundary (core.py)."""
+(options.py), the measuring commands (measure.py; crash-test and sweep in stress.py), the live
+pieces (live.py), and the one error boundary (core.py)."""

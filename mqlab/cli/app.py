@@ -1,5 +1,5 @@
-"""The typer app: its commands (defined in measure.py and live.py), the global `--traceback`,
-and `chart`. `mqlab.cli.core` runs it inside the one error boundary.
+"""The typer app: its commands (defined in measure.py, stress.py and live.py), the global
+`--traceback`, and `chart`. `mqlab.cli.core` runs it inside the one error boundary.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from mqlab.cli import cluster, lesson, live, measure
+from mqlab.cli import cluster, lesson, live, measure, stress
 from mqlab.cli.options import Lang, LangChoice, writable_folder
 
 app = typer.Typer(
@@ -102,8 +102,8 @@ app.command()(live.worker)
 app.command()(live.sink)
 app.command()(measure.compare)
 app.command()(chart)
-app.command("crash-test")(measure.crash_test)
-app.command()(measure.sweep)
+app.command("crash-test")(stress.crash_test)
+app.command()(stress.sweep)
 app.command()(measure.calibrate)
 app.command()(measure.bench)
 app.command()(lesson.lesson)

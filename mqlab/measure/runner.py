@@ -1,14 +1,14 @@
 """`mqlab run MODE`: start the lab, drive the load, drain, count, return a RunResult.
 
 The runner is the only place that knows the order of things; everything it
-measures comes from the load generator's samples and the sink's ledger.
+measures comes from the load generator's samples and the sink's ledger. Waiting for the
+lab to drain is in `drain` (its names stay importable from here, as `X as X`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -20,6 +20,10 @@ from typing import Any, Protocol
 from mqlab.amqp.settings import AmqpSettings, BrokerKind, QueueType, private_settings
 from mqlab.job import ledger
 from mqlab.measure import calibrate, environment, heard, loadgen, metrics
+from mqlab.measure.drain import SAMPLE_EVERY_S as SAMPLE_EVERY_S
+from mqlab.measure.drain import DepthSampler as DepthSampler
+from mqlab.measure.drain import drain as drain
+from mqlab.measure.drain import settle_s as settle_s
 from mqlab.measure.lab import HOST, Lab
 from mqlab.measure.loadgen import Sample
 from mqlab.measure.results import RunResult, Summary, envelope, utc_now
@@ -30,8 +34,6 @@ from mqlab.processes.procs import wait_for
 # Called with (phase, done, total): ("start", 0, 0); ("load", signups answered, signups);
 # ("drain", accepted jobs delivered, accepted jobs). Each phase counts its own unit.
 Progress = Callable[[str, int, int], None]
-
-SAMPLE_EVERY_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -254,68 +256,6 @@ def generator_warning(summary: Summary, rate: float) -> str | None:
         return f"the load generator ran late (p99 {late:.0f} ms): this machine is overloaded"
     # smaller delays still spoil response times of a few ms
     return calibrate.lateness_warning(asdict(summary))
-
-
-def settle_s(scan_ms: float) -> float:
-    """How long nothing may arrive before an idle lab is taken to be done."""
-    return max(1.0, 4 * scan_ms / 1000 + 0.5)
-
-
-def drain(
-    lab: Lab, samples: list[Sample], timeout: float, settle: float, report: Callable[[int], None]
-) -> str:
-    """Wait for every accepted job to reach the sink.
-
-    Returns "complete" when all did, "idle" when the lab has nothing left to do, or
-    "timeout". Idle means quiet for `settle` seconds in a row: no mail and no refused
-    attempt reached the sink, and every look at the backlog (queues, retry queue, thread
-    pool) found it empty. Then the rest will never come (it died with a crashed process).
-    A backlog that cannot be read counts as busy. When a request failed, its mail may
-    still come (told failed, sent anyway), so the lab must be idle even after every
-    accepted job arrived.
-    """
-    accepted = {s.job_id for s in samples if s.accepted}
-    unsure = any(not s.accepted and s.status != metrics.QUARANTINE_STATUS for s in samples)
-    deadline = time.monotonic() + timeout
-    seen, quiet_since = -1, time.monotonic()
-    while True:
-        rows = ledger.read_arrivals(lab.ledger, include_refused=True)
-        done = {a.job_id for a in rows if a.kind != "refused"} & accepted
-        report(len(done))
-        complete = len(done) == len(accepted)
-        if complete and not unsure:
-            return "complete"
-        now = time.monotonic()
-        backlog = lab.backlog() if lab.has_queue else 0
-        if len(rows) != seen or backlog != 0:
-            seen, quiet_since = len(rows), now  # something moved, or is still waiting
-        elif now - quiet_since > settle:
-            return "complete" if complete else "idle"
-        if now > deadline:
-            return "complete" if complete else "timeout"
-        time.sleep(0.05)
-
-
-class DepthSampler:
-    """Samples the backlog (thread pool queue, RabbitMQ queue depth) in the background."""
-
-    def __init__(self, lab: Lab) -> None:
-        self.lab = lab
-        self.samples: list[metrics.DepthSample] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="depth-sampler", daemon=True)
-
-    def _loop(self) -> None:
-        while self.lab.has_queue and not self._stop.wait(SAMPLE_EVERY_S):
-            self.samples.append(metrics.DepthSample(time.time(), self.lab.backlog()))
-
-    def __enter__(self) -> DepthSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
 
 
 def config_dict(

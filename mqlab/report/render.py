@@ -2,24 +2,33 @@
 
 The tables are built in `tables` (runs, crashes, sweeps) and `floors` (calibration, bench)
 from result documents (the JSON dicts), so a table can be printed again from yesterday's
-file; their names stay importable from here. Only these three modules import rich.
+file; their names stay importable from here, as do those of `consoles` (the stdout and
+stderr consoles) and `brokerstatus` (what `mqlab broker` and `mqlab cluster` print). Only
+these modules import rich.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from mqlab.measure.metrics import untrusted
-from mqlab.processes.rabbit import ENV_VAR, holds_a_secret, mask_url
+from mqlab.report.brokerstatus import (
+    print_broker_down,
+    print_broker_status,
+    print_broker_up,
+    print_cluster_down,
+    print_cluster_start,
+    print_cluster_status,
+    print_cluster_up,
+)
+from mqlab.report.consoles import LOG_WIDTH, console, err_console
 from mqlab.report.floors import (
     bench_doubts,
     bench_table,
@@ -102,19 +111,6 @@ __all__ = [  # the tables' names too: callers import them from here
     "sweep_table",
 ]
 
-LOG_WIDTH = 120  # a pipe, a log file or CI: no terminal to fit, so tables keep their headers
-
-
-def _console(stderr: bool = False) -> Console:
-    c = Console(stderr=stderr)
-    if not c.is_terminal and "COLUMNS" not in os.environ:
-        c.width = max(c.width, LOG_WIDTH)  # rich's default there is 80: "ac…", "fa…"
-    return c
-
-
-console = _console()
-err_console = _console(stderr=True)
-
 Report = Callable[[str, int, int], None]
 
 
@@ -194,117 +190,6 @@ def print_saved(path: Path, lang: str = "en") -> None:
 def print_written(paths: Sequence[Path], lang: str = "en") -> None:
     for path in paths:  # soft_wrap: a path is never broken across lines, so it can be copied
         console.print(f"{text('saved', lang)}: {path}", soft_wrap=True)
-
-
-def print_broker_up(url: str, version: str | None) -> None:
-    """`url` as the node answers: a private node's guest URL is shown whole, ready to paste;
-    a URL with any other password (or an already masked one) stays masked."""
-    if holds_a_secret(url):
-        console.print(f"RabbitMQ {version or '?'} is up at {mask_url(url)}")
-        console.print("  use it with: --amqp-url and this URL with its password (not shown)")
-        console.print("  stop it with: mqlab broker down")
-        return
-    console.print(f"RabbitMQ {version or '?'} is up at {url}")
-    console.print(f"  use it with: export {ENV_VAR}={url}", soft_wrap=True)
-    console.print("  (or --amqp-url); stop it with: mqlab broker down")
-
-
-def print_broker_down(stopped: bool) -> None:
-    console.print(
-        "stopped mqlab's private RabbitMQ node"
-        if stopped
-        else "no private node of mqlab's is running (nothing stopped)"
-    )
-
-
-def print_broker_status(status: dict[str, Any]) -> None:
-    table = Table(title="RabbitMQ", show_header=False, title_justify="left")
-    table.add_column(style="bold")
-    table.add_column()
-    reachable = "[green]yes[/]" if status.get("reachable") else "[red]no[/]"
-    if not status.get("reachable") and status.get("error"):  # never holds the password
-        reachable += f": {escape(str(status['error']))}"
-    table.add_row("url", str(status.get("url")))
-    table.add_row("reachable", reachable)
-    table.add_row("version", str(status.get("version") or "-"))
-    table.add_row("started by mqlab", "yes" if status.get("started_by_mqlab") else "no")
-    for name, depth in (status.get("queues") or {}).items():
-        count = "-" if depth is None else f"{depth} message" + ("" if depth == 1 else "s")
-        table.add_row(f"queue {name}", count)
-    console.print(table)
-
-
-def print_cluster_up(urls: Sequence[str], version: str, boot_s: Any, join_s: Any) -> None:
-    """The nodes' URLs (a private cluster's guest URLs: no secret) and the line to export."""
-    took = ""
-    if isinstance(boot_s, (int, float)) and isinstance(join_s, (int, float)):
-        took = f" (booted in {boot_s:.1f} s, clustered in {join_s:.1f} s)"
-    console.print(f"RabbitMQ {version} cluster of {len(urls)} nodes is up{took}")
-    for url in urls:
-        console.print(f"  {mask_url(url)}")
-    joined = ",".join(urls)
-    if holds_a_secret(joined):  # never for the cluster mqlab starts; kept like broker up
-        console.print("  use it with: --cluster, or --amqp-url and these URLs, comma-separated")
-    else:
-        console.print(f"  use it with: export {ENV_VAR}={joined}", soft_wrap=True)
-    console.print("  (or --amqp-url, or --cluster); stop it with: mqlab cluster down")
-
-
-def print_cluster_start() -> None:
-    """On stderr (--json keeps stdout clean): --cluster found no cluster up, and starts one."""
-    err_console.print(
-        "starting mqlab's three-node RabbitMQ cluster (it stays up until 'mqlab cluster down')"
-    )
-
-
-def print_cluster_down(running: int) -> None:
-    console.print(
-        f"stopped mqlab's RabbitMQ cluster ({running} node(s) were running) and deleted its data"
-        if running
-        else "no cluster of mqlab's is running (nothing stopped)"
-    )
-
-
-def print_cluster_status(status: dict[str, Any]) -> None:
-    if not status.get("up"):
-        console.print("no cluster of mqlab's is up (start one with: mqlab cluster up)")
-        return
-    colour = {"running": "green", "not answering": "yellow", "stopped": "red"}
-    nodes = Table(title="RabbitMQ cluster", title_justify="left")
-    for column in ("node", "AMQP URL", "state"):
-        nodes.add_column(column)
-    for n in status["nodes"]:
-        state = f"[{colour.get(n['state'], 'red')}]{n['state']}[/]"
-        if n.get("reason") and n["state"] != "stopped":
-            state += f": {escape(str(n['reason']))}"
-        nodes.add_row(_short(n["name"]), mask_url(str(n["url"])), state)
-    console.print(nodes)
-    if status.get("error"):
-        console.print(f"[yellow]queues: unknown ({escape(str(status['error']))})[/]")
-        return
-    queues = Table(title="queues", title_justify="left")
-    queues.add_column("queue", no_wrap=True)  # whole, to copy: the other columns wrap
-    for column in ("type", "messages", "leader (classic: home node)", "replicas"):
-        queues.add_column(column)
-    for q in status.get("queues") or []:
-        online = set(q.get("online") or [])
-        members = [
-            _short(m) + ("" if q["type"] != "quorum" or m in online else " (down)")
-            for m in q.get("members") or []
-        ]
-        queues.add_row(
-            escape(str(q["name"])),
-            str(q["type"]),
-            "-" if q.get("messages") is None else str(q["messages"]),
-            _short(q.get("leader") or "-"),
-            ", ".join(members) or "-",
-        )
-    console.print(queues if status.get("queues") else "no queues yet")
-
-
-def _short(node: str) -> str:
-    """mqlab-cluster1-23225@localhost: the part before @localhost (every node is local)."""
-    return escape(node.removesuffix("@localhost"))
 
 
 _NODE_FAULTS = ("node-kill", "node-loss")  # measure.crash.NODE_FAULTS: a row per queue type

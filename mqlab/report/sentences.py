@@ -4,54 +4,89 @@ One place makes them, from the result documents alone, so the terminal and the s
 the same thing in the same words: `render` prints them under the tables, `chart` lays them
 out under its axes. Every clause is computed from the numbers it speaks of (a loss is named
 only when there was one, a throughput explained only where it needs it), never prose about
-what usually happens. Neither rich nor matplotlib is imported here.
+what usually happens. Neither rich nor matplotlib is imported here. A crash test's
+sentences are in `crashsentences`, the pieces both use in `wording`; their names stay
+importable from here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from mqlab.measure.metrics import untrusted
+from mqlab.report.crashsentences import (
+    EARLY_CLOCK,
+    NODE_FAULTS,
+    QUEUE_TYPES,
+    TOLD,
+    Rates,
+    Window,
+    crash_groups,
+    crash_meaning,
+    crash_meanings,
+    crash_window,
+    median,
+    node_groups,
+    node_label,
+    node_meaning,
+    node_meanings,
+    node_rows,
+    queue_type_of_row,
+    recovery,
+)
 from mqlab.report.i18n import (
     TEXTS,
     broker_label,
     mode_label,
     queue_label,
-    safety_label,
     scan_kind_label,
     text,
 )
+from mqlab.report.wording import Doc, count_of, fmt_ms, fmt_rate, say
 
-Doc = Mapping[str, Any]
+__all__ = [  # crashsentences' and wording's names too: callers import them from here
+    "EARLY_CLOCK",
+    "FLAT",
+    "NODE_FAULTS",
+    "QUEUE_TYPES",
+    "TOLD",
+    "Doc",
+    "Rates",
+    "Window",
+    "broker_of",
+    "brokers_of",
+    "confirm_ms",
+    "cores_of",
+    "crash_groups",
+    "crash_meaning",
+    "crash_meanings",
+    "crash_window",
+    "fmt_ms",
+    "fmt_rate",
+    "meanings",
+    "median",
+    "node_groups",
+    "node_label",
+    "node_meaning",
+    "node_meanings",
+    "node_rows",
+    "price_meanings",
+    "price_runs",
+    "queue_type_of",
+    "queue_type_of_row",
+    "queue_types",
+    "recovery",
+    "run_label",
+    "run_meaning",
+    "sweep_meaning",
+    "sweep_meanings",
+    "sweep_points",
+    "sweep_series",
+]
 
-# A row that lost jobs and whose own throughput is this many times the one over the slowest
-# trial's window stopped its clock early (no lost mail was waited for): its sentence says so.
-EARLY_CLOCK = 1.5
 # A sweep line that grew less than this while its workers at least doubled barely scaled.
 FLAT = 1.2
-
-
-def fmt_ms(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
-
-
-def fmt_rate(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
-
-
-def _say(key: str, n: int, lang: str, **fields: Any) -> str:
-    """`text(key)` with `{n}` (and `fields`) filled, in the singular form when n == 1."""
-    one = f"{key}.one"
-    return text(one if n == 1 and one in TEXTS[lang] else key, lang).format(n=n, **fields)
-
-
-def _count(value: Any) -> int:
-    """A count of a result (fields added later read as 0)."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 # ---------------------------------------------------------------- run and compare
@@ -110,255 +145,19 @@ def run_meaning(run: Doc, lang: str = "en", label: str | None = None) -> str:
     doubtful = untrusted(s, config.get("rate"))
     if {"response_ms.p50", "e2e_ms.p50"} & set(doubtful):  # a median quoted above
         parts.append(text("meaning.late", lang))
-    if _count(s.get("failed")):
-        parts.append(_say("meaning.failed", s["failed"], lang))
-    if _count(s.get("lost")):
-        parts.append(_say("meaning.lost", s["lost"], lang))
-    if _count(s.get("dead_lettered")):
-        parts.append(_say("meaning.dead_lettered", s["dead_lettered"], lang))
-    if _count(s.get("retried")):  # why a mode that retried is slower than one that did not
+    if count_of(s.get("failed")):
+        parts.append(say("meaning.failed", s["failed"], lang))
+    if count_of(s.get("lost")):
+        parts.append(say("meaning.lost", s["lost"], lang))
+    if count_of(s.get("dead_lettered")):
+        parts.append(say("meaning.dead_lettered", s["dead_lettered"], lang))
+    if count_of(s.get("retried")):  # why a mode that retried is slower than one that did not
         key = f"meaning.retried.{run['mode']}"
         key = key if key in TEXTS[lang] else "meaning.retried"
         delay = config.get("retry_delay_ms")
         ms = f"{delay:g}" if isinstance(delay, (int, float)) else "?"
-        parts.append(_say(key, s["retried"], lang, ms=ms))
+        parts.append(say(key, s["retried"], lang, ms=ms))
     return " ".join(parts)
-
-
-# ---------------------------------------------------------------- crash test
-
-
-def crash_groups(data: Doc, fault: str) -> list[tuple[str, str]]:
-    """(mode, safety) of each group of rows under `fault`, in the order of the rows."""
-    return list(dict.fromkeys((r["mode"], _safety(r)) for r in data["rows"] if r["fault"] == fault))
-
-
-def _safety(row: Doc) -> str:
-    return str(row.get("safety") or "default")
-
-
-def _live(data: Doc, fault: str, mode: str, safety: str) -> list[Doc]:
-    mine = [r for r in data["rows"] if r["fault"] == fault and r["mode"] == mode]
-    return [r for r in mine if _safety(r) == safety and not r.get("skipped")]
-
-
-def _span(row: Doc) -> float | None:
-    """A row's own window, delivered ÷ throughput (throughput counts delivered mails over
-    the seconds from the first request to the last mail)."""
-    tput, delivered = row.get("throughput_per_s"), _count(row.get("delivered"))
-    if isinstance(tput, (int, float)) and tput > 0 and delivered > 0:
-        return delivered / tput
-    return None
-
-
-@dataclass(frozen=True)
-class Rates:
-    """A group's throughput over its own trials' windows (what the result file holds), and
-    over the window of the slowest trial of the fault (first request to last mail)."""
-
-    own: float | None  # mails/s
-    own_s: float | None  # its own window, seconds (the mean of its trials')
-    common: float  # mails/s over the slowest trial's window
-    lost: int
-
-    @property
-    def early(self) -> bool:
-        """Did its clock stop early, leaving out jobs it lost? Its own figure flatters it."""
-        return bool(self.lost) and self.own is not None and self.own >= EARLY_CLOCK * self.common
-
-
-@dataclass(frozen=True)
-class Window:
-    """The slowest trial of a fault: its group and its window, which all rows share."""
-
-    group: tuple[str, str]
-    seconds: float
-    rates: dict[tuple[str, str], Rates]
-
-
-def crash_window(data: Doc, fault: str) -> Window | None:
-    """Each group's throughput over one window, the slowest trial's, so that a row that lost
-    jobs (and stopped its clock at an early last mail) can be set beside the others. None
-    when fewer than two groups ran (nothing to compare) or no row delivered a mail."""
-    groups = {g: _live(data, fault, *g) for g in crash_groups(data, fault)}
-    groups = {g: rows for g, rows in groups.items() if rows}
-    spans = [(s, g) for g, rows in groups.items() for s in map(_span, rows) if s is not None]
-    if len(groups) < 2 or not spans:
-        return None
-    seconds, slowest = max(spans, key=lambda sg: sg[0])
-    rates = {}
-    for group, rows in groups.items():
-        mine = [(_count(r.get("delivered")), s) for r in rows if (s := _span(r)) is not None]
-        rates[group] = Rates(
-            own=sum(n for n, _ in mine) / sum(s for _, s in mine) if mine else None,
-            own_s=sum(s for _, s in mine) / len(mine) if mine else None,
-            common=sum(_count(r.get("delivered")) for r in rows) / (seconds * len(rows)),
-            lost=sum(_count(r.get("lost")) for r in rows),
-        )
-    return Window(slowest, seconds, rates)
-
-
-def _group_label(data: Doc, fault: str, mode: str, safety: str, lang: str) -> str:
-    """The mode, and its safety setting when the mode ran with more than one (short
-    mode names then, as on the slide's panels)."""
-    if sum(m == mode for m, _ in crash_groups(data, fault)) < 2:
-        return mode_label(mode, lang)
-    short = f"mode.{mode}.short"
-    return (
-        (text(short, lang) if short in TEXTS[lang] else mode) + " · " + safety_label(safety, lang)
-    )
-
-
-def crash_meaning(data: Doc, fault: str, mode: str, safety: str, lang: str = "en") -> str:
-    """What the bars of one mode and safety setting under `fault` mean, summed over its
-    trials. A row that lost jobs and so stopped its clock early (its throughput in the
-    result file then looks several times the safe row's) has that figure set beside its
-    throughput over the slowest trial's window, the one both rows ran through."""
-    live = _live(data, fault, mode, safety)
-    label = _group_label(data, fault, mode, safety, lang)
-    if len(live) > 1:  # the counts below are their sums
-        label += " · " + text("crash.meaning.sum", lang).format(n=len(live))
-    if not live:
-        return f"{label}: " + text("col.skipped", lang)
-    parts = _outcome(live, label, lang)
-    window = crash_window(data, fault)
-    mine = window.rates.get((mode, safety)) if window else None
-    if window and mine and mine.early and mine.own_s is not None:
-        parts.append(
-            text("crash.meaning.early", lang).format(
-                own=fmt_rate(mine.own),
-                own_s=f"{mine.own_s:.1f}",
-                s=f"{window.seconds:.1f}",
-                slowest=_group_label(data, fault, *window.group, lang),
-                slow_rate=fmt_rate(window.rates[window.group].common),
-                rate=fmt_rate(mine.common),
-            )
-        )
-    return " ".join(parts)
-
-
-def _outcome(live: Sequence[Doc], label: str, lang: str) -> list[str]:
-    """What a group's rows (summed over their trials) cost: lost or delivered, duplicates,
-    users told it failed, and what the users heard; the first clause after `label`."""
-    total = {
-        k: sum(_count(r.get(k)) for r in live)
-        for k in ("accepted", "delivered", "lost", "duplicates", "failed", "sent_anyway")
-    }
-    accepted, delivered, lost = total["accepted"], total["delivered"], total["lost"]
-    if accepted == 0:
-        head = text("crash.meaning.none", lang)
-    elif lost:
-        head = _say("crash.meaning.lost", lost, lang, of=accepted)
-    elif delivered == accepted:
-        head = _say("crash.meaning.all", accepted, lang)
-    else:  # not delivered, not lost: dead-lettered or quarantined, where a person can look
-        head = _say("crash.meaning.some", delivered, lang, of=accepted)
-    parts = [f"{label}: {head}"]
-    if total["duplicates"]:
-        parts.append(_say("crash.meaning.duplicates", total["duplicates"], lang))
-    if total["sent_anyway"]:  # told it failed (users who will try again), yet mailed
-        parts.append(
-            _say("crash.meaning.sent_anyway", total["failed"], lang, m=total["sent_anyway"])
-        )
-    elif total["failed"]:
-        parts.append(_say("crash.meaning.failed", total["failed"], lang))
-    told = [tuple(r.get(k) for k in TOLD) for r in live]
-    if told and all(None not in t for t in told):  # files from before them: not said
-        sums = [sum(_count(t[i]) for t in told) for i in range(len(TOLD))]
-        parts.append(text("crash.meaning.told", lang).format(**dict(zip(TOLD, sums, strict=True))))
-    return parts
-
-
-TOLD = ("told_truth", "told_wrong", "told_queued", "never_heard")  # Summary's fields
-
-
-def crash_meanings(data: Doc, fault: str, lang: str = "en") -> list[str]:
-    """One sentence per mode and safety setting under `fault`, in the order of the rows."""
-    return [crash_meaning(data, fault, m, s, lang) for m, s in crash_groups(data, fault)]
-
-
-# ---------------------------------------------------------------- a cluster node killed
-
-NODE_FAULTS = ("node-kill", "node-loss")  # measure.crash.NODE_FAULTS: a row per queue type
-QUEUE_TYPES = ("classic", "quorum")  # the order of their rows, bars and sentences
-
-
-def node_groups(data: Doc, fault: str) -> list[tuple[str, str]]:
-    """(queue type, safety) of each group of a node fault's rows: classic before quorum,
-    safety settings in the order of the rows."""
-    seen = dict.fromkeys(
-        (queue_type_of_row(r), _safety(r)) for r in data["rows"] if r["fault"] == fault
-    )
-    rank = {q: i for i, q in enumerate(QUEUE_TYPES)}
-    return sorted(seen, key=lambda g: rank.get(g[0], len(rank)))  # stable: rows' order kept
-
-
-def queue_type_of_row(row: Doc) -> str:
-    return str(row.get("queue_type") or "classic")
-
-
-def node_rows(data: Doc, fault: str, queue_type: str, safety: str = "default") -> list[Doc]:
-    """The rows of one queue type (and safety setting) under a node fault, every trial."""
-    return [
-        r
-        for r in data["rows"]
-        if r["fault"] == fault and queue_type_of_row(r) == queue_type and _safety(r) == safety
-    ]
-
-
-def node_label(data: Doc, fault: str, queue_type: str, safety: str, lang: str) -> str:
-    """ "quorum queue", and its safety setting when the fault ran with more than one."""
-    label = queue_label(queue_type, lang)
-    if len({s for _, s in node_groups(data, fault)}) > 1:
-        label += " · " + safety_label(safety, lang)
-    return label
-
-
-def recovery(live: Sequence[Doc]) -> tuple[list[float], int] | None:
-    """The seconds each trial took to accept again (those that did), and how many never
-    did; None for rows from before the field."""
-    if not any("recovery_s" in r for r in live):
-        return None
-    back = [float(r["recovery_s"]) for r in live if isinstance(r.get("recovery_s"), (int, float))]
-    return back, len(live) - len(back)
-
-
-def median(values: Sequence[float]) -> float:
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-
-
-def node_meaning(
-    data: Doc, fault: str, queue_type: str, safety: str = "default", lang: str = "en"
-) -> str:
-    """What one queue type's rows under a node fault mean, summed over their trials: what
-    was lost and told, and how soon the cluster accepted signups again."""
-    live = [r for r in node_rows(data, fault, queue_type, safety) if not r.get("skipped")]
-    label = node_label(data, fault, queue_type, safety, lang)
-    if len(live) > 1:
-        label += " · " + text("crash.meaning.sum", lang).format(n=len(live))
-    if not live:
-        return f"{label}: " + text("col.skipped", lang)
-    parts = _outcome(live, label, lang)
-    timed = recovery(live)
-    if timed is not None:
-        back, never = timed
-        if not back:
-            parts.append(text("node.meaning.never", lang))
-        elif never == 0 and max(back) == 0:
-            parts.append(text("node.meaning.kept", lang))
-        else:
-            key = "node.meaning.back.median" if len(back) > 1 else "node.meaning.back"
-            parts.append(text(key, lang).format(s=f"{median(back):.1f}", n=len(back)))
-            if never:
-                parts.append(text("node.meaning.never_some", lang).format(k=never, n=len(live)))
-    return " ".join(parts)
-
-
-def node_meanings(data: Doc, fault: str, lang: str = "en") -> list[str]:
-    """One sentence per queue type (and safety setting) under a node fault."""
-    return [node_meaning(data, fault, q, s, lang) for q, s in node_groups(data, fault)]
 
 
 # ---------------------------------------------------------------- the price of replication
@@ -479,7 +278,7 @@ def sweep_meaning(result: Doc, mode: str, kind: str, lang: str = "en") -> str:
             )
         )
     else:
-        parts.append(_say("sweep.meaning.one", int(last["workers"]), lang, t=fmt_rate(t1)))
+        parts.append(say("sweep.meaning.one", int(last["workers"]), lang, t=fmt_rate(t1)))
     ideal = last.get("ideal_per_s")
     if isinstance(ideal, (int, float)) and ideal > 0:
         parts.append(

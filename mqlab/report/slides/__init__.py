@@ -8,7 +8,8 @@ the date, from the results' environment), one per lesson (`pages.lesson_slide`),
 machine's floors (or "not measured"), and the sources in the course notes.
 
 Its modules: `frame` (the layout every slide shares, measured, never guessed), `panels`
-(each lesson's chart), `pages` (the slides), `outline` (the Markdown). Like the charts of
+(each lesson's chart), `labels` (their value labels), `pages` (the slides), `outline` (the
+Markdown). Like the charts of
 `mqlab.report.chart`, whose sizes, colours and fonts it uses, it imports matplotlib; words
 come from `mqlab.report.i18n` through `mqlab.report.lessontext`.
 """
