@@ -98,10 +98,8 @@ def run(
     from mqlab.measure import runner
     from mqlab.report import render
 
-    kind, url = (
-        run_broker(broker, amqp_url, stream_url, cluster, queue_type)
-        if mode is Mode.broker
-        else ("rabbitmq", amqp_url)
+    kind, url = run_broker(
+        broker, amqp_url, stream_url, cluster, queue_type, needed=mode is Mode.broker
     )
     config = RunConfig(
         mode=mode,
@@ -171,10 +169,8 @@ def compare(
 
     chosen = [Mode(m) for m in choices(modes, [m.value for m in Mode], "--modes")]
     kinds = [queue_kind(QueueTypeChoice(k)) for k in _queue_types(queue_types, queue_type, chosen)]
-    kind, url = (
-        run_broker(broker, amqp_url, stream_url, cluster, queue_type)
-        if Mode.broker in chosen
-        else ("rabbitmq", amqp_url)
+    kind, url = run_broker(
+        broker, amqp_url, stream_url, cluster, queue_type, needed=Mode.broker in chosen
     )
     if len(kinds) > 1 and kind != "rabbitmq":
         raise BadInput(f"--queue-types is RabbitMQ's (classic, quorum): not with --broker {kind}")

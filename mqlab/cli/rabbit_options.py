@@ -71,11 +71,15 @@ def run_broker(
     other_url: str | None,
     cluster: bool = False,
     queue_type: QueueTypeChoice | None = None,
+    needed: bool = True,
 ) -> tuple[amqp_settings.BrokerKind, str | None]:
     """run, compare, crash-test, sweep: the broker and the URL their runs use (None: the
-    default RabbitMQ, or a private Redis or NATS server)."""
+    default RabbitMQ, or a private Redis or NATS server). `needed`: broker mode is among
+    the modes; if not, nothing is looked up or started (no --cluster starts a cluster)."""
     from mqlab.cli.cluster import broker_url
 
+    if not needed:
+        return "rabbitmq", amqp_url
     kind, url = which_broker(broker, amqp_url, other_url, live=False)
     if kind == "rabbitmq":
         return kind, broker_url(url, cluster)

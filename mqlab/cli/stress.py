@@ -110,10 +110,8 @@ def crash_test(
             f"{','.join(m.value for m in chosen)} (worker-kill and broker-restart need broker)"
         )
     check_queue_type(queue_type, transient)
-    kind, url = (
-        run_broker(broker, amqp_url, stream_url, cluster, queue_type)
-        if Mode.broker in chosen
-        else ("rabbitmq", amqp_url)
+    kind, url = run_broker(
+        broker, amqp_url, stream_url, cluster, queue_type, needed=Mode.broker in chosen
     )
     settings = durabilities(kind, durability)
     if kind != "rabbitmq" and any(f in crash.NODE_FAULTS for f in struck):
@@ -214,10 +212,8 @@ def sweep(
     if not counts or counts[0] < 1 or counts[-1] > 256:
         raise typer.BadParameter("--worker-counts takes numbers from 1 to 256")
     chosen = [Mode(m) for m in choices(modes, ["thread", "broker"], "--modes")]
-    kind, url = (
-        run_broker(broker, amqp_url, stream_url, cluster, queue_type)
-        if Mode.broker in chosen
-        else ("rabbitmq", amqp_url)
+    kind, url = run_broker(
+        broker, amqp_url, stream_url, cluster, queue_type, needed=Mode.broker in chosen
     )
     config = sweeping.SweepConfig(
         workload=Workload(
