@@ -21,6 +21,7 @@ class ExitStatus(IntEnum):
     TIMEOUT = 5
     CHILD_FAILED = 6
     INTERRUPTED = 130
+    TERMINATED = 143  # 128 + SIGTERM, as a shell reports it
 
 
 class MqlabError(Exception):

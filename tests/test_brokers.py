@@ -5,6 +5,7 @@ each on a private server of mqlab's own (never the machine's Redis or NATS)."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +107,59 @@ def test_compare_across_brokers_runs_the_broker_mode_once_on_each(
         (True, False),
         (False, True),
     ]
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below `pid` now (Linux /proc)."""
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            try:
+                children = (task / "children").read_text().split()
+            except OSError:
+                continue
+            for child in map(int, children):
+                if child not in found:
+                    found.add(child)
+                    todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def test_a_run_stopped_with_sigterm_stops_its_private_server_and_children_first(
+    tmp_path: Path,
+) -> None:
+    import os
+    import signal
+    import subprocess
+
+    from mqlab.processes.procs import mqlab_argv, wait_for
+
+    argv = mqlab_argv("run", "broker", "--broker", "redis", "-n", "400", "--rate", "20")
+    cli = subprocess.Popen([*argv, "--no-floors", "--out", str(tmp_path)], cwd=tmp_path)
+    below: set[int] = set()
+    try:
+        # under way: the private redis-server, the app, the workers and the sink all run
+        assert wait_for(lambda: len(_descendants(cli.pid)) >= 6, 30, 0.1)
+        time.sleep(1.0)
+        below = _descendants(cli.pid)
+        cli.send_signal(signal.SIGTERM)
+        assert cli.wait(timeout=20) == 143
+        assert wait_for(lambda: not any(_alive(p) for p in below), 10, 0.1), [
+            Path(f"/proc/{p}/cmdline").read_bytes()[:60] for p in below if _alive(p)
+        ]
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+        for pid in below:  # what a failed test would leave behind
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -8,8 +8,11 @@ in `app.py`) shows the real stack instead, for bug reports.
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from collections.abc import Sequence
+from types import FrameType
 from typing import Any
 
 import typer
@@ -29,8 +32,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     def show_traceback() -> bool:
         return bool(options.get("traceback"))
 
+    previous = _unwind_on_sigterm()
     try:
         result = command.main(args=args, prog_name="mqlab", standalone_mode=False, obj=options)
+    except Terminated:
+        _say("terminated")
+        return int(ExitStatus.TERMINATED)
     except typer.Exit as e:
         return int(e.exit_code)
     except UsageProblem as e:
@@ -57,7 +64,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             "run it again as 'mqlab --traceback ...' and report the stack"
         )
         return int(ExitStatus.ERROR)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return int(result) if isinstance(result, int) else int(ExitStatus.OK)
+
+
+class Terminated(BaseException):
+    """SIGTERM reached a command: raised where it runs, so that every `finally` and context
+    manager on the way out runs too (private brokers, the lab's children, temp dirs). Python's
+    default would end the process at once and leave them running."""
+
+
+def _terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
+def _unwind_on_sigterm() -> Any:
+    """SIGTERM becomes `Terminated` for this command (serve and worker set handlers of their
+    own: a graceful drain). The handler before, to put back; None off the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _terminated)
 
 
 def _flow_help(command: Any) -> None:
