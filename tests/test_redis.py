@@ -622,3 +622,18 @@ def test_refused_tells_what_no_retry_can_help_from_an_outage() -> None:
             assert redis_streams.refused(caught.value) == why
         finally:
             r.close()
+
+
+def test_a_worker_whose_queue_key_is_not_a_stream_stops_with_one_line(
+    shared: PrivateRedis, tmp_path: Path
+) -> None:
+    import subprocess
+
+    from mqlab.processes.procs import mqlab_argv
+
+    queue = f"not-a-stream-{uuid.uuid4().hex[:6]}"
+    redis.Redis.from_url(shared.url).set(queue, "someone else's value")
+    argv = mqlab_argv("worker", "--broker-url", shared.url, "--queue", queue, "--quiet")
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=30, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "another type than a stream" in done.stderr and "Traceback" not in done.stderr

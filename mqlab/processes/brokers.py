@@ -127,24 +127,29 @@ class WorkerParts:
     consume: Consume
     unavailable: tuple[type[BaseException], ...]  # reconnect with backoff
     refused: Callable[[BaseException], str | None]  # no retry helps: one line, exit 3
+    # the queue exists with other settings, or is not a queue at all: one line, exit 2
+    misfit: Callable[[BaseException], str | None] = lambda error: None
 
 
 def worker_parts(settings: AmqpSettings) -> WorkerParts:
     if settings.broker == "redis":
         from mqlab import redis_streams
+        from mqlab.redis_streams.connection import other_type
         from scenarios.worker_redis import consume as redis_consume
 
-        return WorkerParts(redis_consume, redis_streams.UNAVAILABLE, redis_streams.refused)
+        return WorkerParts(
+            redis_consume, redis_streams.UNAVAILABLE, redis_streams.refused, other_type
+        )
     if settings.broker == "nats":
         from mqlab import jetstream
         from scenarios.worker_nats import consume as nats_consume
 
         return WorkerParts(nats_consume, jetstream.UNAVAILABLE, jetstream.refused)
     from mqlab.amqp.settings import UNAVAILABLE
-    from mqlab.processes.worker import refused
+    from mqlab.processes.worker import other_queue, refused
     from scenarios.worker import consume
 
-    return WorkerParts(consume, UNAVAILABLE, refused)
+    return WorkerParts(consume, UNAVAILABLE, refused, other_queue)
 
 
 # --- the lab: a private server to kill, what a run leaves behind --------------------------------

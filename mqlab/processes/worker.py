@@ -98,12 +98,14 @@ def run(config: WorkerConfig, processed_db: Path | None = None) -> None:
         while not shutdown.requested.is_set():
             try:
                 parts.consume(config.amqp, mail_job, shutdown, processed)
-            except parts.unavailable as e:
-                if (other := other_queue(e)) is not None:  # not an outage: no retry helps
+            except Exception as e:
+                if (other := parts.misfit(e)) is not None:  # not an outage: no retry helps
                     raise BadInput(
                         f"queue {config.amqp.queue} exists on the broker with other settings "
                         f"({other}): delete it, or use another --queue"
                     ) from e
+                if not isinstance(e, parts.unavailable):
+                    raise
                 why = parts.refused(e)
                 if why is not None and not outage.connected_once:  # before: a broker restarting
                     name = brokers.NAMES[config.amqp.broker]

@@ -76,6 +76,14 @@ def refused(error: BaseException) -> str | None:
     return None
 
 
+def other_type(error: BaseException) -> str | None:
+    """Redis's words when the queue's key holds something else than a stream (WRONGTYPE):
+    no retry helps, so the worker stops with one line. Else None."""
+    if isinstance(error, redis.exceptions.ResponseError) and str(error).startswith("WRONGTYPE"):
+        return "the key holds another type than a stream"
+    return None
+
+
 def group_gone(error: redis.exceptions.ResponseError) -> bool:
     """Redis answered NOGROUP: the stream or its consumer group no longer exists."""
     return str(error).startswith("NOGROUP")
