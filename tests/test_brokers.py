@@ -13,6 +13,7 @@ import pytest
 
 from mqlab.cli.core import main
 from mqlab.measure.results import load
+from mqlab.processes import proctable
 from tests.helpers import WORKLOAD, crash_test
 
 pytestmark = [pytest.mark.slow]
@@ -110,29 +111,14 @@ def test_compare_across_brokers_runs_the_broker_mode_once_on_each(
 
 
 def _descendants(pid: int) -> set[int]:
-    """Every process below `pid` now (Linux /proc)."""
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        parent = todo.pop()
-        for task in Path(f"/proc/{parent}/task").glob("*"):
-            try:
-                children = (task / "children").read_text().split()
-            except OSError:
-                continue
-            for child in map(int, children):
-                if child not in found:
-                    found.add(child)
-                    todo.append(child)
-    return found
+    """Every process below `pid` now."""
+    return set(proctable.descendants([pid], proctable.table() or {})) - {pid}
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
+def _alive(pids: set[int]) -> set[int]:
+    """Those of `pids` still running (not yet reaped counts as gone)."""
+    procs = proctable.table() or {}
+    return {pid for pid in pids if pid in procs and procs[pid].live}
 
 
 def test_a_run_stopped_with_sigterm_stops_its_private_server_and_children_first(
@@ -154,12 +140,11 @@ def test_a_run_stopped_with_sigterm_stops_its_private_server_and_children_first(
         below = _descendants(cli.pid)
         cli.send_signal(signal.SIGTERM)
         assert cli.wait(timeout=20) == 143
-        assert wait_for(lambda: not any(_alive(p) for p in below), 10, 0.1), [
-            Path(f"/proc/{p}/cmdline").read_bytes()[:60] for p in below if _alive(p)
+        assert wait_for(lambda: not _alive(below), 10, 0.1), [
+            Path(f"/proc/{p}/cmdline").read_bytes()[:60] for p in _alive(below)
         ]
     finally:
         if cli.poll() is None:
             cli.kill()
-        for pid in below:  # what a failed test would leave behind
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
+        for pid in _alive(below):  # what a failed test would leave behind
+            os.kill(pid, signal.SIGKILL)

@@ -179,18 +179,6 @@ def durabilities(broker: BrokerKind) -> tuple[str, ...]:
     return ()
 
 
-def explain_durability(broker: BrokerKind, durability: str) -> str:
-    if broker == "redis":
-        from mqlab.processes.redis_server import EXPLAIN
-
-        return EXPLAIN.get(durability, durability)
-    if broker == "nats":
-        from mqlab.processes.nats_server import EXPLAIN as NATS_EXPLAIN
-
-        return NATS_EXPLAIN.get(durability, durability)
-    return durability
-
-
 @contextlib.contextmanager
 def private_server(
     broker: BrokerKind, workdir: Path | None = None, durability: str | None = None
