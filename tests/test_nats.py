@@ -465,6 +465,22 @@ def test_the_app_answers_503_while_the_server_is_down_and_202_once_it_is_back(
     assert sum("is back after" in line for line in lines) == 2, lines
 
 
+def stored(app: NatsSignup, events: dict[str, int]) -> None:
+    """Wait until the status stream holds `events[job]` state changes of each job."""
+    reader = Follower(app.settings).start()
+    try:
+        wait_until(
+            lambda: all(
+                (s := reader.board.get(job)) is not None and len(s.history) >= count
+                for job, count in events.items()
+            ),
+            10,
+            "the status stream to hold every event",
+        )
+    finally:
+        reader.close()
+
+
 def test_the_follower_follows_through_a_restart_and_a_new_one_replays_the_log(
     server: PrivateNats, app: NatsSignup, workers: Workers, sink: Sink
 ) -> None:
@@ -481,11 +497,15 @@ def test_the_follower_follows_through_a_restart_and_a_new_one_replays_the_log(
         workers.start(sink.port)
         assert [a.status for a in send_all(app, [good, infected])] == [202, 202]
         wait_until(final(first, good, infected), 10, "both jobs to reach a final state")
+        # `first` knew its own "queued" events before they reached the stream (fire and
+        # forget: one still in the client's buffer dies with the server): a reader of the
+        # stream says when all six are in it, and only then is the server killed
+        stored(app, {good.id: 3, infected.id: 3})
         server.kill()  # the follower, the app and the worker each lose their connection
         server.restart()
         wait_until(lambda: app.handle(late).status == 202, 5, "the app to take a job again")
         wait_until(final(first, late), 10, "the first follower to hear of it: it resumed")
-        time.sleep(0.2)  # the last events reach the stream too
+        stored(app, {late.id: 3})
         histories = {j.id: first.board.get(j.id) for j in (good, infected, late)}
     finally:
         first.close()
