@@ -20,6 +20,11 @@ publisher confirm) and never raises. If the broker is gone, or the exchange is, 
 lost: the user's page shows an older state, and the job itself goes on; its ack, not its
 status, is what tells the broker the work is done.
 
+A worker whose jobs take a few milliseconds (a scan under SHORT_SCAN_MS) holds its events
+for up to LINGER_S and sends them together, as one message: a stream pays per message, and
+two messages per job cost the broker more than the job itself (bench/README.md, "Capacity").
+A slower worker sends each event at once.
+
 Watch the demo's jobs live:  python -m scenarios.status
 """
 
@@ -27,8 +32,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import pika
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
@@ -41,7 +46,7 @@ from mqlab.amqp.settings import (
     status_exchange,
     status_stream,
 )
-from mqlab.job.status import Event
+from mqlab.job.status import MAX_BATCH, Event, batch_to_bytes
 
 log = logging.getLogger(__name__)
 
@@ -54,15 +59,20 @@ STREAM = {
 }
 PREFETCH = 1000  # a stream consumer must set one (basic.qos), and ack what it read
 ACK_EVERY = 100  # one ack (multiple=True) for this many messages: acks cost a reader time
+SHORT_SCAN_MS = 20.0  # a worker scanning less than this holds its events...
+LINGER_S = 0.02  # ...for up to this long, to send them as one message
 
 
-@dataclass(frozen=True)
+@dataclass
 class Events:
     """Where `emit` publishes: a channel of its own (an error there closes only it, never
-    the channel the jobs come on) and the fanout exchange. No channel: events are dropped."""
+    the channel the jobs come on) and the fanout exchange. No channel: events are dropped.
+    `linger_s` > 0: events wait in `held` for up to that long, then go as one message."""
 
     channel: BlockingChannel | None
     exchange: str
+    linger_s: float = 0.0
+    held: list[Event] = field(default_factory=list)
 
 
 def declare(channel: BlockingChannel, settings: AmqpSettings) -> None:
@@ -74,40 +84,67 @@ def declare(channel: BlockingChannel, settings: AmqpSettings) -> None:
     channel.queue_bind(status_stream(settings), status_exchange(settings))
 
 
-def events(connection: BlockingConnection, settings: AmqpSettings) -> Events:
+def events(
+    connection: BlockingConnection, settings: AmqpSettings, scan_ms: float | None = None
+) -> Events:
     """emit_log's side: a channel of its own and the exchange, nothing more (with no queue
     bound yet, the exchange drops what it gets). Should the broker refuse even that, the
-    worker works on and tells nobody: a missing status, never a lost job."""
+    worker works on and tells nobody: a missing status, never a lost job. `scan_ms`: a
+    worker's scan; under SHORT_SCAN_MS, its events linger (see the module's docstring)."""
+    linger = LINGER_S if scan_ms is not None and scan_ms < SHORT_SCAN_MS else 0.0
     try:
         channel = connection.channel()
         channel.exchange_declare(status_exchange(settings), "fanout", durable=True)
     except pika.exceptions.ChannelClosedByBroker as e:
         log.warning("no status events: the broker refused them (%s)", e.reply_text)
         return Events(None, status_exchange(settings))
-    return Events(channel, status_exchange(settings))
+    return Events(channel, status_exchange(settings), linger)
 
 
 def emit(events: Events, job_id: str, state: str, detail: str = "") -> None:
-    """emit_log: one state change, now, to every listener. Fire and forget."""
-    publish(events, Event.now(job_id, state, detail))
+    """emit_log: one state change, to every listener. Fire and forget."""
+    event = Event.now(job_id, state, detail)
+    if events.linger_s <= 0 or events.channel is None or not events.channel.is_open:
+        publish(events, [event])  # now
+        return
+    events.held.append(event)  # with the next ones: pika's timer publishes them
+    if len(events.held) >= MAX_BATCH:
+        flush(events)
+    elif len(events.held) == 1:
+        events.channel.connection.call_later(events.linger_s, lambda: flush(events))
 
 
-def publish(events: Events, event: Event) -> None:
+def flush(events: Events) -> None:
+    """Publish what `emit` held (a worker also calls this before it stops)."""
+    held, events.held = events.held, []
+    if held:
+        publish(events, held)
+
+
+def publish(events: Events, batch: Sequence[Event]) -> None:
+    """One message: one event, or several as a JSON array (at most MAX_BATCH)."""
     if events.channel is None or not events.channel.is_open:
         return
     try:
         events.channel.basic_publish(
             events.exchange,
             routing_key="",  # a fanout exchange ignores it
-            body=event.to_bytes(),
+            body=batch[0].to_bytes() if len(batch) == 1 else batch_to_bytes(batch),
             properties=BasicProperties(
-                type=EVENT_TYPE, message_id=event.job, content_type="application/json"
+                type=EVENT_TYPE, message_id=batch[0].job, content_type="application/json"
             ),
         )
     except UNAVAILABLE as e:
-        # Lost: nobody hears of this change, and the job goes on. A connection that is gone
+        # Lost: nobody hears of these changes, and the jobs go on. A connection that is gone
         # fails the job's ack next, and the broker hands the job to another worker.
-        log.warning("status of job %s (%s) not published: %r", event.job, event.state, e)
+        first = batch[0]
+        log.warning(
+            "status of job %s (%s) and %d more not published: %r",
+            first.job,
+            first.state,
+            len(batch) - 1,
+            e,
+        )
 
 
 def listen(channel: BlockingChannel, settings: AmqpSettings) -> str:
@@ -140,11 +177,12 @@ def replay(
         position = (properties.headers or {}).get("x-stream-offset", -1)
         if properties.type == EVENT_TYPE:
             try:
-                event = Event.from_bytes(body)
-            except ValueError as e:  # not an event: skip it, do not stop reading
+                events = Event.many_from_bytes(body)  # one event, or a worker's few
+            except ValueError as e:  # not events: skip the message, do not stop reading
                 log.warning("skipped a malformed status event: %s", e)
             else:
-                on_event(event, int(position))
+                for event in events:
+                    on_event(event, int(position))
         elif on_other is not None:
             on_other(properties, body)
         if method.delivery_tag % ACK_EVERY == 0:  # fewer than PREFETCH unacked, always

@@ -65,7 +65,8 @@ def consume(
         declare(channel, settings)
         channel.basic_qos(prefetch_count=settings.prefetch)  # fair dispatch: one job at a time
         later = Later(connection, settings)  # moves a job to <queue>.retry or <queue>.dead
-        events = status.events(connection, settings)  # each job's states, for whoever listens
+        # each job's states, for whoever listens (a few at a time when jobs are short)
+        events = status.events(connection, settings, mail_job.scanner.settings.ms)
 
         def work(delivery: Delivery) -> Verdict:
             """The slow part, run as each job arrives (the scan keeps heartbeats flowing)."""
@@ -144,6 +145,7 @@ def consume(
         Consumer(
             connection, channel, work, settle, shutdown, crashed=lambda e: Verdict("dead", e)
         ).run(settings.queue, settings.auto_ack)
+        status.flush(events)  # the states still held, before we go
     finally:
         if connection.is_open:
             connection.close()  # whatever we still hold un-acked goes back to the queue

@@ -15,10 +15,10 @@ import pytest
 from mqlab.amqp.settings import AmqpSettings
 from mqlab.job.scan import EICAR
 from mqlab.job.signup import Job
-from mqlab.job.status import Board, Event
+from mqlab.job.status import MAX_BATCH, Board, Event, batch_to_bytes
 from scenarios import status
 
-from .helpers import HOST, App, Queues, Sink, Workers, connect, wait_until
+from .helpers import HOST, App, Queues, Sink, Workers, connect, signup_job, wait_until
 
 pytestmark = pytest.mark.one_sink  # the file's tests share one sink (conftest.py)
 
@@ -151,6 +151,57 @@ def test_retries_and_the_dead_letter_are_told(
     assert "gave up after 1 retries" in seen[3].detail
 
 
+def test_a_worker_with_short_jobs_sends_their_states_together(
+    queues: Queues, workers: Workers, sink: Sink
+) -> None:
+    """At scan 0 a job takes a few ms: a worker holds its states for up to status.LINGER_S
+    and publishes them as one message (a stream pays per message). A job's "scanning" and
+    "sent" share a message (pika's timer runs between two jobs, never inside one); no state
+    is lost or out of order. A message's events have one stream offset."""
+    settings = AmqpSettings(url=queues.url, queue=queues.name, exchange=queues.exchange)
+    jobs = [signup_job(f"short{i}") for i in range(12)]
+    messages: dict[int, list[Event]] = {}
+    conn = connect(queues.url)
+    try:
+        status.declare(conn.channel(), settings)
+        workers.start(sink.port, "--scan-ms", "0")
+        for job in jobs:
+            queues.publish(job)
+
+        def keep(event: Event, offset: int) -> None:
+            messages.setdefault(offset, []).append(event)
+
+        status.replay(conn.channel(), settings, keep)
+        sent = lambda: sum(e.state == "sent" for m in messages.values() for e in m)  # noqa: E731
+        deadline = time.monotonic() + 15
+        while sent() < len(jobs) and time.monotonic() < deadline:
+            conn.process_data_events(time_limit=0.1)
+    finally:
+        conn.close()
+    per_job: dict[str, list[str]] = {}
+    for offset in sorted(messages):
+        for event in messages[offset]:
+            per_job.setdefault(event.job, []).append(event.state)
+    assert per_job == {job.id: ["scanning", "sent"] for job in jobs}
+    for message in messages.values():
+        pairs = {(e.job, e.state) for e in message}
+        assert all((job, "sent") in pairs for job, state in pairs if state == "scanning"), pairs
+    assert len(messages) < 2 * len(jobs)  # together: fewer messages than states
+
+
+def test_only_a_worker_with_short_jobs_holds_its_states(queues: Queues) -> None:
+    """The lesson's 200 ms scan (and the app, which gives no scan) publish each state at
+    once: a user watching sees "scanning" while it scans."""
+    settings = AmqpSettings(url=queues.url, queue=queues.name, exchange=queues.exchange)
+    conn = connect(queues.url)
+    try:
+        assert status.events(conn, settings, 200.0).linger_s == 0.0
+        assert status.events(conn, settings).linger_s == 0.0
+        assert status.events(conn, settings, 0.0).linger_s == status.LINGER_S
+    finally:
+        conn.close()
+
+
 def test_thread_mode_forgets_every_job_when_the_app_dies(
     start_app: Callable[..., App], sink: Sink
 ) -> None:
@@ -258,3 +309,16 @@ def test_an_event_off_the_queue_is_checked() -> None:
         except ValueError:
             continue
         raise AssertionError(f"accepted {bad!r}")
+
+
+def test_a_batch_of_events_off_the_queue_is_checked_as_a_whole() -> None:
+    batch = [Event("j-1", "scanning", 1.0, "try 1"), Event("j-1", "sent", 1.5, "ok")]
+    assert Event.many_from_bytes(batch_to_bytes(batch)) == batch
+    assert Event.many_from_bytes(batch[0].to_bytes()) == batch[:1]  # one event, as before
+    one_bad = b'[{"job": "a", "state": "sent", "at": 1, "id": "x"}, {"job": "a b"}]'
+    too_many = batch_to_bytes([batch[0]] * MAX_BATCH)[:-1] + b", " + batch[0].to_bytes() + b"]"
+    for bad in [b"[", b"[1]", one_bad, too_many, b"[" + b" " * (MAX_BATCH * 4096) + b"]"]:
+        with pytest.raises(ValueError):
+            Event.many_from_bytes(bad)
+    with pytest.raises(ValueError):
+        batch_to_bytes([])

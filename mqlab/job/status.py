@@ -21,7 +21,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,9 @@ FINAL = frozenset({"sent", "quarantined", "dead", "dropped"})
 MAX_DETAIL = 300  # characters of an event's detail (a dead-letter reason, an SMTP reply)
 MAX_JOBS = 20_000  # a Board forgets the oldest finished jobs first beyond this
 MAX_HISTORY = 32  # events kept per job (the first, and the latest): a job retried 100 times
+
+MAX_EVENT_BYTES = 4096  # one event on the wire
+MAX_BATCH = 64  # events in one message (`batch_to_bytes`)
 
 _RANK = {state: i for i, state in enumerate(STATES)}  # a tie in time: queued before scanning...
 
@@ -52,16 +55,35 @@ class Event:
         return cls(job, state, time.time(), detail[:MAX_DETAIL])
 
     def to_bytes(self) -> bytes:
+        return json.dumps(self._fields()).encode("utf-8")
+
+    def _fields(self) -> dict[str, Any]:
         fields = {"job": self.job, "state": self.state, "at": self.at, "detail": self.detail}
-        return json.dumps({**fields, "id": self.id}).encode("utf-8")
+        return {**fields, "id": self.id}
 
     @classmethod
     def from_bytes(cls, body: bytes) -> Event:
         """An event read off the broker, checked (ValueError if it is not one): anyone who
         may publish to the exchange could put anything there."""
-        if len(body) > 4096:
-            raise ValueError("a status event is at most 4096 bytes")
+        if len(body) > MAX_EVENT_BYTES:
+            raise ValueError(f"a status event is at most {MAX_EVENT_BYTES} bytes")
+        return cls._from_json(json.loads(body))
+
+    @classmethod
+    def many_from_bytes(cls, body: bytes) -> list[Event]:
+        """The events of one message: one event, or a batch (a JSON array of up to
+        MAX_BATCH of them, as `batch_to_bytes` writes). ValueError if any is not an event."""
+        if not body.lstrip().startswith(b"["):
+            return [cls.from_bytes(body)]
+        if len(body) > MAX_BATCH * MAX_EVENT_BYTES:
+            raise ValueError(f"a batch of status events is at most {MAX_BATCH} events")
         data: Any = json.loads(body)
+        if not isinstance(data, list) or len(data) > MAX_BATCH:
+            raise ValueError(f"not a JSON array of at most {MAX_BATCH} events")
+        return [cls._from_json(item) for item in data]
+
+    @classmethod
+    def _from_json(cls, data: Any) -> Event:
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
         job, state, at = data.get("job"), data.get("state"), data.get("at")
@@ -90,6 +112,13 @@ class Event:
     @property
     def final(self) -> bool:
         return self.state in FINAL
+
+
+def batch_to_bytes(events: Sequence[Event]) -> bytes:
+    """Several events as one message (at most MAX_BATCH): a JSON array of them."""
+    if not 0 < len(events) <= MAX_BATCH:
+        raise ValueError(f"a batch holds 1 to {MAX_BATCH} events")
+    return json.dumps([e._fields() for e in events]).encode("utf-8")
 
 
 @dataclass(frozen=True)

@@ -320,6 +320,24 @@ def quick(
     return measure(amqp_url, samples=samples, rate=None, pace_s=pace, queue_type=queue_type)
 
 
+def confirms(
+    amqp_url: str, rate: float = 0.0, samples: int = 100, queue_type: QueueType = "classic"
+) -> Calibration:
+    """The confirm floor alone, paced like `quick`, on a queue of `queue_type`: what a
+    comparison across queue types sets beside each one (the HTTP and SMTP floors are the
+    same for both, and measured once, before the runs)."""
+    notes: list[str] = []
+    broker, version = _broker(amqp_url, notes)
+    pace = min(1 / rate, MAX_QUICK_PACE_S) if rate > 0 else 0.0
+    floors: list[Floor] = []
+    if broker is not None:
+        try:
+            floors.append(publish_floor(broker, samples, pace, queue_type))
+        except (pika.exceptions.AMQPError, OSError) as e:
+            notes.append(f"publish: not measured ({type(e).__name__})")
+    return Calibration(floors, None, notes, environment.describe(version))
+
+
 # --- what a run's own numbers can be trusted for ----------------------------------------------
 
 

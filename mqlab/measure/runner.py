@@ -319,8 +319,8 @@ def compare(
     """The same workload through every mode, one after the other, on one broker.
     `keep`: a folder where each run's ledger and process logs stay afterwards.
     `queue_types`: the broker mode once per queue type (the price of replication, on a
-    cluster), each run with its own floors measured just before it, the confirm on its own
-    queue type (RabbitMQ); empty: `queue_type` alone.
+    cluster), each run with its confirm floor measured just before it on its own queue type
+    (RabbitMQ); empty: `queue_type` alone.
     `brokers`: the broker mode once per broker (RabbitMQ on `amqp_url`, Redis and NATS on
     private servers); empty: `broker` alone."""
     kinds = tuple(queue_types) or (queue_type,)
@@ -353,8 +353,8 @@ def compare(
                 floors=False,
             )
             priced = len(kinds) > 1 and mode is Mode.broker
-            own = (  # each queue type's floors on the same cluster: 100 calls each, ~6 s
-                calibrate.quick(mine.url, workload.rate, 100, queue_type=kind).to_dict()
+            own = (  # each queue type's confirm alone on the same cluster: 100 calls, ~2 s
+                calibrate.confirms(mine.url, workload.rate, 100, queue_type=kind).to_dict()
                 if priced and floors and mine is not None and b == "rabbitmq"
                 else None
             )

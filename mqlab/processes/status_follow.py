@@ -45,7 +45,7 @@ from mqlab.amqp.settings import (
     parameters,
     reconnect_delay,
 )
-from mqlab.job.status import Board, Event
+from mqlab.job.status import MAX_BATCH, Board, Event
 from scenarios import status
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,8 @@ class Follower:
         self.caught_up = threading.Event()
         self.replayed = 0  # events read before the bookmark
         self._pending: deque[Event] = deque(maxlen=MAX_PENDING)
+        self._lock = threading.Lock()
+        self._scheduled = False  # a flush is on its way: `tell` need not wake the thread
         self._closed = threading.Event()
         self._connection: BlockingConnection | None = None
         self._events = status.Events(None, "")
@@ -78,14 +80,20 @@ class Follower:
         return self
 
     def tell(self, event: Event) -> None:
-        """From a handler thread: known here at once, published by the follower's thread."""
+        """From a handler thread: known here at once, published by the follower's thread
+        within status.LINGER_S, with the others told meanwhile (one message for all: a
+        stream pays per message, and one wake-up of this thread for all)."""
         self.board.add(event)
         self._pending.append(event)
+        with self._lock:
+            if self._scheduled:
+                return
+            self._scheduled = True
         connection = self._connection
         if connection is not None:
             # pika's only thread-safe call; a connection closed meanwhile: published later
             with contextlib.suppress(*UNAVAILABLE, RuntimeError):
-                connection.add_callback_threadsafe(self._flush)
+                connection.add_callback_threadsafe(self._soon)
 
     def close(self) -> None:
         self._closed.set()
@@ -183,8 +191,17 @@ class Follower:
     ) -> None:
         if properties.type == status.EVENT_TYPE:
             with contextlib.suppress(ValueError):
-                self.board.add(Event.from_bytes(body))
+                for event in Event.many_from_bytes(body):
+                    self.board.add(event)
+
+    def _soon(self) -> None:
+        if self._connection is not None:
+            self._connection.call_later(status.LINGER_S, self._flush)
 
     def _flush(self) -> None:
+        """The app's own events, as many to a message as are waiting (up to MAX_BATCH)."""
+        with self._lock:
+            self._scheduled = False
         while self._pending and self._events.channel is not None:
-            status.publish(self._events, self._pending.popleft())
+            count = min(MAX_BATCH, len(self._pending))
+            status.publish(self._events, [self._pending.popleft() for _ in range(count)])
