@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # module-scoped private RabbitMQ node starts once. (Not loadgroup: with pytest 9.2 and
 # xdist 3.8 its groups are silently ignored.) The files go out in collection order, the
 # longest first (tests/conftest.py), not xdist's most-tests-first. JOBS=0: one process.
-JOBS       ?= 4
+JOBS       ?= 5
 CHECK_JOBS ?= 4
 # The tests write bytecode (the gitignored __pycache__) even where the shell says not to
 # (PYTHONDONTWRITEBYTECODE): each test process and each of the ~280 app, worker and sink

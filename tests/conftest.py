@@ -110,25 +110,30 @@ def _gives_a_private_node(fixturedefs: Sequence[Any]) -> bool:
 # `make test` hands whole files to its test processes (`--dist loadfile`) in collection order
 # (`--no-loadscope-reorder`: xdist would otherwise start the files with the most tests first,
 # and the long files, which have few, last, to run alone at the end). The longest go first:
-# roughly the seconds each takes alone on 2 cores (issue 23); the others follow by name.
+# roughly the seconds each took in a `make test` on 2 cores (issue 23); the others follow by name.
 LONGEST_FILES = {
-    "test_crash.py": 50,
-    "test_cluster.py": 45,
-    "test_brokers.py": 40,
+    "test_cluster.py": 70,
+    "test_brokers.py": 58,
+    "test_crash.py": 58,
     "test_freeze.py": 38,
-    "test_outage.py": 31,
-    "test_run.py": 31,
-    "test_nats.py": 26,
-    "test_chart.py": 25,
-    "test_chart_layout.py": 20,
-    "test_worker.py": 18,
-    "test_rabbit.py": 16,
-    "test_page.py": 16,
-    "test_lesson.py": 15,
-    "test_redis.py": 15,
-    "test_loadgen.py": 13,
+    "test_run.py": 30,
+    "test_chart_layout.py": 28,
+    "test_outage.py": 25,
+    "test_nats.py": 25,
+    "test_worker.py": 22,
+    "test_page.py": 21,
+    "test_rabbit.py": 20,
+    "test_redis.py": 16,
+    "test_chart.py": 14,
+    "test_loadgen.py": 12,
     "test_slow_clients.py": 12,
-    "test_crash_flags.py": 10,
+    "test_lesson.py": 11,
+    "test_calibrate.py": 9,
+    "test_hostile.py": 8,
+    "test_told.py": 8,
+    "test_slides.py": 8,
+    "test_crash_flags.py": 7,
+    "test_status.py": 7,
 }
 
 

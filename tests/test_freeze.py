@@ -181,7 +181,8 @@ def test_a_worker_started_while_the_broker_is_frozen_consumes_once_it_resumes(
         node.freeze()
         worker = workers.start(sink.port, "--scan-ms", "0", "--reconnect-max", "0.5",
                                ready=False)  # fmt: skip
-        time.sleep(7)  # longer than a handshake's timeout (5 s): it failed at least once
+        # its handshake times out (5 s): it failed at least once, and it goes on
+        wait_until(lambda: "lost the broker" in workers.log(worker), 15, "a failed connect")
         assert worker.alive
         node.thaw()
         wait_until(lambda: queues.depth()[1] == 1, timeout=20, what="the worker to consume")

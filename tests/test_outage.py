@@ -22,6 +22,7 @@ pytestmark = pytest.mark.one_sink  # the file's tests share one sink (conftest.p
 
 
 SIGNUP = {"email": "ana@example.test", "name": "Ana"}
+BACK_SOON = ("--reconnect-max", "0.5")  # back within half a second of the node, not ten
 
 
 @pytest.fixture
@@ -68,8 +69,8 @@ def test_app_and_worker_ride_through_broker_outages(
     workers = Workers(tmp_path, node_queues)
     try:
         node.kill()  # the broker is down before anything starts
-        app = start_app("broker", sink, *node_queues.args())  # starts anyway
-        worker = workers.start(sink.port, "--scan-ms", "0", ready=False)
+        app = start_app("broker", sink, *node_queues.args(), *BACK_SOON)  # starts anyway
+        worker = workers.start(sink.port, "--scan-ms", "0", *BACK_SOON, ready=False)
         for _ in range(3):
             code, body = app.post(SIGNUP)
             assert code == 503  # never 202 for a job the broker does not hold
@@ -138,7 +139,7 @@ def test_a_job_whose_broker_dies_mid_scan_is_not_sent_then_and_is_sent_once_afte
     workers = Workers(tmp_path, node_queues)
     try:
         worker, job = into_a_job(
-            workers, node_queues, sink.port, "--scan-ms", "1500", tag="kim", after_s=0.2
+            workers, node_queues, sink.port, "--scan-ms", "1500", *BACK_SOON, tag="kim", after_s=0.2
         )  # well inside the scan
         node.kill()
         node.restart()  # the persistent job is back in the durable queue
