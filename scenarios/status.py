@@ -203,7 +203,12 @@ if __name__ == "__main__":  # every state change of the demo's jobs, from now on
     queue = listen(channel, settings)
 
     def show(ch: BlockingChannel, m: Basic.Deliver, p: BasicProperties, body: bytes) -> None:
-        print(body.decode("utf-8", "replace"), flush=True)
+        try:  # a line per state, also when a worker sent a few as one message
+            lines = [e.to_bytes() for e in Event.many_from_bytes(body)]
+        except ValueError:
+            lines = [body]  # not ours: shown as it came
+        for line in lines:
+            print(line.decode("utf-8", "replace"), flush=True)
 
     channel.basic_consume(queue, show, auto_ack=True)
     print(f"waiting for job states on {status_exchange(settings)}; Ctrl-C to stop")
