@@ -202,6 +202,23 @@ def send_all(app: NatsSignup, jobs: list[Job], threads: int = 4) -> list[Answer]
         return list(pool.map(app.handle, jobs))
 
 
+def sigterm_storm(child: Child, seconds: float, every_s: float = 50e-6) -> int:
+    """A SIGTERM every `every_s` for `seconds`: now and then one lands while the handler of
+    the one before still runs, as `Workers.stop_all`'s SIGTERM and `Child.stop`'s second one
+    did once in a while. (Not faster: signals that come quicker than any handler returns
+    may nest without end, whatever the handler does.) How many were sent."""
+    sent = 0
+    end = time.monotonic() + seconds
+    while child.alive and time.monotonic() < end:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child.pid, signal.SIGTERM)
+            sent += 1
+        pause = time.perf_counter() + every_s
+        while time.perf_counter() < pause:
+            pass  # a spin: a sleep takes 50 µs or more
+    return sent
+
+
 # -- fixtures ------------------------------------------------------------------------------
 
 
@@ -378,6 +395,40 @@ def test_sigterm_during_the_scan_hands_the_job_back_unsent(
     (arrival,) = sink.wait_for(1)
     assert arrival.job_id == job.id
     assert arrival.arrived - restarted_at < 0.6 * TAKEOVER_S  # a nak: no AckWait to wait out
+
+
+def test_a_storm_of_sigterms_mid_send_stops_the_worker_promptly_and_cleanly(
+    app: NatsSignup, workers: Workers, start_sink: Callable[..., Sink]
+) -> None:
+    """SIGTERMs that land in the handler of the one before: the handler only sets a flag
+    that takes no lock, so the worker neither waits on a lock its own thread holds (SIGKILLed
+    after Child.stop's 10 s, as a teardown saw) nor nests handlers into a RecursionError in
+    the job's work. The send under way is finished and acked, then the worker exits 0.
+    (Mid-send, so that the storm is over well before the worker exits: a SIGTERM that finds
+    Python finalizing, its handlers reset, would end it with -15.)"""
+    sink = start_sink("--smtp-ms", "1500")  # the send takes 1.5 s: the storm fits inside it
+    worker = workers.start(sink.port)  # no scan: from "scanning" to the send, a moment
+    job = signup_job("storm")
+    assert app.handle(job).status == 202
+    wait_until(lambda: "scanning" in workers.log(worker), 5, "the worker to take the job")
+    time.sleep(0.3)  # in the send now, past the gate: SIGTERM no longer stops this job
+    sent = sigterm_storm(worker, 0.3)
+    assert worker.proc is not None
+    try:
+        code = worker.proc.wait(timeout=4.0)  # the rest of the send, the ack, the goodbye
+    except Exception:
+        worker.kill()  # blocked on itself: what this test is about
+        raise
+    exited_at = time.time()
+    log = workers.log(worker)
+    assert code == 0, (code, sent, log[-1500:])
+    assert "RecursionError" not in log
+    assert f"job {job.id}: acked" in log
+    (arrival,) = sink.arrivals()  # sent once
+    assert arrival.job_id == job.id
+    assert exited_at - arrival.arrived < 3.0  # the send had to finish; then no 10 s hang
+    assert workers.watch.backlog() == 0  # and acked: nothing lost, nothing to send again
+    assert dead_letters(app.settings) == []
 
 
 def test_a_job_its_workers_keep_dying_on_is_dead_lettered_as_poison(

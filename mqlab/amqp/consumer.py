@@ -17,7 +17,6 @@ before it sends, so a worker resumed after its delivery went elsewhere hands it 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from pika.adapters.blocking_connection import BlockingChannel, BlockingConnectio
 from pika.spec import Basic, BasicProperties
 
 from mqlab.job.scan import Scanner, ScanSettings
+from mqlab.stopflag import StopFlag
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +49,15 @@ class Shutdown:
     """The stop flag of a worker process, and what a scan waits with: the connection."""
 
     def __init__(self, on_attach: Callable[[], None] | None = None) -> None:
-        self.requested = threading.Event()
+        # Not a threading.Event: a SIGTERM handler that sets one can wait forever for a
+        # lock its own thread holds (mqlab/stopflag.py).
+        self.requested = StopFlag()
         self._connection: BlockingConnection | None = None
         self._on_attach = on_attach  # the worker's "back on the broker" line
 
     def request(self) -> None:
-        """Safe to call from a signal handler: it only sets a flag."""
+        """Safe to call from a signal handler, any number of times, even while the
+        handler of the signal before still runs: it only sets a flag, and takes no lock."""
         self.requested.set()
 
     def attach(self, connection: BlockingConnection | None) -> None:

@@ -31,6 +31,7 @@ from mqlab.processes.page import Page
 from mqlab.processes.procs import check_port_free
 from mqlab.processes.rabbit import mask_url
 from mqlab.processes.status_api import StatusRoutes
+from mqlab.stopflag import StopFlag
 
 log = logging.getLogger(__name__)
 narrate = logging.getLogger("narrate")  # a line per signup; `mqlab serve --quiet` hides it
@@ -161,7 +162,7 @@ def serve(config: ServeConfig, scenario: Signup | None = None) -> None:
         config.port,
         where,
     )
-    draining = threading.Event()
+    draining = StopFlag()  # not a threading.Event: see mqlab/stopflag.py
 
     def stop(*_: object) -> None:  # only sets flags: raising here could land anywhere
         if draining.is_set():

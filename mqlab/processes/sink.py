@@ -11,7 +11,6 @@ import asyncio
 import logging
 import random
 import signal
-import threading
 import time
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
@@ -23,6 +22,7 @@ from aiosmtpd.controller import Controller
 
 from mqlab.job.ledger import REFUSED, Arrival, Ledger
 from mqlab.job.mail import JOB_HEADER, KIND_HEADER
+from mqlab.stopflag import StopFlag
 
 narrate = logging.getLogger("narrate")  # one line a mail; `mqlab sink --quiet` silences it
 
@@ -95,7 +95,10 @@ def start(config: SinkConfig) -> Controller:
 def serve_forever(config: SinkConfig) -> None:
     """Run the sink until SIGINT or SIGTERM."""
     controller = start(config)
-    stop = threading.Event()
+    # Not a threading.Event: a SIGTERM handler that sets one can wait forever for a lock
+    # its own thread holds, in the `wait` below or in the handler of a SIGTERM just before
+    # (mqlab/stopflag.py). This one takes no lock.
+    stop = StopFlag()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         while not stop.wait(0.5):
