@@ -36,8 +36,10 @@ class _Slow(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with self.lock:
-            self.ports.add(self.client_address[1])
+        server = self.server
+        assert isinstance(server, _Server)
+        with self.lock:  # its own server's set: a straggler of an earlier test's server
+            server.ports.add(self.client_address[1])  # must not land in this test's set
         time.sleep(0.02)
         body = b'{"status": "queued"}'
         self.send_response(202)
@@ -53,6 +55,7 @@ class _Slow(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 512  # listen()'s backlog: the default 5 would drop a spike's SYNs
+    ports: set[int]
 
     def handle_error(self, request: object, client_address: object) -> None:
         """A client that left before its answer (a killed generator, a timeout) is expected
@@ -63,8 +66,8 @@ class _Server(ThreadingHTTPServer):
 
 @pytest.fixture
 def slow_server() -> Iterator[str]:
-    _Slow.ports = set()
     server = _Server((HOST, 0), _Slow)
+    server.ports = _Slow.ports = set()  # the tests read _Slow.ports: this server's
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
