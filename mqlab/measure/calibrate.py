@@ -295,17 +295,32 @@ def measure(
         raise ValueError("samples must be at least 1 and pace_s not negative")
     notes: list[str] = []
     broker, version = _broker(amqp_url, notes)
-    floors: list[Floor] = []
     with rig(server_threads) as r:
-        floors.append(http_floor(r.signup_url, samples, pace_s))
-        if broker is not None:
-            try:
-                floors.append(publish_floor(broker, samples, pace_s, queue_type))
-            except (pika.exceptions.AMQPError, OSError) as e:
-                notes.append(f"publish: not measured ({type(e).__name__})")
-        floors.append(smtp_floor(r.smtp_port, samples, pace_s))
+        floors = [
+            http_floor(r.signup_url, samples, pace_s),
+            *_confirm_floor(broker, samples, pace_s, queue_type, notes),
+            smtp_floor(r.smtp_port, samples, pace_s),
+        ]
         sched = schedule(r.signup_url, rate, requests) if rate else None
     return Calibration(floors, sched, notes, environment.describe(version))
+
+
+def _confirm_floor(
+    broker: str | None, samples: int, pace_s: float, queue_type: QueueType, notes: list[str]
+) -> list[Floor]:
+    """The publish floor, or none (no broker, or it failed: a note says so)."""
+    if broker is None:
+        return []
+    try:
+        return [publish_floor(broker, samples, pace_s, queue_type)]
+    except (pika.exceptions.AMQPError, OSError) as e:
+        notes.append(f"publish: not measured ({type(e).__name__})")
+        return []
+
+
+def _quick_pace(rate: float) -> float:
+    """One call every 1/rate s, at most MAX_QUICK_PACE_S apart; back to back for rate 0."""
+    return min(1 / rate, MAX_QUICK_PACE_S) if rate > 0 else 0.0
 
 
 def quick(
@@ -316,7 +331,7 @@ def quick(
 ) -> Calibration:
     """The floors in under two seconds, paced like a run at `rate` (0: back to back), to
     print beside that run or comparison; the confirm floor on a queue of `queue_type`."""
-    pace = min(1 / rate, MAX_QUICK_PACE_S) if rate > 0 else 0.0
+    pace = _quick_pace(rate)
     return measure(amqp_url, samples=samples, rate=None, pace_s=pace, queue_type=queue_type)
 
 
@@ -328,13 +343,7 @@ def confirms(
     same for both, and measured once, before the runs)."""
     notes: list[str] = []
     broker, version = _broker(amqp_url, notes)
-    pace = min(1 / rate, MAX_QUICK_PACE_S) if rate > 0 else 0.0
-    floors: list[Floor] = []
-    if broker is not None:
-        try:
-            floors.append(publish_floor(broker, samples, pace, queue_type))
-        except (pika.exceptions.AMQPError, OSError) as e:
-            notes.append(f"publish: not measured ({type(e).__name__})")
+    floors = _confirm_floor(broker, samples, _quick_pace(rate), queue_type, notes)
     return Calibration(floors, None, notes, environment.describe(version))
 
 
