@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
+import signal
 import sqlite3
 import time
 import urllib.error
@@ -44,6 +46,24 @@ def wait_until(check: Callable[[], bool], timeout: float = 15.0, what: str = "")
             return
         time.sleep(0.02)
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what or check}")
+
+
+def sigterm_storm(child: Child, seconds: float, every_s: float = 50e-6) -> int:
+    """A SIGTERM every `every_s` (0: back to back) for `seconds`, or until `child` is gone:
+    now and then one lands while the handler of the one before still runs, as
+    `Workers.stop_all`'s SIGTERM and `Child.stop`'s second one did once in a while. (A
+    worker's storm goes no faster than the default: signals that come quicker than any
+    handler returns may nest without end, whatever the handler does.) How many were sent."""
+    sent = 0
+    end = time.monotonic() + seconds
+    while child.alive and time.monotonic() < end:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child.pid, signal.SIGTERM)
+            sent += 1
+        pause = time.perf_counter() + every_s
+        while time.perf_counter() < pause:
+            pass  # a spin: a sleep takes 50 µs or more
+    return sent
 
 
 def flags(**options: object) -> list[str]:

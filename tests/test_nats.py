@@ -45,7 +45,7 @@ from mqlab.processes.procs import Child, free_port, mqlab_argv, tcp_open
 from scenarios.broker_nats import NatsSignup
 from scenarios.worker_nats import TAKEOVER_S
 
-from .helpers import HOST, Sink, signup_job, wait_until
+from .helpers import HOST, Sink, signup_job, sigterm_storm, wait_until
 
 pytestmark = pytest.mark.broker  # a real broker (nats-server), started by the tests
 
@@ -200,23 +200,6 @@ def publish_raw(settings: AmqpSettings, body: bytes) -> None:
 def send_all(app: NatsSignup, jobs: list[Job], threads: int = 4) -> list[Answer]:
     with ThreadPoolExecutor(threads) as pool:
         return list(pool.map(app.handle, jobs))
-
-
-def sigterm_storm(child: Child, seconds: float, every_s: float = 50e-6) -> int:
-    """A SIGTERM every `every_s` for `seconds`: now and then one lands while the handler of
-    the one before still runs, as `Workers.stop_all`'s SIGTERM and `Child.stop`'s second one
-    did once in a while. (Not faster: signals that come quicker than any handler returns
-    may nest without end, whatever the handler does.) How many were sent."""
-    sent = 0
-    end = time.monotonic() + seconds
-    while child.alive and time.monotonic() < end:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(child.pid, signal.SIGTERM)
-            sent += 1
-        pause = time.perf_counter() + every_s
-        while time.perf_counter() < pause:
-            pass  # a spin: a sleep takes 50 µs or more
-    return sent
 
 
 # -- fixtures ------------------------------------------------------------------------------

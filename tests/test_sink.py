@@ -4,7 +4,6 @@ lab's two SQLite files (the ledger, the idempotent workers' record) given bad pa
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import smtplib
 import sqlite3
@@ -23,6 +22,7 @@ from mqlab.job.signup import Job
 from mqlab.processes.procs import Child, free_port, free_ports, mqlab_argv, tcp_open
 
 from .conftest import HOST, Sink
+from .helpers import sigterm_storm
 
 pytestmark = pytest.mark.one_sink  # the file's tests share one sink (conftest.py)
 
@@ -197,9 +197,7 @@ def test_a_storm_of_sigterms_stops_every_sink_promptly(tmp_path: Path) -> None:
         for child in sinks:  # one at a time, as fast as they go, until it is gone
             assert child.proc is not None
             started = time.monotonic()
-            while time.monotonic() < started + 0.5 and child.alive:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(child.pid, signal.SIGTERM)
+            sigterm_storm(child, 0.5, every_s=0)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 child.proc.wait(timeout=max(started + 5.0 - time.monotonic(), 0.01))  # not 10 s
         codes = [c.proc.returncode if c.proc is not None else None for c in sinks]
