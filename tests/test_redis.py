@@ -225,6 +225,15 @@ def dead_letters(settings: AmqpSettings) -> list[dict[str, str]]:
         r.close()
 
 
+def accept(settings: AmqpSettings, job: Job) -> None:
+    """One signup through an app of its own, answered 202 (the job is on the stream)."""
+    signup = RedisSignup(settings, handlers=1)
+    try:
+        assert signup.handle(job).status == 202
+    finally:
+        signup.close()
+
+
 def publish(signup: RedisSignup, jobs: list[Job], threads: int = 4) -> list[int]:
     with ThreadPoolExecutor(threads) as pool:
         return [answer.status for answer in pool.map(signup.handle, jobs)]
@@ -274,11 +283,7 @@ def test_a_transient_failure_is_retried_then_sent(
     settings = settings_on(shared, retry_delay_ms=100.0, max_retries=20)
     threads.start(settings, port)
     job = signup_job("bob")
-    signup = RedisSignup(settings, handlers=1)
-    try:
-        assert signup.handle(job).status == 202
-    finally:
-        signup.close()
+    accept(settings, job)
     r = client(settings)
     try:
         wait_until(lambda: r.zcard(retry_queue(settings.queue)) > 0, what="a first retry")
@@ -301,11 +306,7 @@ def test_retries_are_counted_then_the_job_is_dead_lettered(
         settings = settings_on(shared, retry_delay_ms=20.0, max_retries=2)
         threads.start(settings, sink.port)
         job = signup_job("carl")
-        signup = RedisSignup(settings, handlers=1)
-        try:
-            assert signup.handle(job).status == 202
-        finally:
-            signup.close()
+        accept(settings, job)
         wait_until(lambda: dead_letters(settings) != [], what="the dead letter")
         (dead,) = dead_letters(settings)
         assert dead["id"] == job.id and Job.from_bytes(dead["job"].encode()) == job
@@ -325,11 +326,7 @@ def test_a_permanent_failure_is_dead_lettered_with_its_reason(
         settings = settings_on(shared)
         threads.start(settings, sink.port)
         job = signup_job("dora")
-        signup = RedisSignup(settings, handlers=1)
-        try:
-            assert signup.handle(job).status == 202
-        finally:
-            signup.close()
+        accept(settings, job)
         wait_until(lambda: dead_letters(settings) != [], what="the dead letter")
         ((dead),) = dead_letters(settings)
         assert "permanent" in dead["reason"] and "554" in dead["reason"]
@@ -390,11 +387,7 @@ def test_a_worker_killed_mid_scan_has_its_job_sent_by_another(
     settings = settings_on(shared)
     slow = processes(settings, module_sink.port, scan_ms=5000)
     job = signup_job("hal")
-    signup = RedisSignup(settings, handlers=1)
-    try:
-        assert signup.handle(job).status == 202
-    finally:
-        signup.close()
+    accept(settings, job)
     r = client(settings)
     watch = Watch(settings)
     try:
@@ -422,11 +415,7 @@ def test_sigterm_during_the_scan_leaves_the_job_pending_unsent(
     settings = settings_on(shared)
     worker = processes(settings, module_sink.port, scan_ms=3000)
     job = signup_job("ida")
-    signup = RedisSignup(settings, handlers=1)
-    try:
-        assert signup.handle(job).status == 202
-    finally:
-        signup.close()
+    accept(settings, job)
     r = client(settings)
     watch = Watch(settings)
     try:
