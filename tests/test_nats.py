@@ -55,12 +55,11 @@ WORKER = """
 import json, logging, signal, sys
 import scenarios.worker_nats
 from mqlab.amqp.consumer import Shutdown, WorkerScanner
-from mqlab.amqp.settings import AmqpSettings
+from mqlab.amqp.settings import AmqpSettings, Outage
 from mqlab.jetstream import UNAVAILABLE, refused
 from mqlab.job.mail import SmtpTarget
 from mqlab.job.mailjob import MailJob
 from mqlab.job.scan import ScanSettings
-from mqlab.processes.worker import Outage
 from scenarios.worker_nats import consume
 
 args = json.loads(sys.argv[1])
@@ -68,7 +67,7 @@ logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s
 settings = AmqpSettings(**args["settings"])
 if args["takeover_s"]:  # a shorter AckWait, where the test is not about its length
     scenarios.worker_nats.TAKEOVER_S = args["takeover_s"]
-outage = Outage(settings.url, settings.reconnect_max_s)
+outage = Outage(settings.url, settings.reconnect_max_s, logging.getLogger("worker"))
 shutdown = Shutdown(on_attach=outage.back)
 signal.signal(signal.SIGTERM, lambda *_: shutdown.request())
 scanner = WorkerScanner(ScanSettings(ms=args["scan_ms"]), shutdown)

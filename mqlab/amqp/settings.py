@@ -13,6 +13,7 @@ import itertools
 import logging
 import random
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -182,6 +183,42 @@ def reconnect_delay(attempt: int, cap_s: float, base_s: float = 0.1) -> float:
     """Capped exponential backoff with full jitter: a random wait up to base * 2^attempt, at
     most `cap_s`, so that many clients that lost the same broker do not return in step."""
     return random.uniform(0.0, min(cap_s, base_s * 2 ** min(attempt, 30)))
+
+
+class Outage:
+    """A client's view of its broker: one line when it is lost, one when it is back, and the
+    capped, jittered wait (`reconnect_delay`) before each next attempt in between. `lost_line`
+    takes the error (%s), `back_line` the seconds it was away (%.1f); both go to `log`."""
+
+    def __init__(
+        self,
+        url: str,
+        cap_s: float,
+        log: logging.Logger,
+        lost_line: str = "lost the broker (%s); reconnecting in the background",
+        back_line: str = "back on the broker after %.1f s",
+    ) -> None:
+        self.url, self.cap_s, self.log = url, cap_s, log
+        self.lost_line, self.back_line = lost_line, back_line
+        self.connected_once = False
+        self._since: float | None = None
+        self._attempt = 0
+
+    def lost(self, error: BaseException) -> float:
+        """Seconds to wait before the next attempt."""
+        if self._since is None:
+            self._since = time.monotonic()
+            self._attempt = 0
+            self.log.warning(self.lost_line, describe(error, self.url))
+        else:
+            self._attempt += 1
+        return reconnect_delay(self._attempt, self.cap_s)
+
+    def back(self) -> None:
+        self.connected_once = True
+        if self._since is not None:
+            self.log.info(self.back_line, time.monotonic() - self._since)
+            self._since = None
 
 
 def quiet_pika_logs() -> None:

@@ -39,7 +39,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
-from mqlab.amqp.settings import AmqpSettings, describe, reconnect_delay
+from mqlab.amqp.settings import AmqpSettings, Outage
 from mqlab.jetstream.connection import (
     UNAVAILABLE,
     Lost,
@@ -98,7 +98,13 @@ class Follower:
         self._next: int | None = None  # the stream sequence to read from after a reconnection
         self._end = 0  # the stream's last sequence when we first connected: the replay's end
         self._started = time.monotonic()
-        self._lost_at: float | None = None
+        self._outage = Outage(
+            settings.url,
+            settings.reconnect_max_s,
+            log,
+            lost_line="status events: lost the broker (%s); following again later",
+            back_line="status events: back after %.1f s",
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._thread = threading.Thread(target=self._run, name="status", daemon=True)
@@ -132,18 +138,11 @@ class Follower:
     async def _main(self) -> None:
         self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
         quiet_lost_connections(self._loop)
-        attempt = 0
         while not self._closed.is_set():
             try:
                 await self._follow()
             except UNAVAILABLE as e:
-                if self._lost_at is None:
-                    self._lost_at, attempt = time.monotonic(), 0
-                    why = describe(e, self.settings.url)
-                    log.warning("status events: lost the broker (%s); following again later", why)
-                else:
-                    attempt += 1
-                await self._pause(reconnect_delay(attempt, self.settings.reconnect_max_s))
+                await self._pause(self._outage.lost(e))
 
     async def _pause(self, seconds: float) -> None:
         end = time.monotonic() + seconds
@@ -169,9 +168,7 @@ class Follower:
             )
             if state.messages == 0 or self._end < max(self._next or 0, state.first_seq):
                 self._caught_up()  # nothing (left) to replay
-            if self._lost_at is not None:
-                log.info("status events: back after %.1f s", time.monotonic() - self._lost_at)
-                self._lost_at = None
+            self._outage.back()
             assert self._wake is not None
             while not self._closed.is_set():
                 await self._flush(nc)

@@ -37,14 +37,7 @@ import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 from pika.spec import BasicProperties
 
-from mqlab.amqp.settings import (
-    UNAVAILABLE,
-    AmqpSettings,
-    close_quietly,
-    describe,
-    parameters,
-    reconnect_delay,
-)
+from mqlab.amqp.settings import UNAVAILABLE, AmqpSettings, Outage, close_quietly, parameters
 from mqlab.job.status import MAX_BATCH, Board, Event
 from scenarios import status
 
@@ -72,7 +65,13 @@ class Follower:
         self._next: int | None = None  # the offset to read from after a reconnection
         self._bookmark = uuid.uuid4().hex.encode()
         self._started = time.monotonic()
-        self._lost_at: float | None = None
+        self._outage = Outage(
+            settings.url,
+            settings.reconnect_max_s,
+            log,
+            lost_line="status events: lost the broker (%s); following again later",
+            back_line="status events: back after %.1f s",
+        )
         self._thread = threading.Thread(target=self._run, name="status", daemon=True)
 
     def start(self) -> Follower:
@@ -102,18 +101,11 @@ class Follower:
     # -- on the follower's thread
 
     def _run(self) -> None:
-        attempt = 0
         while not self._closed.is_set():
             try:
                 self._follow()
             except UNAVAILABLE as e:
-                if self._lost_at is None:
-                    self._lost_at, attempt = time.monotonic(), 0
-                    why = describe(e, self.settings.url)
-                    log.warning("status events: lost the broker (%s); following again later", why)
-                else:
-                    attempt += 1
-                self._closed.wait(reconnect_delay(attempt, self.settings.reconnect_max_s))
+                self._closed.wait(self._outage.lost(e))
 
     def _follow(self) -> None:
         connection = pika.BlockingConnection(parameters(self.settings))
@@ -121,9 +113,7 @@ class Follower:
             reading = self._subscribe(connection, connection.channel())
             self._events = status.events(connection, self.settings)
             self._connection = connection
-            if self._lost_at is not None:
-                log.info("status events: back after %.1f s", time.monotonic() - self._lost_at)
-                self._lost_at = None
+            self._outage.back()
             if not self.caught_up.is_set():
                 self._mark()
             while not self._closed.is_set():

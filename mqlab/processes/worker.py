@@ -16,13 +16,12 @@ from __future__ import annotations
 import logging
 import signal
 import socket
-import time
 from pathlib import Path
 
 import pika.exceptions
 
 from mqlab.amqp.consumer import Shutdown, WorkerScanner
-from mqlab.amqp.settings import describe, quiet_pika_logs, reconnect_delay
+from mqlab.amqp.settings import Outage, quiet_pika_logs
 from mqlab.errors import BadInput, NoBroker
 from mqlab.job.ledger import ProcessedJobs
 from mqlab.job.mailjob import MailJob
@@ -31,35 +30,6 @@ from mqlab.processes.config import WorkerConfig
 from mqlab.processes.rabbit import mask_url
 
 log = logging.getLogger(__name__)
-
-
-class Outage:
-    """The worker's view of its broker: one line when it is lost, one when it is back, and
-    the wait before the next attempt in between."""
-
-    def __init__(self, url: str, cap_s: float) -> None:
-        self.url, self.cap_s = url, cap_s
-        self.connected_once = False
-        self._since: float | None = None
-        self._attempt = 0
-
-    def lost(self, error: BaseException) -> float:
-        """Seconds to wait before the next attempt."""
-        if self._since is None:
-            self._since = time.monotonic()
-            self._attempt = 0
-            log.warning(
-                "lost the broker (%s); reconnecting in the background", describe(error, self.url)
-            )
-        else:
-            self._attempt += 1
-        return reconnect_delay(self._attempt, self.cap_s)
-
-    def back(self) -> None:
-        self.connected_once = True
-        if self._since is not None:
-            log.info("back on the broker after %.1f s", time.monotonic() - self._since)
-            self._since = None
 
 
 def refused(error: BaseException) -> str | None:
@@ -88,7 +58,7 @@ def run(config: WorkerConfig, processed_db: Path | None = None) -> None:
     """Consume until SIGTERM/SIGINT. With `processed_db` (--idempotent), skip jobs sent before."""
     parts = brokers.worker_parts(config.amqp)  # RabbitMQ, Redis Streams or NATS JetStream
     quiet_pika_logs()
-    outage = Outage(config.amqp.url, config.amqp.reconnect_max_s)
+    outage = Outage(config.amqp.url, config.amqp.reconnect_max_s, log)
     shutdown = Shutdown(on_attach=outage.back)
     signal.signal(signal.SIGTERM, lambda *_: shutdown.request())
     signal.signal(signal.SIGINT, lambda *_: shutdown.request())

@@ -28,7 +28,7 @@ from typing import Any
 
 import redis
 
-from mqlab.amqp.settings import AmqpSettings, describe, reconnect_delay, status_stream
+from mqlab.amqp.settings import AmqpSettings, Outage, status_stream
 from mqlab.job.status import Board, Event
 from mqlab.redis_streams.connection import UNAVAILABLE, connect, stream_id
 
@@ -86,7 +86,13 @@ class Follower:
         self._next = "0-0"  # read after this entry id
         self._closed = threading.Event()
         self._started = time.monotonic()
-        self._lost_at: float | None = None
+        self._outage = Outage(
+            settings.url,
+            settings.reconnect_max_s,
+            log,
+            lost_line="status events: lost Redis (%s); following again later",
+            back_line="status events: back after %.1f s",
+        )
         self._thread = threading.Thread(target=self._run, name="status", daemon=True)
 
     def start(self) -> Follower:
@@ -105,19 +111,12 @@ class Follower:
     # -- on the follower's thread
 
     def _run(self) -> None:
-        attempt = 0
         while not self._closed.is_set():
             r = connect(self.settings, health_check_s=self.settings.heartbeat_s)
             try:
                 self._follow(r)
             except UNAVAILABLE as e:
-                if self._lost_at is None:
-                    self._lost_at, attempt = time.monotonic(), 0
-                    why = describe(e, self.settings.url)
-                    log.warning("status events: lost Redis (%s); following again later", why)
-                else:
-                    attempt += 1
-                self._closed.wait(reconnect_delay(attempt, self.settings.reconnect_max_s))
+                self._closed.wait(self._outage.lost(e))
             finally:
                 r.close()
         with contextlib.suppress(*UNAVAILABLE):  # the last of the app's own, if Redis is there
@@ -130,9 +129,7 @@ class Follower:
     def _follow(self, r: redis.Redis) -> None:
         last: Any = r.xrevrange(self.key, count=1)  # where the log ends now: the replay's goal
         goal = stream_id(last[0][0]) if last else (0, 0)
-        if self._lost_at is not None:
-            log.info("status events: back after %.1f s", time.monotonic() - self._lost_at)
-            self._lost_at = None
+        self._outage.back()
         while not self._closed.is_set():
             self._flush(r)
             reply: Any = r.xread({self.key: self._next}, count=READ_AT_ONCE, block=POLL_MS)
