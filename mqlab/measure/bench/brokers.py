@@ -9,8 +9,8 @@ from __future__ import annotations
 from mqlab.amqp.settings import BrokerKind
 from mqlab.errors import MqlabError
 from mqlab.measure import calibrate, runner
-from mqlab.measure.bench import doubt
-from mqlab.measure.bench.targets import Row, ceiling, ratio
+from mqlab.measure.bench.fidelity import fidelity_row
+from mqlab.measure.bench.targets import Row, ceiling
 from mqlab.processes import brokers
 from mqlab.processes.config import Mode, RunConfig, Workload
 
@@ -32,13 +32,5 @@ def broker_rows(default: Workload, notes: list[str]) -> list[Row]:
             notes.append(f"{brokers.NAMES[kind]}: not measured ({e})")
             rows.append(Row(f"fidelity.{kind}", None, "not measured", str(e)))
             continue
-        lost = f", {s.lost} lost" if s.lost else ""
-        rows.append(
-            Row(
-                f"fidelity.{kind}",
-                ratio(s.throughput_per_s, top),
-                f"{s.throughput_per_s or 0:.2f} of {top:.1f} mails/s{lost}",
-                doubt.of_run(s, cpu),
-            )
-        )
+        rows.append(fidelity_row(kind, s, top, cpu, f", {s.lost} lost" if s.lost else ""))
     return rows

@@ -22,18 +22,20 @@ def throughput_rows(
 ) -> list[Row]:
     """The default compare's thread and broker throughput ÷ W ÷ scan."""
     top = ceiling(default.workers, default.scan_ms)
-    rows = []
-    for mode in ("thread", "broker"):
-        s = runs[mode]
-        rows.append(
-            Row(
-                f"fidelity.{mode}",
-                ratio(s.throughput_per_s, top),
-                f"{s.throughput_per_s or 0:.2f} of {top:.1f} mails/s",
-                doubt.of_run(s, cpu),
-            )
-        )
-    return rows
+    return [fidelity_row(mode, runs[mode], top, cpu) for mode in ("thread", "broker")]
+
+
+def fidelity_row(
+    key: str, s: Summary, top: float, cpu: calibrate.CpuMeter | None, more: str = ""
+) -> Row:
+    """A run's throughput ÷ `top`, the W ÷ scan it could reach at most; `more` ends the
+    detail (the brokers' rows say what was lost)."""
+    return Row(
+        f"fidelity.{key}",
+        ratio(s.throughput_per_s, top),
+        f"{s.throughput_per_s or 0:.2f} of {top:.1f} mails/s{more}",
+        doubt.of_run(s, cpu),
+    )
 
 
 def accept_row(
