@@ -171,8 +171,10 @@ def test_a_worker_with_short_jobs_sends_their_states_together(
         def keep(event: Event, offset: int) -> None:
             messages.setdefault(offset, []).append(event)
 
+        def sent() -> int:
+            return sum(e.state == "sent" for m in messages.values() for e in m)
+
         status.replay(conn.channel(), settings, keep)
-        sent = lambda: sum(e.state == "sent" for m in messages.values() for e in m)  # noqa: E731
         deadline = time.monotonic() + 15
         while sent() < len(jobs) and time.monotonic() < deadline:
             conn.process_data_events(time_limit=0.1)
