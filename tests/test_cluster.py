@@ -426,15 +426,20 @@ def test_a_quorum_queue_loses_nothing_accepted_when_its_leader_is_sigkilled(
 def test_a_classic_queue_whose_node_is_lost_with_its_disk_fails_or_loses_jobs(
     cluster: rabbit.Cluster, tmp_path: Path
 ) -> None:
-    row = node_fault(cluster, tmp_path, "node-loss", "classic")
-    assert row["failed"] > 0, row  # unavailable: no queue until a worker declares it again
-    assert row["lost"] + row["failed"] > 0
-    print(row["accepted"], row["failed"], row["delivered"], row["lost"], row["recovery_s"])
-    # what crash-test does before its next trial: a new, empty node joins in the lost one's place
     try:
-        assert nodekill.mend(cluster) is None
+        row = node_fault(cluster, tmp_path, "node-loss", "classic")
     finally:
-        cluster_state._save(cluster)
+        # what crash-test does before its next trial: a new, empty node joins in the lost
+        # one's place (also when the row failed, so the next test has its three nodes)
+        try:
+            mended = nodekill.mend(cluster)
+        finally:
+            cluster_state._save(cluster)
+    assert mended is None
+    # The claim: while its node is gone the queue is unavailable (503s) and what it held is
+    # gone with the disk. Which of the two a trial shows depends on when the kill lands: on
+    # a busy machine, finding the node can take until the load has ended (CI: failed 0).
+    assert row["lost"] + row["failed"] > 0, row
     assert cluster.running
     assert {q["name"] for q in cluster.queues()} == set()  # the run deleted its queues
 
