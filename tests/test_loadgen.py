@@ -98,11 +98,17 @@ def test_waiting_for_a_connection_counts_in_the_response_time(slow_server: str) 
 
 
 def test_requests_one_after_another_share_one_kept_alive_connection(slow_server: str) -> None:
-    """At 5/s each answer (20 ms) is back long before the next request, even on a busy
-    machine: one connection for all."""
+    """At 5/s each answer (20 ms) is normally back long before the next request: one
+    connection for all. A request sent while an earlier one was still unanswered (a stall of
+    200 ms on a busy machine, seen in CI) may open one more; nothing else may."""
     result = loadgen.run_load(slow_server, loadgen.signups(10, "keep"), rate=5, timeout_s=5)
-    assert [s.status for s in result.samples] == [202] * 10
-    assert len(_Slow.ports) == 1
+    samples = result.samples
+    assert [s.status for s in samples] == [202] * 10
+    answered = [s.intended + (s.response_ms or 0) / 1000 for s in samples]
+    overlapped = sum(
+        1 for i, s in enumerate(samples[1:], 1) if s.sent is None or s.sent < max(answered[:i])
+    )
+    assert len(_Slow.ports) <= 1 + overlapped, (len(_Slow.ports), overlapped)
 
 
 def test_no_server_is_an_error_in_the_sample_not_an_exception() -> None:
