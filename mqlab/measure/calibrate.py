@@ -59,8 +59,10 @@ from mqlab.measure.calibration import Schedule as Schedule
 from mqlab.measure.metrics import untrusted
 from mqlab.measure.results import Percentiles
 from mqlab.processes import proctable, rabbit
+from mqlab.processes.commandline import sink_argv
 from mqlab.processes.config import Mode, ServeConfig
-from mqlab.processes.procs import Child, free_ports, http_ok, tcp_open
+from mqlab.processes.procs import Child, free_ports, http_ok, stop_all, tcp_open
+from mqlab.processes.sink import SinkConfig
 
 HOST = "127.0.0.1"
 FLOORS = ("http", "publish", "smtp")
@@ -132,24 +134,14 @@ def rig(server_threads: int = 8, sink: bool = True) -> Iterator[Rig]:
             ).start()
             r.children.append(app)
             if sink:
-                argv = [
-                    sys.executable,
-                    "-m",
-                    "mqlab",
-                    "sink",
-                    "--port",
-                    str(r.smtp_port),
-                    "--ledger",
-                    str(workdir / "ledger.db"),
-                ]
+                argv = sink_argv(SinkConfig(port=r.smtp_port, ledger=workdir / "ledger.db"))
                 smtp = Child("SMTP sink", argv, workdir / "sink.log").start()
                 r.children.append(smtp)
                 smtp.wait_ready(lambda: tcp_open(HOST, r.smtp_port))
             app.wait_ready(lambda: http_ok(f"http://{HOST}:{r.app_port}/health"))
             yield r
         finally:
-            for child in r.children:
-                child.stop()
+            stop_all(r.children)
 
 
 # --- the floors -------------------------------------------------------------------------------

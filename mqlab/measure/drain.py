@@ -25,7 +25,12 @@ def settle_s(scan_ms: float) -> float:
 
 
 def drain(
-    lab: Lab, samples: list[Sample], timeout: float, settle: float, report: Callable[[int], None]
+    lab: Lab,
+    samples: list[Sample],
+    timeout: float,
+    settle: float,
+    report: Callable[[int], None],
+    always_settle: bool = False,
 ) -> str:
     """Wait for every accepted job to reach the sink.
 
@@ -35,10 +40,13 @@ def drain(
     pool) found it empty. Then the rest will never come (it died with a crashed process).
     A backlog that cannot be read counts as busy. When a request failed, its mail may
     still come (told failed, sent anyway), so the lab must be idle even after every
-    accepted job arrived.
+    accepted job arrived; with `always_settle` (after a fault: a late duplicate) it always
+    must.
     """
     accepted = {s.job_id for s in samples if s.accepted}
-    unsure = any(not s.accepted and s.status != metrics.QUARANTINE_STATUS for s in samples)
+    unsure = always_settle or any(
+        not s.accepted and s.status != metrics.QUARANTINE_STATUS for s in samples
+    )
     deadline = time.monotonic() + timeout
     seen, quiet_since = -1, time.monotonic()
     while True:

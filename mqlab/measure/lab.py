@@ -24,7 +24,7 @@ from mqlab.job.mail import SmtpTarget
 from mqlab.job.scan import ScanKind, ScanSettings
 from mqlab.processes.commandline import serve_argv, sink_argv, worker_argv
 from mqlab.processes.config import Mode, RunConfig, ServeConfig, WorkerConfig
-from mqlab.processes.procs import Child, free_ports, http_ok, tcp_open, wait_for
+from mqlab.processes.procs import Child, free_ports, http_ok, stop_all, tcp_open, wait_for
 from mqlab.processes.sink import SinkConfig
 
 HOST = "127.0.0.1"
@@ -49,13 +49,16 @@ class Lab:
         return f"http://{HOST}:{self.app_port}/signup"
 
     def start(self) -> None:
-        """Workers first (they need only the broker), then sink and app; ready means every
-        worker consumes: load sent earlier would only measure the workers' start-up."""
+        """Every child at once (each starts on its own: the app and the workers reach the
+        sink only per job), then until each is ready; ready means every worker consumes:
+        load sent earlier would only measure the workers' start-up."""
         if self.config.mode is Mode.broker:
             for i in range(self.config.workload.workers):
                 self.start_worker(self.worker_env.get(i))
-        self.start_sink()
-        self.start_app()
+        self.sink = Child("SMTP sink", self.sink_argv(), self.workdir / "sink.log").start()
+        self.app = Child("app", self.app_argv(), self.workdir / "app.log").start()
+        self.sink.wait_ready(lambda: tcp_open(HOST, self.smtp_port))
+        self.app.wait_ready(self._app_ready)
         if self.workers:
             self.wait_consuming(len(self.workers))
 
@@ -66,13 +69,12 @@ class Lab:
         timeout = timeout if timeout is not None else max(20.0, 0.5 * count)
         wait_for_consumers(self.amqp, count, self.workers, timeout)
 
-    def start_sink(self) -> None:
-        self.sink = Child("SMTP sink", self.sink_argv(), self.workdir / "sink.log").start()
-        self.sink.wait_ready(lambda: tcp_open(HOST, self.smtp_port))
-
     def start_app(self) -> None:
         self.app = Child("app", self.app_argv(), self.workdir / "app.log").start()
-        self.app.wait_ready(lambda: http_ok(f"http://{HOST}:{self.app_port}/health"))
+        self.app.wait_ready(self._app_ready)
+
+    def _app_ready(self) -> bool:
+        return http_ok(f"http://{HOST}:{self.app_port}/health")
 
     def start_worker(self, env: dict[str, str] | None = None) -> Child:
         self._spawned += 1
@@ -176,9 +178,9 @@ class Lab:
     def close(self) -> None:
         if self._depths is not None:
             self._depths.close()
-        for child in [self.app, *self.workers]:
-            if child is not None:
-                child.stop()
+        # The app and the workers wind down together; the sink last, so that a mail a
+        # worker is still sending lands.
+        stop_all([c for c in [self.app, *self.workers] if c is not None])
         if self.sink is not None:
             self.sink.stop()
 

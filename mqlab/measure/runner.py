@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -29,7 +28,6 @@ from mqlab.measure.loadgen import Sample
 from mqlab.measure.results import RunResult, Summary, envelope, utc_now
 from mqlab.processes import brokers, rabbit
 from mqlab.processes.config import Mode, RunConfig, Workload
-from mqlab.processes.procs import wait_for
 
 # Called with (phase, done, total): ("start", 0, 0); ("load", signups answered, signups);
 # ("drain", accepted jobs delivered, accepted jobs). Each phase counts its own unit.
@@ -189,21 +187,18 @@ def _run(
             if chaos is not None:
                 chaos.finish(timeout=60)
             to_deliver = sum(s.accepted for s in load.samples)  # one mail per accepted signup
+            # After a fault, late duplicates must land and be counted: the drain ends only
+            # once the lab has been quiet for the settle time, with no job left anywhere. A
+            # job whose worker died after its send is still the broker's: on Redis and NATS
+            # it comes back only after a claim interval or an AckWait, its second mail with it.
             drained = drain(
                 lab,
                 load.samples,
                 w.drain_timeout,
                 settle_s(w.scan_ms),
                 lambda n: report("drain", n, to_deliver),
+                always_settle=chaos is not None,
             )
-            if chaos is not None:  # let late duplicates land: they must be counted
-                # A job whose worker died after its send is still the broker's: on Redis and
-                # NATS it comes back only after a claim interval or an AckWait, and its
-                # second mail with it. So first until no job is left anywhere (bounded; a
-                # queue that cannot be read, or is gone with its node, holds none to wait for).
-                if lab.has_queue:
-                    wait_for(lambda: lab.backlog() in (0, None), w.drain_timeout, 0.1)
-                time.sleep(settle_s(w.scan_ms))
         users = ask_users(lab, load.samples)
         arrivals = ledger.read_arrivals(lab.ledger, include_refused=True)
     finally:

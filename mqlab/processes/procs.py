@@ -170,14 +170,13 @@ class Child:
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM, then SIGKILL if it does not go in time."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        stop_all([self], timeout)
+
+    def terminate(self) -> None:
+        """SIGTERM and return: `stop_all` signals several children before it waits."""
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
 
     def log_tail(self, lines: int = 5) -> str:
         try:
@@ -186,3 +185,18 @@ class Child:
             return "(no log)"
         tail = [line.strip() for line in text[-lines:] if line.strip()]
         return " | ".join(tail) or "(empty log)"
+
+
+def stop_all(children: Sequence[Child], timeout: float = 10.0) -> None:
+    """SIGTERM every child at once, then wait for each (a shared deadline of `timeout` s);
+    SIGKILL those still there. They wind down side by side, not one after another."""
+    for child in children:
+        child.terminate()
+    deadline = time.monotonic() + timeout
+    for child in children:
+        if child.proc is None:
+            continue
+        try:
+            child.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
