@@ -1,10 +1,11 @@
 """Slides without overlapping or clipped text: every chart kind, in English and Korean.
 
-Each figure is drawn at its real size; then every visible text (titles, tick labels,
-axis labels, legend entries, bar labels, annotations, the sentences under the axes) is
-measured in pixels. No two
-may overlap, none may leave the figure, and the timeline's data lines may not run
-through its peak label (the issue saw the queue-depth line do just that).
+Each figure is laid out at its real size (drawn without rendering its pixels: text extents
+need the layout and the fonts, not the raster); then every visible text (titles, tick
+labels, axis labels, legend entries, bar labels, annotations, the sentences under the axes)
+is measured in pixels. No two may overlap, none may leave the figure, and the timeline's
+data lines may not run through its peak label (the issue saw the queue-depth line do just
+that).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def drawn(doc: str, lang: str) -> list[tuple[str, Figure]]:
         charts = chart.charts_for(DOCS[doc], lang)
         charts = [(name, fig) for name, fig in charts if name in ONLY.get(doc, {name})]
         for _, fig in charts:
-            fig.canvas.draw()
+            fig.draw_without_rendering()
         _DRAWN[(doc, lang)] = charts
     return _DRAWN[(doc, lang)]
 
@@ -104,7 +105,7 @@ def problems(fig: Figure, draw: bool = True) -> list[str]:
     """Every pair of overlapping texts, every text outside the figure, every line through
     a timeline's peak label: one line each. `draw=False`: the figure is drawn already."""
     if draw:
-        fig.canvas.draw()
+        fig.draw_without_rendering()
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     page = fig.bbox
     texts = visible_texts(fig)

@@ -71,7 +71,7 @@ def test_korean_slides_hold_no_english_word_but_units_and_commands(
 ) -> None:
     english: dict[str, set[str]] = {}
     for name, fig in deck["ko"]:
-        fig.canvas.draw()
+        fig.draw_without_rendering()
         for t in visible_texts(fig):
             if t.get_gid() == COMMAND_GID:  # typed as is: mqlab crash-test --modes ...
                 continue
