@@ -2,9 +2,9 @@
 # While changing code: `make check` (lint and the tests that need no broker, under a minute).
 # The interpreter .venv is made with (PYTHON=... picks another): the distribution's
 # /usr/bin/python3 when it is 3.10 or newer and can make a venv, else python3 on PATH.
-# Debian and Ubuntu build theirs with PGO and LTO, pyenv by default does not; on the
-# 2-core VM of bench/README, Debian's 3.11.2 spent about 20 % less CPU than a pyenv 3.11.7
-# on each child's start (mqlab worker: 125 against 150 ms) and on a pure-Python loop.
+# Debian and Ubuntu build theirs with PGO and LTO, pyenv by default does not: about a fifth
+# less CPU for each of the app, worker and sink processes a run starts, and for the tests
+# (bench/README.md, "The interpreter").
 ifeq ($(origin PYTHON),undefined)
 PYTHON := $(shell /usr/bin/python3 -c 'import sys, ensurepip, venv; sys.exit(sys.version_info < (3, 10))' >/dev/null 2>&1 && echo /usr/bin/python3 || echo python3)
 endif
