@@ -221,6 +221,20 @@ class Outage:
             self._since = None
 
 
+def status_outage(
+    settings: AmqpSettings, log: logging.Logger, broker: str = "the broker"
+) -> Outage:
+    """The `Outage` of an app's status follower (RabbitMQ, Redis, NATS): its lines say the
+    status events lost `broker` and follow the log again once it is back."""
+    return Outage(
+        settings.url,
+        settings.reconnect_max_s,
+        log,
+        lost_line=f"status events: lost {broker} (%s); following again later",
+        back_line="status events: back after %.1f s",
+    )
+
+
 def quiet_pika_logs() -> None:
     """For the app and worker processes: pika logs every failed connection attempt several
     times over, with tracebacks. Our own one-line warnings say what failed (password masked)."""

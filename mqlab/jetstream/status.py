@@ -39,7 +39,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
-from mqlab.amqp.settings import AmqpSettings, Outage
+from mqlab.amqp.settings import AmqpSettings, status_outage
 from mqlab.jetstream.connection import (
     UNAVAILABLE,
     Lost,
@@ -98,13 +98,7 @@ class Follower:
         self._next: int | None = None  # the stream sequence to read from after a reconnection
         self._end = 0  # the stream's last sequence when we first connected: the replay's end
         self._started = time.monotonic()
-        self._outage = Outage(
-            settings.url,
-            settings.reconnect_max_s,
-            log,
-            lost_line="status events: lost the broker (%s); following again later",
-            back_line="status events: back after %.1f s",
-        )
+        self._outage = status_outage(settings, log)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._thread = threading.Thread(target=self._run, name="status", daemon=True)

@@ -37,7 +37,7 @@ import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 from pika.spec import BasicProperties
 
-from mqlab.amqp.settings import UNAVAILABLE, AmqpSettings, Outage, close_quietly, parameters
+from mqlab.amqp.settings import UNAVAILABLE, AmqpSettings, close_quietly, parameters, status_outage
 from mqlab.job.status import MAX_BATCH, Board, Event
 from scenarios import status
 
@@ -65,13 +65,7 @@ class Follower:
         self._next: int | None = None  # the offset to read from after a reconnection
         self._bookmark = uuid.uuid4().hex.encode()
         self._started = time.monotonic()
-        self._outage = Outage(
-            settings.url,
-            settings.reconnect_max_s,
-            log,
-            lost_line="status events: lost the broker (%s); following again later",
-            back_line="status events: back after %.1f s",
-        )
+        self._outage = status_outage(settings, log)
         self._thread = threading.Thread(target=self._run, name="status", daemon=True)
 
     def start(self) -> Follower:

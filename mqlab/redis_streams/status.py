@@ -28,7 +28,7 @@ from typing import Any
 
 import redis
 
-from mqlab.amqp.settings import AmqpSettings, Outage, status_stream
+from mqlab.amqp.settings import AmqpSettings, status_outage, status_stream
 from mqlab.job.status import Board, Event
 from mqlab.redis_streams.connection import UNAVAILABLE, connect, stream_id
 
@@ -86,13 +86,7 @@ class Follower:
         self._next = "0-0"  # read after this entry id
         self._closed = threading.Event()
         self._started = time.monotonic()
-        self._outage = Outage(
-            settings.url,
-            settings.reconnect_max_s,
-            log,
-            lost_line="status events: lost Redis (%s); following again later",
-            back_line="status events: back after %.1f s",
-        )
+        self._outage = status_outage(settings, log, "Redis")
         self._thread = threading.Thread(target=self._run, name="status", daemon=True)
 
     def start(self) -> Follower:
