@@ -56,7 +56,7 @@ class Lab:
             for i in range(self.config.workload.workers):
                 self.start_worker(self.worker_env.get(i))
         self.sink = Child("SMTP sink", self.sink_argv(), self.workdir / "sink.log").start()
-        self.app = Child("app", self.app_argv(), self.workdir / "app.log").start()
+        self.app = self._spawn_app()
         self.sink.wait_ready(lambda: tcp_open(HOST, self.smtp_port))
         self.app.wait_ready(self._app_ready)
         if self.workers:
@@ -70,8 +70,11 @@ class Lab:
         wait_for_consumers(self.amqp, count, self.workers, timeout)
 
     def start_app(self) -> None:
-        self.app = Child("app", self.app_argv(), self.workdir / "app.log").start()
+        self.app = self._spawn_app()
         self.app.wait_ready(self._app_ready)
+
+    def _spawn_app(self) -> Child:
+        return Child("app", self.app_argv(), self.workdir / "app.log").start()
 
     def _app_ready(self) -> bool:
         return http_ok(f"http://{HOST}:{self.app_port}/health")
