@@ -181,6 +181,7 @@ def consume(
             if processed is not None:  # --idempotent
                 seen = processed.seen(job)
                 if seen is Seen.SAME:  # sent already, but its worker died before the ack
+                    status.hold(events, job.id, "sent", "sent already, by a worker that died")
                     return Verdict("ack", "already sent")
                 if seen is Seen.OTHER:  # someone else's signup: it must not vanish silently
                     return Verdict("dead", "job id reused with a different payload")
@@ -188,7 +189,8 @@ def consume(
 
             def sent() -> None:
                 narrate.info("job %s: sent to %s", job.id, job.email)
-                status.emit(events, job.id, "sent", "the mail server accepted the welcome mail")
+                # Told with the XACK, in its MULTI/EXEC (settle): both or neither.
+                status.hold(events, job.id, "sent", "the mail server accepted the welcome mail")
                 if processed is not None:  # --idempotent: remember it now, before the ack
                     processed.add(job)
 
@@ -224,6 +226,7 @@ def consume(
                 # another worker takes it over (maybe a second mail): never a lost job.
                 tx.xack(settings.queue, GROUP, entry.id)
                 tx.xdel(settings.queue, entry.id)
+            status.add_held(tx, events)  # "sent", recorded with the XACK or not at all
             lease.release(entry.id)  # before EXEC: once acked, it is not "taken over"
             try:
                 tx.execute()

@@ -27,15 +27,23 @@ import redis
 
 from mqlab import redis_streams
 from mqlab.amqp.consumer import Shutdown, WorkerScanner
-from mqlab.amqp.settings import AmqpSettings, dead_letter_queue, reconnect_delay, retry_queue
+from mqlab.amqp.settings import (
+    AmqpSettings,
+    dead_letter_queue,
+    reconnect_delay,
+    retry_queue,
+    status_stream,
+)
 from mqlab.job import mail
 from mqlab.job.ledger import read_arrivals
 from mqlab.job.mail import SmtpTarget
 from mqlab.job.mailjob import MailJob
 from mqlab.job.scan import ScanSettings
 from mqlab.job.signup import Job
+from mqlab.job.status import Event
 from mqlab.processes.procs import Child, free_port, mqlab_argv, tcp_open
 from mqlab.processes.redis_server import DURABILITIES, EXPLAIN, PrivateRedis
+from mqlab.redis_streams import status as redis_status
 from mqlab.redis_streams.connection import GROUP, connect
 from mqlab.redis_streams.lease import HEARTBEAT_S
 from mqlab.redis_streams.status import Follower
@@ -530,6 +538,35 @@ def test_no_answer_in_time_is_a_503_whose_outcome_is_unknown(own: PrivateRedis) 
         assert Job.from_bytes(fields[b"job"]) == job  # "it may still be delivered": it will
     finally:
         r.close()
+
+
+def test_a_worker_never_waits_for_a_status_event_and_sends_what_waits_when_it_closes(
+    own: PrivateRedis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A hung Redis (SIGSTOP): `emit` returns at once (the job goes on; an XADD waited for
+    would take EMIT_TIMEOUT_S), the event is lost and one line says so; once Redis answers
+    again, what a worker emits is in the log by the time its `close` returns."""
+    settings = settings_on(own)
+    events = redis_status.Events(settings)
+    job = signup_job("told-later")
+    assert own.proc is not None
+    try:
+        os.kill(own.proc.pid, signal.SIGSTOP)
+        began = time.monotonic()
+        redis_status.emit(events, job.id, "scanning", "try 1")
+        assert time.monotonic() - began < redis_status.EMIT_TIMEOUT_S / 2
+        wait_until(lambda: "not published" in caplog.text, what="the lost event's line")
+    finally:
+        os.kill(own.proc.pid, signal.SIGCONT)
+    redis_status.emit(events, job.id, "sent", "the mail server accepted the welcome mail")
+    events.close()
+    r = client(settings)
+    try:
+        entries: Any = r.xrange(status_stream(settings))
+    finally:
+        r.close()
+    states = [Event.from_bytes(fields[b"event"]) for _, fields in entries]
+    assert ("sent", job.id) in [(e.state, e.job) for e in states]
 
 
 def test_an_app_that_starts_while_redis_is_down_answers_503_then_202(

@@ -11,10 +11,13 @@ trims whole nodes of the stream, so a little more); older ones are gone, and so 
 restarted app could know of those jobs. The log lives in Redis: it survives a Redis restart
 as the jobs do, with the server's durability (none: it is gone with them).
 
-What a status event is worth: less than the job. `emit` never raises and waits at most
-EMIT_TIMEOUT_S. If Redis is gone, the event is lost: the user's page shows an older state,
-and the job itself goes on; its XACK, not its status, tells Redis the work is done. The
-app's own events wait in the follower (at most MAX_PENDING) until Redis is back.
+What a status event is worth: less than the job. A worker's `emit` never raises and never
+waits: a thread of the worker's own sends it (as a RabbitMQ worker's publish does not wait
+either); the one state told with the job's XACK, "sent", goes in the same MULTI/EXEC
+(`hold`, `add_held`): Redis records both or neither, and the worker waits for one answer,
+not two. If Redis is gone, the event is lost: the user's page shows an older state, and
+the job itself goes on; its XACK, not its status, tells Redis the work is done. The app's
+own events wait in the follower (at most MAX_PENDING) until Redis is back.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from typing import Any
 import redis
 
 from mqlab.amqp.settings import AmqpSettings, status_outage, status_stream
-from mqlab.job.status import Board, Event
+from mqlab.job.status import MAX_BATCH, Board, Event
 from mqlab.redis_streams.connection import UNAVAILABLE, connect, stream_id
 
 log = logging.getLogger(__name__)
@@ -42,28 +45,74 @@ MAX_PENDING = 10_000  # the app's own events waiting for Redis; the oldest go fi
 
 
 class Events:
-    """Where a worker's `emit` publishes: a client of its own, with a short timeout."""
+    """Where a worker's states go. `emit`: to a thread of its own, with a client of its own
+    and a short timeout, which sends what waits in one round trip. `hold`: kept in `held`
+    for the job's settling transaction (`add_held`)."""
 
     def __init__(self, settings: AmqpSettings) -> None:
         self.key = status_stream(settings)
         self.r = connect(settings, timeout=min(EMIT_TIMEOUT_S, settings.timeout_s))
+        self.held: list[Event] = []
+        self._waiting: deque[Event] = deque(maxlen=MAX_PENDING)
+        self._wake = threading.Event()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="status", daemon=True)
+        self._thread.start()
 
     def close(self) -> None:
+        """Send what still waits (each try bounded by EMIT_TIMEOUT_S), then close."""
+        self._closed = True
+        self._wake.set()
+        self._thread.join(timeout=2 * EMIT_TIMEOUT_S + 1)
         self.r.close()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            while self._waiting:
+                count = min(len(self._waiting), MAX_BATCH)
+                publish(self, [self._waiting.popleft() for _ in range(count)])
+            if self._closed:
+                return
 
 
 def emit(events: Events, job_id: str, state: str, detail: str = "") -> None:
     """One state change, now, to the log. Fire and forget: see the module's docstring."""
-    publish(events, Event.now(job_id, state, detail))
+    events._waiting.append(Event.now(job_id, state, detail))
+    events._wake.set()
 
 
-def publish(events: Events, event: Event) -> None:
+def hold(events: Events, job_id: str, state: str, detail: str = "") -> None:
+    """One state change that goes to the log with the job's XACK (`add_held`)."""
+    events.held.append(Event.now(job_id, state, detail))
+
+
+def add_held(tx: redis.client.Pipeline, events: Events) -> None:
+    """Put the held states into the job's MULTI/EXEC: recorded with its XACK, or not at all."""
+    for event in events.held:
+        tx.xadd(events.key, {"event": event.to_bytes()}, maxlen=MAXLEN, approximate=True)
+    events.held.clear()
+
+
+def publish(events: Events, batch: list[Event]) -> None:
+    """Several events in one round trip (a pipeline, not a transaction)."""
+    pipe = events.r.pipeline(transaction=False)
+    for event in batch:
+        pipe.xadd(events.key, {"event": event.to_bytes()}, maxlen=MAXLEN, approximate=True)
     try:
-        events.r.xadd(events.key, {"event": event.to_bytes()}, maxlen=MAXLEN, approximate=True)
+        pipe.execute()
     except (redis.exceptions.RedisError, OSError) as e:  # whatever it is
-        # Lost: nobody hears of this change, and the job goes on. A Redis that is gone fails
+        # Lost: nobody hears of these changes, and the jobs go on. A Redis that is gone fails
         # the job's XACK next, and another worker takes the job over.
-        log.warning("status of job %s (%s) not published: %r", event.job, event.state, e)
+        first = batch[0]
+        log.warning(
+            "status of job %s (%s) and %d more not published: %r",
+            first.job,
+            first.state,
+            len(batch) - 1,
+            e,
+        )
 
 
 class Follower:
