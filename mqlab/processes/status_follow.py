@@ -6,6 +6,12 @@ then follows it; every app instance does the same, each at its own offset (a str
 not taken). The same thread publishes the app's own "queued" events, so that a handler
 thread never waits for them.
 
+Once caught up, the thread looks every READ_EVERY_S: it publishes what the handlers told it
+meanwhile, as one message, and takes in every event that arrived, at once. Woken for each
+message instead (a few hundred a second at scan 0), it cost the app and RabbitMQ about a
+fifth of broker mode's CPU a job (bench/README.md, "Capacity"); a state now shows up to
+READ_EVERY_S later.
+
 Why a stream, and not the app's memory or a file: the app is what we kill in the lesson. A
 stream is a log kept by the broker, on its disk, that survives the app (and a broker
 restart); any number of apps replay it; it needs no store of mqlab's own. Its retention
@@ -43,7 +49,8 @@ from scenarios import status
 
 log = logging.getLogger(__name__)
 
-POLL_S = 0.2  # how often the thread looks at the stop flag
+POLL_S = 0.2  # while replaying: how often the thread looks at the stop flag
+READ_EVERY_S = 0.05  # once caught up: how often it publishes and reads
 MAX_PENDING = 10_000  # the app's own events waiting for the broker; the oldest go first
 BOOKMARK = "mqlab.status.bookmark"  # the `type` of the message that marks the replay's end
 
@@ -57,10 +64,7 @@ class Follower:
         self.caught_up = threading.Event()
         self.replayed = 0  # events read before the bookmark
         self._pending: deque[Event] = deque(maxlen=MAX_PENDING)
-        self._lock = threading.Lock()
-        self._scheduled = False  # a flush is on its way: `tell` need not wake the thread
         self._closed = threading.Event()
-        self._connection: BlockingConnection | None = None
         self._events = status.Events(None, "")
         self._next: int | None = None  # the offset to read from after a reconnection
         self._bookmark = uuid.uuid4().hex.encode()
@@ -74,19 +78,10 @@ class Follower:
 
     def tell(self, event: Event) -> None:
         """From a handler thread: known here at once, published by the follower's thread
-        within status.LINGER_S, with the others told meanwhile (one message for all: a
-        stream pays per message, and one wake-up of this thread for all)."""
+        within READ_EVERY_S, with the others told meanwhile (one message for all: a stream
+        pays per message)."""
         self.board.add(event)
         self._pending.append(event)
-        with self._lock:
-            if self._scheduled:
-                return
-            self._scheduled = True
-        connection = self._connection
-        if connection is not None:
-            # pika's only thread-safe call; a connection closed meanwhile: published later
-            with contextlib.suppress(*UNAVAILABLE, RuntimeError):
-                connection.add_callback_threadsafe(self._soon)
 
     def close(self) -> None:
         self._closed.set()
@@ -106,17 +101,19 @@ class Follower:
         try:
             reading = self._subscribe(connection, connection.channel())
             self._events = status.events(connection, self.settings)
-            self._connection = connection
             self._outage.back()
             if not self.caught_up.is_set():
                 self._mark()
             while not self._closed.is_set():
                 self._flush()
-                connection.process_data_events(time_limit=POLL_S)
+                if self.caught_up.is_set():  # what arrived meanwhile, all at once
+                    connection.process_data_events(time_limit=0)
+                    self._closed.wait(READ_EVERY_S)
+                else:  # replaying: as fast as the broker sends
+                    connection.process_data_events(time_limit=POLL_S)
                 if not reading.is_open:
                     raise pika.exceptions.ChannelClosed(0, "the status channel was closed")
         finally:
-            self._connection = None
             self._events = status.Events(None, "")  # the app's own events wait in _pending
             close_quietly(connection)
 
@@ -178,14 +175,8 @@ class Follower:
                 for event in Event.many_from_bytes(body):
                     self.board.add(event)
 
-    def _soon(self) -> None:
-        if self._connection is not None:
-            self._connection.call_later(status.LINGER_S, self._flush)
-
     def _flush(self) -> None:
         """The app's own events, as many to a message as are waiting (up to MAX_BATCH)."""
-        with self._lock:
-            self._scheduled = False
         while self._pending and self._events.channel is not None:
             count = min(MAX_BATCH, len(self._pending))
             status.publish(self._events, [self._pending.popleft() for _ in range(count)])
