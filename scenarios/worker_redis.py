@@ -181,7 +181,7 @@ def consume(
             if processed is not None:  # --idempotent
                 seen = processed.seen(job)
                 if seen is Seen.SAME:  # sent already, but its worker died before the ack
-                    status.hold(events, job.id, "sent", "sent already, by a worker that died")
+                    status.hold(events, job.id, "sent", "the mail was sent already")
                     return Verdict("ack", "already sent")
                 if seen is Seen.OTHER:  # someone else's signup: it must not vanish silently
                     return Verdict("dead", "job id reused with a different payload")
