@@ -46,7 +46,7 @@ from mqlab.amqp.settings import (
     status_exchange,
     status_stream,
 )
-from mqlab.job.status import MAX_BATCH, Event, batch_to_bytes
+from mqlab.job.status import MAX_BATCH, Event, batch_to_bytes, not_published
 
 log = logging.getLogger(__name__)
 
@@ -137,14 +137,7 @@ def publish(events: Events, batch: Sequence[Event]) -> None:
     except UNAVAILABLE as e:
         # Lost: nobody hears of these changes, and the jobs go on. A connection that is gone
         # fails the job's ack next, and the broker hands the job to another worker.
-        first = batch[0]
-        log.warning(
-            "status of job %s (%s) and %d more not published: %r",
-            first.job,
-            first.state,
-            len(batch) - 1,
-            e,
-        )
+        not_published(log, batch, e)
 
 
 def listen(channel: BlockingChannel, settings: AmqpSettings) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import os
 import threading
@@ -119,6 +120,19 @@ def batch_to_bytes(events: Sequence[Event]) -> bytes:
     if not 0 < len(events) <= MAX_BATCH:
         raise ValueError(f"a batch holds 1 to {MAX_BATCH} events")
     return json.dumps([e._fields() for e in events]).encode("utf-8")
+
+
+def not_published(log: logging.Logger, batch: Sequence[Event], error: BaseException) -> None:
+    """One line for state changes lost on their way to the broker (they are fire and forget:
+    the jobs go on)."""
+    first = batch[0]
+    log.warning(
+        "status of job %s (%s) and %d more not published: %r",
+        first.job,
+        first.state,
+        len(batch) - 1,
+        error,
+    )
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from typing import Any
 import redis
 
 from mqlab.amqp.settings import AmqpSettings, status_outage, status_stream
-from mqlab.job.status import MAX_BATCH, Board, Event
+from mqlab.job.status import MAX_BATCH, Board, Event, not_published
 from mqlab.redis_streams.connection import UNAVAILABLE, connect, stream_id
 
 log = logging.getLogger(__name__)
@@ -105,14 +105,7 @@ def publish(events: Events, batch: list[Event]) -> None:
     except (redis.exceptions.RedisError, OSError) as e:  # whatever it is
         # Lost: nobody hears of these changes, and the jobs go on. A Redis that is gone fails
         # the job's XACK next, and another worker takes the job over.
-        first = batch[0]
-        log.warning(
-            "status of job %s (%s) and %d more not published: %r",
-            first.job,
-            first.state,
-            len(batch) - 1,
-            e,
-        )
+        not_published(log, batch, e)
 
 
 class Follower:
