@@ -60,7 +60,7 @@ STREAM = {
 PREFETCH = 1000  # a stream consumer must set one (basic.qos), and ack what it read
 ACK_EVERY = 100  # one ack (multiple=True) for this many messages: acks cost a reader time
 SHORT_SCAN_MS = 20.0  # a worker scanning less than this holds its events...
-LINGER_S = 0.02  # ...for up to this long, to send them as one message
+LINGER_S = 0.05  # ...for up to this long, to send them as one message
 
 
 @dataclass
