@@ -105,7 +105,9 @@ class Follower:
             if not self.caught_up.is_set():
                 self._mark()
             while not self._closed.is_set():
-                self._flush()
+                self._flush()  # a publish that finds the connection gone drops its events
+                if not connection.is_open:  # (pika then refuses even to look): start again
+                    raise pika.exceptions.ConnectionClosed(0, "the status connection was lost")
                 if self.caught_up.is_set():  # what arrived meanwhile, all at once
                     connection.process_data_events(time_limit=0)
                     self._closed.wait(READ_EVERY_S)
