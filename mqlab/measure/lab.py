@@ -57,7 +57,8 @@ class Lab:
                 self.start_worker(self.worker_env.get(i))
         self.sink = Child("SMTP sink", self.sink_argv(), self.workdir / "sink.log").start()
         self.app = self._spawn_app()
-        self.sink.wait_ready(lambda: tcp_open(HOST, self.smtp_port))
+        sink = self.sink
+        sink.wait_ready(lambda: tcp_open(HOST, self.smtp_port) and sink.listens_on(self.smtp_port))
         self.app.wait_ready(self._app_ready)
         if self.workers:
             self.wait_consuming(len(self.workers))
@@ -77,7 +78,9 @@ class Lab:
         return Child("app", self.app_argv(), self.workdir / "app.log").start()
 
     def _app_ready(self) -> bool:
-        return http_ok(f"http://{HOST}:{self.app_port}/health")
+        """/health answers, and from our app: not from another process on its port."""
+        ok = http_ok(f"http://{HOST}:{self.app_port}/health")
+        return ok and self.app is not None and self.app.listens_on(self.app_port)
 
     def start_worker(self, env: dict[str, str] | None = None) -> Child:
         self._spawned += 1

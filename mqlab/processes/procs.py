@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from mqlab.errors import ChildFailed, PortInUse
+from mqlab.processes import proctable
 
 PICK_FROM = 20000  # free ports are picked from here up to the ephemeral range (below: services)
 
@@ -153,6 +154,11 @@ class Child:
             return
         self.kill()
         raise ChildFailed(f"{self.name} was not ready after {timeout:.0f} s: {self.log_tail()}")
+
+    def listens_on(self, port: int) -> bool:
+        """True once this child itself listens on `port`: a port that answers may be another
+        process's, taken between our check that it was free and the child's bind."""
+        return self.proc is not None and proctable.listens_on(self.proc.pid, port)
 
     def check_alive(self) -> bool:
         """True, or ChildFailed with the end of its log if the child has exited."""

@@ -93,6 +93,32 @@ def machine_ticks() -> tuple[int, int] | None:
 
 def listening_pids(port: int) -> list[int]:
     """The local processes listening on TCP `port` ([] if none or unknown)."""
+    inodes = _listening_sockets(port)
+    pids = []
+    for entry in os.listdir(PROC) if inodes else []:
+        if entry.isdigit() and _holds(int(entry), inodes):
+            pids.append(int(entry))
+    return pids
+
+
+def listens_on(pid: int, port: int) -> bool:
+    """True if process `pid` itself holds the socket listening on TCP `port`: not another
+    process that took the port first (a child that could not bind it exits, but the port
+    answers all the same)."""
+    inodes = _listening_sockets(port)
+    return bool(inodes) and _holds(pid, inodes)
+
+
+def _holds(pid: int, inodes: set[str]) -> bool:
+    try:
+        fds = os.listdir(f"{PROC}/{pid}/fd")
+    except OSError:
+        return False  # gone, or not ours to look into
+    return any(_fd_target(f"{PROC}/{pid}/fd/{fd}") in inodes for fd in fds)
+
+
+def _listening_sockets(port: int) -> set[str]:
+    """The sockets (as /proc/<pid>/fd shows them) listening on TCP `port`."""
     inodes = set()
     for tcp in (f"{PROC}/net/tcp", f"{PROC}/net/tcp6"):
         try:
@@ -104,17 +130,7 @@ def listening_pids(port: int) -> list[int]:
             fields = row.split()  # local address, ..., state (0A: listening), ..., inode
             if len(fields) > 9 and fields[3] == "0A" and fields[1].endswith(f":{port:04X}"):
                 inodes.add(f"socket:[{fields[9]}]")
-    pids = []
-    for entry in os.listdir(PROC) if inodes else []:
-        if not entry.isdigit():
-            continue
-        try:
-            fds = os.listdir(f"{PROC}/{entry}/fd")
-        except OSError:
-            continue  # gone, or not ours to look into
-        if any(_fd_target(f"{PROC}/{entry}/fd/{fd}") in inodes for fd in fds):
-            pids.append(int(entry))
-    return pids
+    return inodes
 
 
 def _fd_target(path: str) -> str | None:
