@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from mqlab.processes import rabbit
-from mqlab.processes.procs import Child, free_port, http_ok, mqlab_argv, tcp_open
+from mqlab.processes.procs import Child, free_port, http_ok, mqlab_argv
 
 from .helpers import HOST, App, Queues, Result, Sink, Workers, flags
 
@@ -28,7 +28,7 @@ def sink_starter(folder: Path, children: list[Child]) -> Callable[..., Sink]:
         argv = mqlab_argv("sink", "--port", str(port), "--ledger", str(ledger), *extra)
         child = Child("sink", argv, folder / f"sink-{port}.log").start()
         children.append(child)
-        child.wait_ready(lambda: tcp_open(HOST, port), timeout=15)
+        child.wait_listening(port, timeout=15)
         return Sink(child, port, ledger)
 
     return start
@@ -43,7 +43,7 @@ def app_starter(folder: Path, children: list[Child]) -> Callable[..., App]:
         argv = mqlab_argv("serve", mode, "--port", str(port), *smtp, *extra)
         child = Child(f"app {mode}", argv, folder / f"app-{port}.log").start()
         children.append(child)
-        child.wait_ready(lambda: http_ok(f"http://{HOST}:{port}/health"), timeout=15)
+        child.wait_listening(port, lambda: http_ok(f"http://{HOST}:{port}/health"), timeout=15)
         return App(child, port)
 
     return start

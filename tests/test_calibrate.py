@@ -25,7 +25,7 @@ from mqlab.job import mail
 from mqlab.job.signup import Job
 from mqlab.measure import bench, calibrate, metrics, results
 from mqlab.processes import proctable
-from mqlab.processes.procs import Child, mqlab_argv, tcp_open
+from mqlab.processes.procs import Child, mqlab_argv
 from mqlab.report import render
 
 from .conftest import HOST, Sink
@@ -349,7 +349,7 @@ def test_a_kept_smtp_connection_survives_a_restart_of_the_sink(
     argv = mqlab_argv("sink", "--port", str(sink.port), "--ledger", str(sink.ledger))
     again = Child("sink again", argv, tmp_path / "sink-again.log").start()
     try:
-        again.wait_ready(lambda: tcp_open(HOST, sink.port), timeout=15)
+        again.wait_listening(sink.port, timeout=15)
         mail.send(mail.welcome_message(Job("after", "a@example.test", "A")), target)
         assert [a.job_id for a in sink.wait_for(2)] == ["before", "after"]
     finally:

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from mqlab.job.ledger import Arrival, count_arrivals, read_arrivals
 from mqlab.job.scan import EICAR
 from mqlab.job.signup import InvalidSignup, parse_signup
-from mqlab.processes.procs import Child, free_ports, http_ok, mqlab_argv, tcp_open
+from mqlab.processes.procs import Child, free_ports, http_ok, mqlab_argv
 
 from .helpers import HOST, App, Queues, Sink
 
@@ -90,8 +90,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         tmp / "app.log",
     )
     try:
-        sink.wait_ready(lambda: tcp_open(HOST, smtp), timeout=15)
-        app.start().wait_ready(lambda: http_ok(f"http://{HOST}:{port}/health"), timeout=15)
+        sink.wait_listening(smtp, timeout=15)
+        app.start().wait_listening(
+            port, lambda: http_ok(f"http://{HOST}:{port}/health"), timeout=15
+        )
         yield Server(app, sink, port, ledger)
     finally:
         app.stop()

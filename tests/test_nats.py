@@ -41,7 +41,7 @@ from mqlab.job.ledger import read_arrivals
 from mqlab.job.scan import EICAR
 from mqlab.job.signup import Job
 from mqlab.processes.nats_server import PrivateNats
-from mqlab.processes.procs import Child, free_port, mqlab_argv, tcp_open
+from mqlab.processes.procs import Child, free_port, mqlab_argv
 from scenarios.broker_nats import NatsSignup
 from scenarios.worker_nats import TAKEOVER_S
 
@@ -155,7 +155,7 @@ def sink_on(port: int, tmp_path: Path, workers: Workers, *extra: str) -> Sink:
     argv = mqlab_argv("sink", "--port", str(port), "--ledger", str(ledger), *extra)
     child = Child("sink", argv, tmp_path / f"sink-{port}.log").start()
     workers.children.append(child)
-    child.wait_ready(lambda: tcp_open(HOST, port), timeout=15)
+    child.wait_listening(port, timeout=15)
     return Sink(child, port, ledger)
 
 

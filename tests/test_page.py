@@ -198,7 +198,9 @@ def test_thread_mode_never_tells_a_user_whose_app_died(
     argv = mqlab_argv("serve", "thread", "--port", str(app.port), *args)
     again = Child("app thread, restarted", argv, tmp_path / "app-restarted.log").start()
     try:
-        again.wait_ready(lambda: http_ok(f"http://{HOST}:{app.port}/health"), timeout=15)
+        again.wait_listening(
+            app.port, lambda: http_ok(f"http://{HOST}:{app.port}/health"), timeout=15
+        )
         # the page's EventSource reconnects (3 s), hears 404, asks GET why
         expect(tab.page.locator("#state")).to_have_attribute("data-state", "unknown")
         expect(tab.page.locator("#note")).to_contain_text("that memory died with it")

@@ -29,31 +29,25 @@ def test_free_ports_are_distinct_free_and_never_ones_the_kernel_gives_outgoing_c
 def test_a_child_whose_port_another_process_took_is_not_ready_but_failed(tmp_path: Path) -> None:
     """The port answers (someone else took it between our check and the child's bind), but
     the child never listened: it exits, and waiting for it says why, never "ready"."""
+    ledger = str(tmp_path / "ledger.db")
     (port,) = free_ports(1)
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
         taken.bind((HOST, port))
         taken.listen()
-        ledger = str(tmp_path / "ledger.db")
-        sink = Child(
-            "sink",
-            mqlab_argv("sink", "--port", str(port), "--ledger", ledger),
-            tmp_path / "sink.log",
-        )
-        sink.start()
+        argv = mqlab_argv("sink", "--port", str(port), "--ledger", ledger)
+        sink = Child("sink", argv, tmp_path / "sink.log").start()
         try:
+            assert tcp_open(HOST, port)  # what the lab used to take for "ready"
             with pytest.raises(ChildFailed, match="already in use"):
-                sink.wait_ready(lambda: tcp_open(HOST, port) and sink.listens_on(port), timeout=15)
+                sink.wait_listening(port, timeout=15)
         finally:
             sink.stop()
-    (port,) = free_ports(
-        1
-    )  # the same sink on a port of its own: ready, and it is the one listening
-    sink = Child(
-        "sink", mqlab_argv("sink", "--port", str(port), "--ledger", ledger), tmp_path / "sink2.log"
-    )
-    sink.start()
+    # The same sink on a port of its own: ready, and it is the one listening.
+    (port,) = free_ports(1)
+    argv = mqlab_argv("sink", "--port", str(port), "--ledger", ledger)
+    sink = Child("sink", argv, tmp_path / "sink2.log").start()
     try:
-        sink.wait_ready(lambda: tcp_open(HOST, port) and sink.listens_on(port), timeout=15)
+        sink.wait_listening(port, timeout=15)
         assert sink.proc is not None and proctable.listening_pids(port) == [sink.proc.pid]
     finally:
         sink.stop()

@@ -41,7 +41,7 @@ from mqlab.job.mailjob import MailJob
 from mqlab.job.scan import ScanSettings
 from mqlab.job.signup import Job
 from mqlab.job.status import Event
-from mqlab.processes.procs import Child, free_port, mqlab_argv, tcp_open
+from mqlab.processes.procs import Child, free_port, mqlab_argv
 from mqlab.processes.redis_server import DURABILITIES, EXPLAIN, PrivateRedis
 from mqlab.redis_streams import status as redis_status
 from mqlab.redis_streams.connection import GROUP, connect
@@ -51,7 +51,7 @@ from mqlab.redis_streams.watch import SEEN_S, Watch
 from scenarios.broker_redis import RedisSignup
 from scenarios.worker_redis import BLOCK_MS, TAKEOVER_S, consume
 
-from .helpers import HOST, Sink, signup_job, wait_until
+from .helpers import Sink, signup_job, wait_until
 
 # -- the parts: servers, settings, workers ---------------------------------------------------
 
@@ -83,7 +83,7 @@ def sink_on(port: int, folder: Path, *extra: str) -> Sink:
     ledger = folder / f"ledger-{port}.db"
     argv = mqlab_argv("sink", "--port", str(port), "--ledger", str(ledger), "--quiet", *extra)
     child = Child("sink", argv, folder / f"sink-{port}.log").start()
-    child.wait_ready(lambda: tcp_open(HOST, port), timeout=15)
+    child.wait_listening(port, timeout=15)
     return Sink(child, port, ledger)
 
 

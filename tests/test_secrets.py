@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mqlab.cli.core import main
-from mqlab.processes.procs import Child, free_port, mqlab_argv, tcp_open
+from mqlab.processes.procs import Child, free_port, mqlab_argv
 
 from .helpers import App, Queues, Sink, Workers, wait_until
 
@@ -117,7 +117,7 @@ def test_servers_listen_on_loopback_only_by_default(
         tmp_path / "sink-host.log",
     ).start()
     try:
-        child.wait_ready(lambda: tcp_open("127.0.0.2", port), timeout=15)
+        child.wait_listening(port, timeout=15)
         assert listening_on(port) == {"127.0.0.2"}
     finally:
         child.stop()

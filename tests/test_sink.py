@@ -19,7 +19,7 @@ from mqlab.job import mail
 from mqlab.job.ledger import Ledger, ProcessedJobs, Seen
 from mqlab.job.mail import MailError, SmtpTarget
 from mqlab.job.signup import Job
-from mqlab.processes.procs import Child, free_port, free_ports, mqlab_argv, tcp_open
+from mqlab.processes.procs import Child, free_port, free_ports, mqlab_argv
 
 from .conftest import HOST, Sink
 from .helpers import sigterm_storm
@@ -193,7 +193,7 @@ def test_a_storm_of_sigterms_stops_every_sink_promptly(tmp_path: Path) -> None:
     ]
     try:
         for child, port in zip(sinks, ports, strict=True):
-            child.wait_ready(lambda port=port: tcp_open(HOST, port), timeout=15)
+            child.wait_listening(port, timeout=15)
         for child in sinks:  # one at a time, as fast as they go, until it is gone
             assert child.proc is not None
             started = time.monotonic()

@@ -17,9 +17,9 @@ from mqlab.amqp.settings import dead_letter_queue, retry_queue
 from mqlab.job.ledger import ProcessedJobs, read_arrivals
 from mqlab.job.scan import EICAR
 from mqlab.job.signup import Job
-from mqlab.processes.procs import Child, free_port, mqlab_argv, tcp_open
+from mqlab.processes.procs import Child, free_port, mqlab_argv
 
-from .helpers import HOST, Queues, Sink, Workers, into_a_job, signup_job, wait_until
+from .helpers import Queues, Sink, Workers, into_a_job, signup_job, wait_until
 
 pytestmark = [pytest.mark.broker, pytest.mark.one_sink]
 
@@ -102,7 +102,7 @@ def sink_on(port: int, tmp_path: Path, workers: Workers) -> Sink:
         tmp_path / f"sink-{port}.log",
     ).start()
     workers.children.append(child)
-    child.wait_ready(lambda: tcp_open(HOST, port), timeout=15)
+    child.wait_listening(port, timeout=15)
     return Sink(child, port, ledger)
 
 

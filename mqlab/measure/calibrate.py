@@ -61,7 +61,7 @@ from mqlab.measure.results import Percentiles
 from mqlab.processes import proctable, rabbit
 from mqlab.processes.commandline import sink_argv
 from mqlab.processes.config import Mode, ServeConfig
-from mqlab.processes.procs import Child, free_ports, http_ok, stop_all, tcp_open
+from mqlab.processes.procs import Child, free_ports, http_ok, stop_all
 from mqlab.processes.sink import SinkConfig
 
 HOST = "127.0.0.1"
@@ -137,8 +137,8 @@ def rig(server_threads: int = 8, sink: bool = True) -> Iterator[Rig]:
                 argv = sink_argv(SinkConfig(port=r.smtp_port, ledger=workdir / "ledger.db"))
                 smtp = Child("SMTP sink", argv, workdir / "sink.log").start()
                 r.children.append(smtp)
-                smtp.wait_ready(lambda: tcp_open(HOST, r.smtp_port))
-            app.wait_ready(lambda: http_ok(f"http://{HOST}:{r.app_port}/health"))
+                smtp.wait_listening(r.smtp_port)
+            app.wait_listening(r.app_port, lambda: http_ok(f"http://{HOST}:{r.app_port}/health"))
             yield r
         finally:
             stop_all(r.children)

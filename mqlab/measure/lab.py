@@ -24,7 +24,7 @@ from mqlab.job.mail import SmtpTarget
 from mqlab.job.scan import ScanKind, ScanSettings
 from mqlab.processes.commandline import serve_argv, sink_argv, worker_argv
 from mqlab.processes.config import Mode, RunConfig, ServeConfig, WorkerConfig
-from mqlab.processes.procs import Child, free_ports, http_ok, stop_all, tcp_open, wait_for
+from mqlab.processes.procs import Child, free_ports, http_ok, stop_all, wait_for
 from mqlab.processes.sink import SinkConfig
 
 HOST = "127.0.0.1"
@@ -57,9 +57,8 @@ class Lab:
                 self.start_worker(self.worker_env.get(i))
         self.sink = Child("SMTP sink", self.sink_argv(), self.workdir / "sink.log").start()
         self.app = self._spawn_app()
-        sink = self.sink
-        sink.wait_ready(lambda: tcp_open(HOST, self.smtp_port) and sink.listens_on(self.smtp_port))
-        self.app.wait_ready(self._app_ready)
+        self.sink.wait_listening(self.smtp_port)
+        self.app.wait_listening(self.app_port, self._app_ready)
         if self.workers:
             self.wait_consuming(len(self.workers))
 
@@ -72,15 +71,13 @@ class Lab:
 
     def start_app(self) -> None:
         self.app = self._spawn_app()
-        self.app.wait_ready(self._app_ready)
+        self.app.wait_listening(self.app_port, self._app_ready)
 
     def _spawn_app(self) -> Child:
         return Child("app", self.app_argv(), self.workdir / "app.log").start()
 
     def _app_ready(self) -> bool:
-        """/health answers, and from our app: not from another process on its port."""
-        ok = http_ok(f"http://{HOST}:{self.app_port}/health")
-        return ok and self.app is not None and self.app.listens_on(self.app_port)
+        return http_ok(f"http://{HOST}:{self.app_port}/health")
 
     def start_worker(self, env: dict[str, str] | None = None) -> Child:
         self._spawned += 1

@@ -155,6 +155,14 @@ class Child:
         self.kill()
         raise ChildFailed(f"{self.name} was not ready after {timeout:.0f} s: {self.log_tail()}")
 
+    def wait_listening(
+        self, port: int, ready: Callable[[], bool] | None = None, timeout: float = 20.0
+    ) -> None:
+        """`wait_ready` for a server: until this child itself listens on `port` (a port that
+        answers may be another process's, taken between our check that it was free and the
+        child's bind) and `ready()` holds too (an app: its /health answers)."""
+        self.wait_ready(lambda: self.listens_on(port) and (ready is None or ready()), timeout)
+
     def listens_on(self, port: int) -> bool:
         """True once this child itself listens on `port`: a port that answers may be another
         process's, taken between our check that it was free and the child's bind."""

@@ -26,7 +26,7 @@ from mqlab.measure.bench.targets import Row, kept_up, ms, ratio, sustained
 from mqlab.measure.lab import wait_for_consumers
 from mqlab.measure.results import Summary
 from mqlab.processes.config import Mode, RunConfig, Workload
-from mqlab.processes.procs import Child, free_port, tcp_open, wait_for
+from mqlab.processes.procs import Child, free_port, wait_for
 
 # The generator is offered 1% more than the 1000/s it must hold: the rate it held is counted
 # from its first to its last send, which any lateness of the last one pulls below the offer.
@@ -82,7 +82,7 @@ def raw_ceiling(url: str, count: int, workers: int, threads: int, rate: float = 
         try:
             for c in [sink, *consumers]:
                 c.start()
-            sink.wait_ready(lambda: tcp_open(children.HOST, smtp_port))
+            sink.wait_listening(smtp_port)
             wait_for_consumers(AmqpSettings(url=url, queue=queue), workers, consumers, timeout=30)
             out = subprocess.run(
                 [

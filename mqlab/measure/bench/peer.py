@@ -32,7 +32,7 @@ from mqlab.measure.lab import Lab, wait_for_consumers
 from mqlab.measure.results import Summary
 from mqlab.processes import proctable
 from mqlab.processes.config import Mode, RunConfig, Workload
-from mqlab.processes.procs import Child, free_ports, http_ok, tcp_open, wait_for
+from mqlab.processes.procs import Child, free_ports, http_ok, wait_for
 
 _CELERY_NOTES = {
     "after-send": "a pool process SIGKILLs itself after its mail was accepted (failpoint)",
@@ -176,8 +176,8 @@ def celery_run(
         try:
             for c in started:
                 c.start()
-            sink.wait_ready(lambda: tcp_open(host, smtp_port))
-            app.wait_ready(lambda: http_ok(f"http://{host}:{app_port}/health"))
+            sink.wait_listening(smtp_port)
+            app.wait_listening(app_port, lambda: http_ok(f"http://{host}:{app_port}/health"))
             wait_for_consumers(AmqpSettings(url=url, queue=queue), 1, [worker], timeout=30)
             _wait_pool(worker.pid, load.workers)
             pool = set(_pool(worker.pid))
