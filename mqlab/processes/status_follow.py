@@ -7,10 +7,10 @@ not taken). The same thread publishes the app's own "queued" events, so that a h
 thread never waits for them.
 
 Once caught up, the thread looks every READ_EVERY_S: it publishes what the handlers told it
-meanwhile, as one message, and takes in every event that arrived, at once. Woken for each
-message instead (a few hundred a second at scan 0), the app and RabbitMQ spent about 0.5 ms
-more CPU a job, a tenth of broker mode's (bench/README.md, "The job states and the capacity
-row"); a state now shows up to READ_EVERY_S later.
+meanwhile, as one message, and takes in every event that arrived, at once: woken for each
+message instead (a few hundred a second at scan 0), it cost the app and RabbitMQ CPU a job
+(bench/README.md, "The job states and the capacity row"). A state shows up to READ_EVERY_S
+later.
 
 Why a stream, and not the app's memory or a file: the app is what we kill in the lesson. A
 stream is a log kept by the broker, on its disk, that survives the app (and a broker
