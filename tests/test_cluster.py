@@ -235,6 +235,20 @@ def test_cluster_status_shows_three_running_nodes_and_where_each_queue_lives(
 
 
 @pytest.mark.broker
+def test_a_node_that_is_no_running_member_fails_the_cluster_check(
+    cluster: rabbit.Cluster, tmp_path: Path
+) -> None:
+    """The nodes join by peer discovery as they boot; one that gave up and started alone is
+    not in the cluster's running nodes, and `check_members` says which (no node is started
+    here: a stranger's name is enough)."""
+    cluster.check_members(cluster.nodes)  # the fixture's three: members
+    first = cluster.nodes[0]
+    stranger = replace(first, nodename="mqlab-stranger@localhost", data_dir=tmp_path)
+    with pytest.raises(rabbit.BrokerUnavailable, match=r"mqlab-stranger@localhost .*did not join"):
+        cluster.check_members([*cluster.nodes, stranger])
+
+
+@pytest.mark.broker
 def test_a_quorum_run_on_the_cluster_delivers_every_accepted_job(
     cluster: rabbit.Cluster, mqlab_result: Callable[..., Result]
 ) -> None:

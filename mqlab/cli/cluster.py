@@ -16,9 +16,7 @@ def up() -> None:
     from mqlab.report import render
 
     cluster = rabbit.cluster_up()
-    render.print_cluster_up(
-        cluster.urls, cluster.version, cluster.boot_seconds, cluster.join_seconds
-    )
+    render.print_cluster_up(cluster.urls, cluster.version, cluster.boot_seconds)
 
 
 def down() -> None:

@@ -33,7 +33,7 @@ from mqlab.measure.faults import ChaosThread
 from mqlab.measure.lab import Lab
 from mqlab.measure.results import RunResult
 from mqlab.processes import rabbit
-from mqlab.processes.rabbit.cluster import NODE_TIMEOUT_S
+from mqlab.processes.rabbit.cluster import NODE_TIMEOUT_S, write_discovery
 from mqlab.processes.rabbit.ctl import ctl
 
 FIND_TIMEOUT_S = 60.0  # until the run's queue shows in the cluster's listing
@@ -121,22 +121,20 @@ def _survivor(cluster: rabbit.Cluster, but: rabbit.PrivateNode) -> rabbit.Privat
 def mend(cluster: rabbit.Cluster) -> str | None:
     """Bring every node of `cluster` that is down back before the next trial: from its data
     (it rejoins by itself), or, if a node-loss took its data, as a new empty node that joins
-    a survivor. Done between trials, not during the run that lost the node: it stays lost
-    for that run, and on RabbitMQ 3.10 an empty node joining while that run's quorum queue
-    still listed the forgotten member failed to start (rabbit_amqqueue:qnode(none)).
+    a survivor as it boots. Done between trials, not during the run that lost the node: it
+    stays lost for that run, and on RabbitMQ 3.10 an empty node joining while that run's
+    quorum queue still listed the forgotten member failed to start (rabbit_amqqueue:qnode).
     Returns why it could not, or None."""
     try:
         for node in cluster.nodes:
             if node.running:
                 continue
             empty = not (node.data_dir / "mnesia" / node.nodename).is_dir()
+            if empty:  # it joins a survivor as it boots
+                write_discovery(node, [_survivor(cluster, node).nodename])
             node.start(NODE_TIMEOUT_S)
-            if not empty:
-                continue  # started from its data: still a member
-            ctl(node, "stop_app")
-            ctl(node, "join_cluster", _survivor(cluster, node).nodename)
-            ctl(node, "start_app")
-            node.wait_ready(30.0)
+            if empty:
+                cluster.check_members([node])
     except MqlabError as e:
         return f"the cluster could not be mended before this trial: {e}"
     return None

@@ -54,11 +54,9 @@ def print_broker_status(status: dict[str, Any]) -> None:
     console.print(table)
 
 
-def print_cluster_up(urls: Sequence[str], version: str, boot_s: Any, join_s: Any) -> None:
+def print_cluster_up(urls: Sequence[str], version: str, boot_s: Any) -> None:
     """The nodes' URLs (a private cluster's guest URLs: no secret) and the line to export."""
-    took = ""
-    if isinstance(boot_s, (int, float)) and isinstance(join_s, (int, float)):
-        took = f" (booted in {boot_s:.1f} s, clustered in {join_s:.1f} s)"
+    took = f" (booted and clustered in {boot_s:.1f} s)" if isinstance(boot_s, (int, float)) else ""
     console.print(f"RabbitMQ {version} cluster of {len(urls)} nodes is up{took}")
     for url in urls:
         console.print(f"  {mask_url(url)}")

@@ -7,9 +7,12 @@ its own node name (mqlab-cluster<i>-<port>@localhost), AMQP and distribution por
 ones, below the ephemeral range), data dir, and one Erlang cookie the nodes share with each
 other and with nobody else (it is written into each data dir, which is the node's HOME).
 
-How it forms (`Cluster.start`): the nodes boot in parallel, then node 2, then node 3, joins
-node 1 (rabbitmqctl stop_app, join_cluster, start_app), one after the other: two joins at
-once were no faster on 2 cores and once timed out (timings: bench/README.md, "The cluster").
+How it forms (`Cluster.start`): the nodes boot in parallel, and nodes 2 and 3 join node 1
+while they boot, by RabbitMQ's own peer discovery (`classic_config`: a list of nodes in
+their config, read at the first boot of an empty node); one `rabbitmqctl cluster_status`
+then checks that every node is a running member. Joining by rabbitmqctl instead (stop_app,
+join_cluster, start_app) cost six more Erlang VMs and two restarts of the app (timings:
+bench/README.md, "The cluster").
 
 A member that was killed (or stopped) comes back with `node.start()`: same name, port and
 data dir, and it finds its cluster in its data. `cluster_state` keeps one long-lived
@@ -18,6 +21,7 @@ cluster for `mqlab cluster up | down | status`, as `state` keeps `broker up`'s n
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -42,6 +46,9 @@ from mqlab.processes.rabbit.urls import LOCALHOST
 
 CLUSTER_SIZE = 3
 NODE_TIMEOUT_S = 90.0  # one node's boot, three at once on 2 cores
+# How long an empty node's peer discovery keeps trying to reach a node to join (its peers
+# boot beside it) before it gives up and starts alone, which `start` then reports.
+DISCOVERY_RETRIES, DISCOVERY_INTERVAL_MS = 120, 500
 
 
 @dataclass
@@ -55,8 +62,7 @@ class Cluster:
     nodes: list[PrivateNode]
     directory: Path
     owns_directory: bool = False
-    boot_seconds: float | None = None  # spawn until every node answered AMQP
-    join_seconds: float | None = None  # the joins, until every node answered again
+    boot_seconds: float | None = None  # spawn until every node answered AMQP, clustered
 
     @classmethod
     def create(
@@ -111,31 +117,34 @@ class Cluster:
     # -- lifecycle
 
     def start(self, timeout: float = NODE_TIMEOUT_S) -> None:
-        """Boot every node at once, then join the others to `nodes[0]` one by one.
+        """Boot every node at once, nodes 2 and 3 joining node 1 as they boot; then check
+        that all of them are running members.
 
         Raises BrokerUnavailable (with the failing node's log) if a node does not boot or
         join in time; every node of the cluster is then stopped."""
         cookie = secrets.token_hex(20)
         for node in self.nodes:
             write_cookie(node.data_dir, cookie)
+        for node in self.nodes[1:]:
+            write_discovery(node, [self.nodes[0].nodename])
         t0 = time.monotonic()
         try:
             in_parallel(lambda node: node.start(timeout), self.nodes)
-            t1 = time.monotonic()
-            self.boot_seconds = t1 - t0
-            for node in self.nodes[1:]:
-                self.join(node)
-            self.join_seconds = time.monotonic() - t1
+            self.check_members(self.nodes)
+            self.boot_seconds = time.monotonic() - t0
         except BaseException:
             self.stop()
             raise
 
-    def join(self, node: PrivateNode) -> None:
-        """`node` leaves its own one-node cluster and joins the one of `nodes[0]`."""
-        ctl(node, "stop_app")
-        ctl(node, "join_cluster", self.nodes[0].nodename)
-        ctl(node, "start_app")
-        node.wait_ready(30.0)
+    def check_members(self, nodes: list[PrivateNode]) -> None:
+        """BrokerUnavailable, with its log, for a node of `nodes` that runs but is not a running
+        member of the cluster (its peer discovery gave up and it started alone)."""
+        asked = next(node for node in self.nodes if node.running)
+        status = json.loads(ctl(asked, "cluster_status", "--formatter", "json"))
+        running = set(status.get("running_nodes", []))
+        for node in nodes:
+            if node.nodename not in running:
+                raise node.failure(f"did not join the cluster of {asked.nodename}")
 
     def stop(self, timeout: float = 15.0) -> None:
         """Stop every node at once (SIGTERM, then SIGKILL what is left after `timeout`)."""
@@ -223,6 +232,23 @@ def write_cookie(data_dir: Path, cookie: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)  # Erlang refuses more
     with os.fdopen(fd, "w") as f:
         f.write(cookie)
+
+
+def write_discovery(node: PrivateNode, peers: list[str]) -> None:
+    """`node`'s conf.d/10-cluster.conf: at its first boot (an empty database) it joins the
+    first of `peers` that answers, RabbitMQ's classic_config peer discovery. A node that
+    has a database is already a member and does not read it."""
+    lines = ["cluster_formation.peer_discovery_backend = classic_config"]
+    # The node itself is listed too, or RabbitMQ warns that it is not one of the nodes.
+    names = [*peers, node.nodename]
+    lines += [f"cluster_formation.classic_config.nodes.{i} = {n}" for i, n in enumerate(names, 1)]
+    lines += [
+        f"cluster_formation.discovery_retry_limit = {DISCOVERY_RETRIES}",
+        f"cluster_formation.discovery_retry_interval = {DISCOVERY_INTERVAL_MS}",
+    ]
+    conf = node.data_dir / "conf.d"
+    conf.mkdir(parents=True, exist_ok=True)
+    (conf / "10-cluster.conf").write_text("\n".join(lines) + "\n")
 
 
 def in_parallel(action: Callable[[PrivateNode], None], nodes: list[PrivateNode]) -> None:

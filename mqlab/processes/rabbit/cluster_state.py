@@ -29,7 +29,6 @@ def _save(cluster: Cluster) -> None:
     state = {
         "directory": str(cluster.directory),
         "boot_seconds": cluster.boot_seconds,
-        "join_seconds": cluster.join_seconds,
         "nodes": [node_record(node) for node in cluster.nodes],
     }
     path = _state_file()
@@ -51,7 +50,6 @@ def _load() -> Cluster | None:
         nodes=[n for n in nodes if n is not None],
         directory=directory,
         boot_seconds=state.get("boot_seconds"),
-        join_seconds=state.get("join_seconds"),
     )
 
 

@@ -189,7 +189,8 @@ class PrivateNode:
                 parts.extend(f"  {line}" for line in last)
         return "\n".join(parts) if parts else "  (the node wrote no log)"
 
-    def _failure(self, what: str) -> BrokerUnavailable:
+    def failure(self, what: str) -> BrokerUnavailable:
+        """BrokerUnavailable: this node `what`, with where it is and the tail of its log."""
         return BrokerUnavailable(
             f"private RabbitMQ node {self.nodename} (127.0.0.1:{self.port}, data in "
             f"{self.data_dir}) {what}; the tail of its log:\n{self.log_tail()}"
@@ -224,14 +225,14 @@ class PrivateNode:
             self._wait_ready(t0, timeout)
         except _NodeExited:
             if not self.preload:
-                raise self._failure("exited while starting") from None
+                raise self.failure("exited while starting") from None
             # The preload is an optimisation; never let it be the reason for no broker.
             self.preload = False
             self._launch()
             try:
                 self._wait_ready(t0, timeout)
             except _NodeExited:
-                raise self._failure("exited while starting") from None
+                raise self.failure("exited while starting") from None
 
     def _launch(self) -> None:
         spawner = subprocess.Popen(
@@ -264,7 +265,7 @@ class PrivateNode:
         try:
             self._wait_ready(time.monotonic(), timeout)
         except _NodeExited:
-            raise self._failure("exited while starting") from None
+            raise self.failure("exited while starting") from None
         return self.version or "unknown"
 
     def _wait_ready(self, t0: float, timeout: float) -> None:
@@ -278,7 +279,7 @@ class PrivateNode:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 self.kill()
-                raise self._failure(f"did not answer AMQP within {timeout:g} s (killed it)")
+                raise self.failure(f"did not answer AMQP within {timeout:g} s (killed it)")
             if tcp_open(LOCALHOST, self.port, 0.2):
                 version, _ = probe_url(self.url, min(2.0, max(remaining, 0.2)))
                 if version is not None:
