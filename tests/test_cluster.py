@@ -113,6 +113,14 @@ def test_the_lab_gives_its_children_the_queue_type_and_the_delivery_limit(tmp_pa
         assert ctx.params["amqp_url"] == amqp.url  # both nodes, as one argument
 
 
+def test_the_member_check_of_a_cluster_with_no_node_running_is_one_error(tmp_path: Path) -> None:
+    """Nothing started: the check says so as a BrokerUnavailable (one line at the CLI), not
+    a StopIteration from looking for a node to ask."""
+    node = rabbit.PrivateNode(tmp_path, 1, 2, "mqlab-cluster1-1@localhost", "/nonexistent")
+    with pytest.raises(rabbit.BrokerUnavailable, match="no node of the cluster is running"):
+        rabbit.Cluster([node], tmp_path).check_members([node])
+
+
 def test_a_result_without_a_queue_type_had_classic_queues() -> None:
     assert queue_type({"mode": "broker"}) == "classic"  # written before quorum queues
     assert queue_type({"queue_type": None}) == "classic"  # sync: no broker

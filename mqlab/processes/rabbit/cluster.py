@@ -139,8 +139,14 @@ class Cluster:
     def check_members(self, nodes: list[PrivateNode]) -> None:
         """BrokerUnavailable, with its log, for a node of `nodes` that runs but is not a running
         member of the cluster (its peer discovery gave up and it started alone)."""
-        asked = next(node for node in self.nodes if node.running)
-        status = json.loads(ctl(asked, "cluster_status", "--formatter", "json"))
+        asked = next((node for node in self.nodes if node.running), None)
+        if asked is None:
+            raise BrokerUnavailable("no node of the cluster is running")
+        out = ctl(asked, "cluster_status", "--formatter", "json")
+        try:  # the JSON object, whatever rabbitmqctl printed around it
+            status = json.loads(out[out.index("{") : out.rindex("}") + 1])
+        except ValueError:
+            raise BrokerUnavailable(f"rabbitmqctl cluster_status said: {out.strip()}") from None
         running = set(status.get("running_nodes", []))
         for node in nodes:
             if node.nodename not in running:
