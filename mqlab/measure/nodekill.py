@@ -103,19 +103,12 @@ class NodeFault(ChaosThread):
         # node would be given the cookie.
         shutil.rmtree(node.data_dir / "mnesia", ignore_errors=True)
         self._event("disk-lost", node.nodename)
-        ctl(_survivor(self.cluster, node), "forget_cluster_node", node.nodename)
+        ctl(self.cluster.running_node(but=node), "forget_cluster_node", node.nodename)
         self._event("forgotten", node.nodename)
         self.note = (
             f"node {node.nodename} SIGKILLed mid-load and its data deleted; the cluster "
             "forgot it and ran on without it"
         )
-
-
-def _survivor(cluster: rabbit.Cluster, but: rabbit.PrivateNode) -> rabbit.PrivateNode:
-    survivor = next((n for n in cluster.nodes if n is not but and n.running), None)
-    if survivor is None:
-        raise rabbit.BrokerUnavailable("no node of the cluster is running")
-    return survivor
 
 
 def mend(cluster: rabbit.Cluster) -> str | None:
@@ -131,7 +124,7 @@ def mend(cluster: rabbit.Cluster) -> str | None:
                 continue
             empty = not (node.data_dir / "mnesia" / node.nodename).is_dir()
             if empty:  # it joins a survivor as it boots
-                write_discovery(node, [_survivor(cluster, node).nodename])
+                write_discovery(node, [cluster.running_node(but=node).nodename])
             node.start(NODE_TIMEOUT_S)
             if empty:
                 cluster.check_members([node])

@@ -158,9 +158,8 @@ class Child:
     def wait_listening(
         self, port: int, ready: Callable[[], bool] | None = None, timeout: float = 20.0
     ) -> None:
-        """`wait_ready` for a server: until this child itself listens on `port` (a port that
-        answers may be another process's, taken between our check that it was free and the
-        child's bind) and `ready()` holds too (an app: its /health answers)."""
+        """`wait_ready` for a server: until `listens_on(port)` and `ready()` hold (an app: its
+        /health answers)."""
         self.wait_ready(lambda: self.listens_on(port) and (ready is None or ready()), timeout)
 
     def listens_on(self, port: int) -> bool:

@@ -136,12 +136,18 @@ class Cluster:
             self.stop()
             raise
 
+    def running_node(self, but: PrivateNode | None = None) -> PrivateNode:
+        """The first node that runs (other than `but`), to ask or to join; BrokerUnavailable
+        if there is none."""
+        node = next((n for n in self.nodes if n is not but and n.running), None)
+        if node is None:
+            raise BrokerUnavailable("no node of the cluster is running")
+        return node
+
     def check_members(self, nodes: list[PrivateNode]) -> None:
         """BrokerUnavailable, with its log, for a node of `nodes` that runs but is not a running
         member of the cluster (its peer discovery gave up and it started alone)."""
-        asked = next((node for node in self.nodes if node.running), None)
-        if asked is None:
-            raise BrokerUnavailable("no node of the cluster is running")
+        asked = self.running_node()
         out = ctl(asked, "cluster_status", "--formatter", "json")
         try:  # the JSON object, whatever rabbitmqctl printed around it
             status = json.loads(out[out.index("{") : out.rindex("}") + 1])
