@@ -16,20 +16,14 @@ import pytest
 from mqlab.processes import rabbit
 from mqlab.processes.procs import Child, free_port, http_ok, mqlab_argv
 
-from .helpers import HOST, App, Queues, Result, Sink, Workers, flags
+from .helpers import HOST, App, Queues, Result, Sink, Workers, flags, sink_on
 
 
 def sink_starter(folder: Path, children: list[Child]) -> Callable[..., Sink]:
     """`start(*extra)`: a sink child on a free port, its ledger and log in `folder`."""
 
     def start(*extra: str) -> Sink:
-        port = free_port()
-        ledger = folder / f"ledger-{port}.db"
-        argv = mqlab_argv("sink", "--port", str(port), "--ledger", str(ledger), *extra)
-        child = Child("sink", argv, folder / f"sink-{port}.log").start()
-        children.append(child)
-        child.wait_listening(port, timeout=15)
-        return Sink(child, port, ledger)
+        return sink_on(free_port(), folder, *extra, children=children)
 
     return start
 

@@ -116,6 +116,18 @@ class Sink:
         raise AssertionError(f"expected {count} mails in the sink, got {len(self.arrivals())}")
 
 
+def sink_on(port: int, folder: Path, *extra: str, children: list[Child] | None = None) -> Sink:
+    """A sink child on `port` (its ledger and log in `folder`), once it listens there itself;
+    added to `children` (stopped by their owner) before it is waited for."""
+    ledger = folder / f"ledger-{port}.db"
+    argv = mqlab_argv("sink", "--port", str(port), "--ledger", str(ledger), *extra)
+    child = Child("sink", argv, folder / f"sink-{port}.log").start()
+    if children is not None:
+        children.append(child)
+    child.wait_listening(port, timeout=15)
+    return Sink(child, port, ledger)
+
+
 class App:
     def __init__(self, child: Child, port: int) -> None:
         self.child, self.port = child, port

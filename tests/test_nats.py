@@ -41,11 +41,11 @@ from mqlab.job.ledger import read_arrivals
 from mqlab.job.scan import EICAR
 from mqlab.job.signup import Job
 from mqlab.processes.nats_server import PrivateNats
-from mqlab.processes.procs import Child, free_port, mqlab_argv
+from mqlab.processes.procs import Child, free_port
 from scenarios.broker_nats import NatsSignup
 from scenarios.worker_nats import TAKEOVER_S
 
-from .helpers import HOST, Sink, signup_job, sigterm_storm, wait_until
+from .helpers import HOST, Sink, signup_job, sigterm_storm, sink_on, wait_until
 
 pytestmark = pytest.mark.broker  # a real broker (nats-server), started by the tests
 
@@ -149,16 +149,6 @@ class Workers:
         self.watch.close()
 
 
-def sink_on(port: int, tmp_path: Path, workers: Workers, *extra: str) -> Sink:
-    """A sink on a port the test chose (a worker was pointed there before it listened)."""
-    ledger = tmp_path / f"ledger-{port}.db"
-    argv = mqlab_argv("sink", "--port", str(port), "--ledger", str(ledger), *extra)
-    child = Child("sink", argv, tmp_path / f"sink-{port}.log").start()
-    workers.children.append(child)
-    child.wait_listening(port, timeout=15)
-    return Sink(child, port, ledger)
-
-
 def refused_attempts(sink: Sink) -> list[str]:
     every = read_arrivals(sink.ledger, include_refused=True)
     return [a.job_id for a in every if a.kind == "refused"]
@@ -260,7 +250,7 @@ def test_a_transient_failure_is_retried_then_sent(
     job = signup_job("bob")
     assert app.handle(job).status == 202
     wait_until(lambda: "retry in" in workers.log(worker), 10, "a first retry")
-    sink = sink_on(port, tmp_path, workers)
+    sink = sink_on(port, tmp_path, children=workers.children)
     (arrival,) = sink.wait_for(1, timeout=15)
     assert (arrival.job_id, arrival.kind) == (job.id, "welcome")
     wait_until(lambda: workers.watch.backlog() == 0, 5, "an empty work stream")

@@ -51,7 +51,7 @@ from mqlab.redis_streams.watch import SEEN_S, Watch
 from scenarios.broker_redis import RedisSignup
 from scenarios.worker_redis import BLOCK_MS, TAKEOVER_S, consume
 
-from .helpers import Sink, signup_job, wait_until
+from .helpers import Sink, signup_job, sink_on, wait_until
 
 # -- the parts: servers, settings, workers ---------------------------------------------------
 
@@ -74,17 +74,9 @@ def own(tmp_path: Path) -> Iterator[PrivateRedis]:
 def module_sink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sink]:
     """One SMTP sink for the file: each test counts only its own jobs' mails."""
     folder = tmp_path_factory.mktemp("sink")
-    sink = sink_on(free_port(), folder)
+    sink = sink_on(free_port(), folder, "--quiet")
     yield sink
     sink.child.stop()
-
-
-def sink_on(port: int, folder: Path, *extra: str) -> Sink:
-    ledger = folder / f"ledger-{port}.db"
-    argv = mqlab_argv("sink", "--port", str(port), "--ledger", str(ledger), "--quiet", *extra)
-    child = Child("sink", argv, folder / f"sink-{port}.log").start()
-    child.wait_listening(port, timeout=15)
-    return Sink(child, port, ledger)
 
 
 def settings_on(server: PrivateRedis, **changes: Any) -> AmqpSettings:
@@ -295,7 +287,7 @@ def test_a_transient_failure_is_retried_then_sent(
     r = client(settings)
     try:
         wait_until(lambda: r.zcard(retry_queue(settings.queue)) > 0, what="a first retry")
-        sink = sink_on(port, tmp_path)
+        sink = sink_on(port, tmp_path, "--quiet")
         try:
             wait_until(lambda: mails(sink, [job]) == [job.id], timeout=15, what="the mail")
         finally:
@@ -309,7 +301,8 @@ def test_a_transient_failure_is_retried_then_sent(
 def test_retries_are_counted_then_the_job_is_dead_lettered(
     shared: PrivateRedis, threads: Threads, tmp_path: Path
 ) -> None:
-    sink = sink_on(free_port(), tmp_path, "--smtp-fail-rate", "1", "--smtp-fail-kind", "transient")
+    fails = ("--smtp-fail-rate", "1", "--smtp-fail-kind", "transient")
+    sink = sink_on(free_port(), tmp_path, "--quiet", *fails)
     try:
         settings = settings_on(shared, retry_delay_ms=20.0, max_retries=2)
         threads.start(settings, sink.port)
@@ -329,7 +322,8 @@ def test_retries_are_counted_then_the_job_is_dead_lettered(
 def test_a_permanent_failure_is_dead_lettered_with_its_reason(
     shared: PrivateRedis, threads: Threads, tmp_path: Path
 ) -> None:
-    sink = sink_on(free_port(), tmp_path, "--smtp-fail-rate", "1", "--smtp-fail-kind", "permanent")
+    fails = ("--smtp-fail-rate", "1", "--smtp-fail-kind", "permanent")
+    sink = sink_on(free_port(), tmp_path, "--quiet", *fails)
     try:
         settings = settings_on(shared)
         threads.start(settings, sink.port)
@@ -660,8 +654,6 @@ def test_a_worker_whose_queue_key_is_not_a_stream_stops_with_one_line(
     shared: PrivateRedis, tmp_path: Path
 ) -> None:
     import subprocess
-
-    from mqlab.processes.procs import mqlab_argv
 
     queue = f"not-a-stream-{uuid.uuid4().hex[:6]}"
     redis.Redis.from_url(shared.url).set(queue, "someone else's value")

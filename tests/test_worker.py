@@ -17,9 +17,9 @@ from mqlab.amqp.settings import dead_letter_queue, retry_queue
 from mqlab.job.ledger import ProcessedJobs, read_arrivals
 from mqlab.job.scan import EICAR
 from mqlab.job.signup import Job
-from mqlab.processes.procs import Child, free_port, mqlab_argv
+from mqlab.processes.procs import free_port
 
-from .helpers import Queues, Sink, Workers, into_a_job, signup_job, wait_until
+from .helpers import Queues, Sink, Workers, into_a_job, signup_job, sink_on, wait_until
 
 pytestmark = [pytest.mark.broker, pytest.mark.one_sink]
 
@@ -85,25 +85,12 @@ def test_a_transient_failure_is_retried_until_the_mail_server_is_back(
     job = signup_job("bob")
     queues.publish(job)
     wait_until(lambda: "retry in" in workers.log(worker), what="a first retry")
-    sink = sink_on(port, tmp_path, workers)
+    sink = sink_on(port, tmp_path, children=workers.children)
     (arrival,) = sink.wait_for(1, timeout=30)
     assert (arrival.job_id, arrival.kind) == (job.id, "welcome")
     wait_until(lambda: queues.depth() == (0, 1), what="an empty work queue")
     assert queues.depth(retry_queue(queues.name))[0] == 0
     assert queues.take(dead_letter_queue(queues.name)) == []
-
-
-def sink_on(port: int, tmp_path: Path, workers: Workers) -> Sink:
-    """A sink on a port chosen by the test (the fixture picks its own); stopped with workers."""
-    ledger = tmp_path / f"ledger-{port}.db"
-    child = Child(
-        "sink",
-        mqlab_argv("sink", "--port", str(port), "--ledger", str(ledger)),
-        tmp_path / f"sink-{port}.log",
-    ).start()
-    workers.children.append(child)
-    child.wait_listening(port, timeout=15)
-    return Sink(child, port, ledger)
 
 
 def test_retries_are_counted_then_the_job_is_dead_lettered(
