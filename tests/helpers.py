@@ -273,15 +273,29 @@ def signup_job(tag: str, attachment: bytes = b"") -> Job:
 
 
 def into_a_job(
-    workers: Workers, queues: Queues, smtp_port: int, *args: str, tag: str, after_s: float
+    workers: Workers, queues: Queues, smtp_port: int, *args: str, tag: str, after_s: float = 0.0
 ) -> tuple[Child, Job]:
-    """A worker started with `args`, given one job, and `after_s` seconds into it."""
+    """A worker started with `args`, given one job, and `after_s` seconds into it; with
+    `after_s` 0, inside its scan (a scan of 0 ms: `after_s` is the only wait there is)."""
     worker = workers.start(smtp_port, *args)
     job = signup_job(tag)
     queues.publish(job)
+    # The broker counts the job unacked once it sent it: the worker may not have read it yet.
     wait_until(lambda: queues.depth() == (0, 1), what="the worker to take the job")
-    time.sleep(after_s)
+    if after_s:
+        time.sleep(after_s)
+    else:
+        wait_until(lambda: scanning(worker), timeout=10, what="the worker to be in its scan")
     return worker, job
+
+
+def scanning(worker: Child) -> bool:
+    """Is the worker's main thread asleep in a scan? (The scan is the only `time.sleep` of a
+    running worker: waiting for the broker, it sits in poll.)"""
+    try:
+        return Path(f"/proc/{worker.pid}/wchan").read_text() == "hrtimer_nanosleep"
+    except OSError:
+        return False
 
 
 class Workers:

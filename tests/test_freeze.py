@@ -224,7 +224,7 @@ def test_a_worker_resumed_after_sigstop_does_not_send_a_job_given_to_another(
     workers = Workers(tmp_path, queues)
     try:
         late, job = into_a_job(workers, queues, sink.port, "--scan-ms", "250", "--heartbeat", "1",
-                               tag="sam", after_s=0)  # fmt: skip  # inside its single slice
+                               tag="sam")  # fmt: skip  # inside its single slice
         os.kill(late.pid, signal.SIGSTOP)
         wait_until(lambda: queues.depth() == (1, 0), timeout=20, what="the broker to drop it")
         workers.start(sink.port, "--scan-ms", "0")

@@ -67,8 +67,8 @@ def test_a_job_whose_broker_dies_mid_scan_is_not_sent_then_and_is_sent_once_afte
     workers = Workers(tmp_path, node_queues)
     try:
         worker, job = into_a_job(
-            workers, node_queues, sink.port, "--scan-ms", "1500", *BACK_SOON, tag="kim", after_s=0.2
-        )  # well inside the scan
+            workers, node_queues, sink.port, "--scan-ms", "1500", *BACK_SOON, tag="kim"
+        )  # inside the scan
         node.kill()
         node.restart()  # the persistent job is back in the durable queue
         (arrival,) = sink.wait_for(1, timeout=30)  # from the worker's new connection

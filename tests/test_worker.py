@@ -159,8 +159,8 @@ def test_sigterm_during_the_scan_hands_the_job_back_unsent(
     queues: Queues, workers: Workers, sink: Sink
 ) -> None:
     worker, job = into_a_job(
-        workers, queues, sink.port, "--scan-ms", "3000", tag="hal", after_s=0.2
-    )  # well inside the scan
+        workers, queues, sink.port, "--scan-ms", "3000", tag="hal"
+    )  # inside the scan
     worker.stop()
     assert worker.proc is not None and worker.proc.returncode == 0
     assert "handed 1 unsent job(s) back" in workers.log(worker)
