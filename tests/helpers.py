@@ -12,11 +12,13 @@ import json
 import os
 import signal
 import sqlite3
+import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,6 +39,34 @@ HOST = "127.0.0.1"
 
 Result = dict[str, Any]
 T = TypeVar("T")
+
+
+# the event lists of the `started_processes_and_connections` blocks under way, by thread
+_WATCHED: dict[int, list[str]] = {}
+
+
+def _on_audit(event: str, args: tuple[Any, ...]) -> None:
+    seen = _WATCHED.get(threading.get_ident()) if _WATCHED else None
+    if seen is not None and event in ("subprocess.Popen", "os.posix_spawn", "os.fork"):
+        seen.append(f"{event} {args[0]}")
+    elif seen is not None and event == "socket.connect":
+        seen.append(f"{event} {args[1]}")
+
+
+sys.addaudithook(_on_audit)  # for the whole test process (a hook cannot be removed): idle here
+
+
+@contextlib.contextmanager
+def started_processes_and_connections() -> Iterator[list[str]]:
+    """What the block started (a process) or connected to (a socket) on this thread, from
+    Python's audit events: every child of mqlab's is a `subprocess.Popen`, every broker and
+    SMTP client a `socket.connect`. Other threads (a breaker's probe) are not watched."""
+    seen: list[str] = []
+    _WATCHED[threading.get_ident()] = seen
+    try:
+        yield seen
+    finally:
+        del _WATCHED[threading.get_ident()]
 
 
 def wait_until(check: Callable[[], bool], timeout: float = 15.0, what: str = "") -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import socket
@@ -18,6 +17,8 @@ import typer
 
 from mqlab.cli.core import main
 from mqlab.errors import BadInput
+
+from .helpers import started_processes_and_connections
 
 COMMANDS = ["run", "compare", "crash-test", "chart", "sweep", "serve", "worker", "sink", "broker"]
 
@@ -151,30 +152,6 @@ FOLDER_OPTIONS = [
     ["bench", "--out"],
     ["chart", "--latest", "-o"],
 ]
-
-
-_WATCHED: list[list[str]] = []  # the lists of the `started_processes_and_connections` in use
-
-
-def _on_audit(event: str, args: tuple[Any, ...]) -> None:
-    if _WATCHED and event in ("subprocess.Popen", "os.posix_spawn", "os.fork", "socket.connect"):
-        _WATCHED[-1].append(f"{event} {args[1] if event == 'socket.connect' else args[0]}")
-
-
-sys.addaudithook(_on_audit)  # for the whole test process (a hook cannot be removed): idle here
-
-
-@contextlib.contextmanager
-def started_processes_and_connections() -> Iterator[list[str]]:
-    """What the block started (a process) or connected to (a socket), from Python's audit
-    events: every child of mqlab's is a `subprocess.Popen`, every broker and SMTP client a
-    `socket.connect`."""
-    seen: list[str] = []
-    _WATCHED.append(seen)
-    try:
-        yield seen
-    finally:
-        _WATCHED.remove(seen)
 
 
 @pytest.mark.parametrize("where", ["under-a-file", "/proc", "/sys"])
