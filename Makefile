@@ -26,10 +26,12 @@ CHECK_JOBS ?= 4
 BYTECODE   := PYTHONDONTWRITEBYTECODE=
 # $(call install,EXTRAS): mqlab and its EXTRAS into .venv. With uv (itself installed by pip)
 # a fresh .venv took 6-7 s instead of pip's 14-22 s on the 2-core VM; where uv cannot be had
-# or fails (no PyPI, say: uv does not read pip's settings), pip does it as before.
+# or fails (no PyPI, say: uv does not read pip's settings), pip does it as before. Compiled to
+# bytecode at once, as pip does: else the six test processes, starting together, each
+# compile the same libraries.
 comma := ,
-install = { $(BIN)/pip install --quiet uv && \
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[$(1)]'; } || \
+install = { $(BIN)/pip install --quiet uv && $(BIN)/uv pip install --quiet \
+	--compile-bytecode --python $(BIN)/python -e '.[$(1)]'; } || \
 	{ echo "uv could not install: pip does"; $(BIN)/pip install --quiet --upgrade pip && \
 	$(BIN)/pip install --quiet -e '.[$(1)]'; }
 # make check must need no broker: a test that reaches for one without the `broker` mark
