@@ -25,6 +25,7 @@ def _run(tmp: Path, capsys: pytest.CaptureFixture[str], *args: str) -> dict[str,
     return load(Path(json.loads(capsys.readouterr().out)["file"]))
 
 
+@pytest.mark.broker  # private Redis and NATS servers, started by the test
 @pytest.mark.parametrize("broker", ["redis", "nats"])
 def test_a_run_delivers_every_accepted_job_once_and_tells_every_user(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], broker: str
@@ -38,6 +39,7 @@ def test_a_run_delivers_every_accepted_job_once_and_tells_every_user(
     assert s["told_truth"] == s["requests"]
 
 
+@pytest.mark.broker  # private Redis and NATS servers, started by the test
 @pytest.mark.parametrize(
     ("broker", "weak", "strong"), [("redis", "none", "always"), ("nats", "memory", "file")]
 )
@@ -126,6 +128,7 @@ def _alive(pids: set[int]) -> set[int]:
     return {pid for pid in pids if pid in procs and procs[pid].live}
 
 
+@pytest.mark.broker  # private Redis and NATS servers, started by the test
 def test_a_run_stopped_with_sigterm_stops_its_private_server_and_children_first(
     tmp_path: Path,
 ) -> None:

@@ -60,6 +60,8 @@ from .helpers import (
     wait_until,
 )
 
+pytestmark = pytest.mark.broker  # a real broker (redis-server), started by the tests
+
 # -- the parts: servers, settings, workers ---------------------------------------------------
 
 
