@@ -7,6 +7,7 @@ timeout on every wait. A missing broker is an error, never a skip.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,21 @@ from typing import Any
 import pytest
 
 from mqlab.processes import rabbit
-from mqlab.processes.procs import Child, free_port, http_ok, mqlab_argv
+from mqlab.processes.procs import PORTS_ENV, Child, free_port, http_ok, mqlab_argv, pick_range
 
 from .helpers import HOST, App, Queues, Result, Sink, Workers, flags, sink_on
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Each test process of `make test` (pytest-xdist) picks free ports from a range of its
+    own, which the lab's children inherit: two processes never pick the same port at once."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, ...
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if worker.startswith("gw") and count > 1:
+        low, high = pick_range()
+        share = (high - low) // count
+        start = low + int(worker[2:]) * share
+        os.environ[PORTS_ENV] = f"{start}-{start + share}"
 
 
 def sink_starter(folder: Path, children: list[Child]) -> Callable[..., Sink]:

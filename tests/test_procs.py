@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
@@ -9,7 +10,16 @@ import pytest
 
 from mqlab.errors import ChildFailed
 from mqlab.processes import proctable
-from mqlab.processes.procs import PICK_FROM, Child, _ephemeral_low, free_ports, mqlab_argv, tcp_open
+from mqlab.processes.procs import (
+    PICK_FROM,
+    PORTS_ENV,
+    Child,
+    _ephemeral_low,
+    free_ports,
+    mqlab_argv,
+    pick_range,
+    tcp_open,
+)
 
 from .helpers import HOST
 
@@ -24,6 +34,30 @@ def test_free_ports_are_distinct_free_and_never_ones_the_kernel_gives_outgoing_c
     for port in ports:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             s.bind(("127.0.0.1", port))  # free indeed
+
+
+def test_mqlab_ports_bounds_where_free_ports_are_picked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PORTS_ENV, "23000-23200")
+    assert pick_range() == (23000, 23200)
+    assert all(23000 <= port < 23200 for port in free_ports(30))
+    for bad in ["", "23000", "a-b", "23200-23000", "80-90000"]:  # not a range: the default
+        monkeypatch.setenv(PORTS_ENV, bad)
+        assert pick_range() == (PICK_FROM, _ephemeral_low())
+
+
+def test_each_test_process_of_make_test_picks_ports_from_its_own_range() -> None:
+    """tests/conftest.py splits the range between pytest-xdist's processes (one process: no
+    split, nothing set)."""
+    if os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") == "1":
+        assert PORTS_ENV not in os.environ
+        return
+    low, high = pick_range()
+    share = (high - low) * int(os.environ["PYTEST_XDIST_WORKER_COUNT"])
+    assert (
+        low >= PICK_FROM
+        and high <= _ephemeral_low()
+        and share > (_ephemeral_low() - PICK_FROM) * 0.9
+    )
 
 
 def test_a_child_whose_port_another_process_took_is_not_ready_but_failed(tmp_path: Path) -> None:

@@ -24,6 +24,10 @@ from mqlab.errors import ChildFailed, PortInUse
 from mqlab.processes import proctable
 
 PICK_FROM = 20000  # free ports are picked from here up to the ephemeral range (below: services)
+# "LOW-HIGH": pick free ports in [LOW, HIGH) instead. make test gives each of its test processes
+# a range of its own: ports picked at once by two processes are free for both, and whichever
+# binds second fails ("cannot listen on 127.0.0.1:32287: Address already in use", once).
+PORTS_ENV = "MQLAB_PORTS"
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -39,11 +43,11 @@ def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
     connections: a port picked there may become the local end of one of the lab's own
     connections (pika, curl, SMTP) before the server binds it. That took a bench's
     capacity row once ("cannot listen on 127.0.0.1:47301: Address already in use")."""
-    low = _ephemeral_low()
-    room = low - PICK_FROM >= 1000  # else an unusual range: the kernel picks (port 0)
+    low, high = pick_range()
+    room = high - low >= 100  # else an unusual range: the kernel picks (port 0)
 
     def pick() -> int:
-        return random.randrange(PICK_FROM, low) if room else 0
+        return random.randrange(low, high) if room else 0
 
     with contextlib.ExitStack() as stack:
         ports: list[int] = []
@@ -56,8 +60,21 @@ def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
             ports.append(int(s.getsockname()[1]))
             if len(ports) == count:
                 return ports
-    where = f" in {PICK_FROM}-{low - 1}" if room else ""
+    where = f" in {low}-{high - 1}" if room else ""
     raise PortInUse(f"no {count} free ports on {host}{where}")
+
+
+def pick_range() -> tuple[int, int]:
+    """Where free ports are picked: [low, high), from MQLAB_PORTS ("20000-24000") when it is
+    set, else from PICK_FROM up to the kernel's ephemeral range."""
+    setting = os.environ.get(PORTS_ENV, "")
+    try:
+        low, high = (int(part) for part in setting.split("-"))
+    except ValueError:  # not set, or not two numbers
+        return PICK_FROM, _ephemeral_low()
+    if not 1024 <= low < high <= 65536:
+        return PICK_FROM, _ephemeral_low()
+    return low, high
 
 
 def _ephemeral_low() -> int:
