@@ -53,7 +53,7 @@ _WATCHED: dict[int, list[str]] = {}
 def _on_audit(event: str, args: tuple[Any, ...]) -> None:
     seen = _WATCHED.get(threading.get_ident()) if _WATCHED else None
     if seen is not None and event in ("subprocess.Popen", "os.posix_spawn", "os.fork"):
-        seen.append(f"{event} {args[0]}")
+        seen.append(f"{event} {args[0] if args else ''}")  # os.fork has no arguments
     elif seen is not None and event == "socket.connect":
         seen.append(f"{event} {args[1]}")
 
