@@ -67,11 +67,10 @@ def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
 def pick_range() -> tuple[int, int]:
     """Where free ports are picked: [low, high), from MQLAB_PORTS ("20000-24000") when it is
     set, else from PICK_FROM up to the kernel's ephemeral range."""
-    setting = os.environ.get(PORTS_ENV, "")
     try:
-        low, high = (int(part) for part in setting.split("-"))
+        low, high = (int(part) for part in os.environ.get(PORTS_ENV, "").split("-"))
     except ValueError:  # not set, or not two numbers
-        return PICK_FROM, _ephemeral_low()
+        low = high = 0
     if not 1024 <= low < high <= 65536:
         return PICK_FROM, _ephemeral_low()
     return low, high
