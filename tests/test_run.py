@@ -186,3 +186,38 @@ def test_a_late_generator_is_overload_unless_a_spike_was_asked_for(
         assert warning == "the load generator ran late (p99 50 ms): this machine is overloaded"
         found = note_key(warning)  # the report's English and Korean text for it
         assert found is not None and found[0] == key
+
+
+def test_a_fault_that_prepares_slowly_still_fires_at_its_point_of_the_load(
+    tmp_path: Path,
+) -> None:
+    """A node fault finds the queue's node before it can fire (rabbitmqctl: 20 s once on busy
+    cores), and once the kill came after the last job was delivered. The load waits for the
+    fault to be ready; here its preparation takes 3 s once the app answers."""
+    import threading
+    import time
+
+    from mqlab.measure import runner
+    from mqlab.measure.faults import ChaosThread
+    from mqlab.measure.lab import Lab
+    from mqlab.processes.config import Mode, RunConfig, Workload
+
+    class SlowToPrepare(ChaosThread):
+        def prepare(self) -> None:
+            assert self.lab is not None
+            deadline = time.monotonic() + 30
+            while self.lab.app is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+            threading.Event().wait(3.0)
+
+        def act(self, lab: Lab) -> None:
+            self._event("kill", "nothing")  # harms nothing: only when it fired counts
+
+    workload = Workload(requests=10, rate=50, scan_ms=0, workers=1, drain_timeout=10)
+    chaos = SlowToPrepare(at=3)  # the 3rd request is sent 0.04 s into the load
+    result = runner.run_with_chaos(
+        RunConfig(Mode.sync, workload, floors=False), tmp_path, None, None, chaos
+    )
+    [kill] = result.events
+    assert 0 <= kill["t"] < 1.0, kill  # not seconds late: 1.5 s without the wait
+    assert result.summary.delivered == 10

@@ -23,14 +23,24 @@ class ChaosThread:
         self.events: list[dict[str, Any]] = []
         self.note = ""
         self._go = threading.Event()
+        self._ready = threading.Event()  # what it needs before the load is found
         self._cancel = threading.Event()
         self._thread: threading.Thread | None = None
         self.lab: Lab | None = None
 
     def start(self, lab: Lab) -> None:
         self.lab = lab
-        self._thread = threading.Thread(target=self._main, name="chaos", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="chaos", daemon=True)
         self._thread.start()
+
+    def ready(self, timeout: float) -> None:
+        """Wait, at most `timeout` seconds, until the fault has what it needs to fire at its
+        point of the load (`prepare`), so that a slow preparation does not move the fault
+        later; a fault that needs nothing is ready at once."""
+        self._ready.wait(timeout)
+
+    def prepare(self) -> None:
+        """What the fault finds out before the load starts; it sets `note` if it cannot."""
 
     def on_send(self, index: int) -> None:
         if index == self.at:
@@ -43,6 +53,14 @@ class ChaosThread:
 
     def _event(self, kind: str, target: str) -> None:
         self.events.append({"t": time.time(), "kind": kind, "target": target})
+
+    def _run(self) -> None:
+        try:
+            self.prepare()
+        finally:
+            self._ready.set()
+        if not self.note:
+            self._main()
 
     def _main(self) -> None:
         while not self._go.wait(0.02):

@@ -63,7 +63,9 @@ class NodeFault(ChaosThread):
         self.lose = lose
         self.victim: str | None = None  # the node name, once found
 
-    def _main(self) -> None:
+    def prepare(self) -> None:
+        # Before the load: rabbitmqctl can take 20 s on busy cores, and found during the
+        # load, the kill would land after the last job was delivered (the runner waits).
         assert self.lab is not None and self.lab.amqp is not None
         try:
             node = self._find(self.lab.amqp.queue)
@@ -71,7 +73,6 @@ class NodeFault(ChaosThread):
             self.note = f"the fault never fired: the queue's node was not found: {e}"
             return
         self.victim = node.nodename
-        super()._main()
 
     def _find(self, queue: str) -> rabbit.PrivateNode:
         """The node holding `queue` (classic: home; quorum: leader), once it is declared."""

@@ -32,6 +32,9 @@ from mqlab.processes.config import Mode, RunConfig, Workload
 # Called with (phase, done, total): ("start", 0, 0); ("load", signups answered, signups);
 # ("drain", accepted jobs delivered, accepted jobs). Each phase counts its own unit.
 Progress = Callable[[str, int, int], None]
+# How long the load waits for a fault to prepare (a node fault finds the queue's node with
+# rabbitmqctl); past it, the load starts and the fault fires once it is ready.
+READY_TIMEOUT_S = 90.0
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,8 @@ class Chaos(Protocol):
 
     def start(self, lab: Lab) -> None: ...
 
+    def ready(self, timeout: float) -> None: ...
+
     def on_send(self, index: int) -> None: ...
 
     def finish(self, timeout: float) -> None: ...
@@ -166,6 +171,8 @@ def _run(
         if chaos is not None:
             chaos.start(lab)
         lab.start()
+        if chaos is not None:
+            chaos.ready(timeout=READY_TIMEOUT_S)
         requests = loadgen.signups(w.requests, tag, infected=w.infected)
         with DepthSampler(lab) as sampler:
             answered = 0

@@ -108,6 +108,9 @@ class MidScanKill:
     def start(self, lab: Lab) -> None:
         self.lab = lab
 
+    def ready(self, timeout: float) -> None:
+        pass  # it needs nothing before the load
+
     def on_send(self, index: int) -> None:
         if index == self.at and self.lab is not None and self.lab.workers:
             self.lab.workers[0].kill()

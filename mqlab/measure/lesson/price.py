@@ -74,6 +74,9 @@ class Footprint:
     def start(self, lab: Lab) -> None:
         self.lab = lab
 
+    def ready(self, timeout: float) -> None:
+        pass  # it needs nothing before the load
+
     def on_send(self, index: int) -> None:
         if index % self.every == 0:
             self.sample()
