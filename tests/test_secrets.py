@@ -117,7 +117,7 @@ def test_servers_listen_on_loopback_only_by_default(
         tmp_path / "sink-host.log",
     ).start()
     try:
-        child.wait_listening(port, timeout=15)
+        child.wait_listening(port, timeout=15, host="127.0.0.2")
         assert listening_on(port) == {"127.0.0.2"}
     finally:
         child.stop()
