@@ -589,3 +589,49 @@ def test_refused_tells_a_configuration_error_from_an_outage(tmp_path: Path) -> N
     with pytest.raises(BadInput):
         PrivateNats(tmp_path / "other", "file", port=4222)
     assert stream_name("mqlab.signup.welcome.run-1a") == "mqlab_signup_welcome_run-1a"
+
+
+def test_a_close_cut_short_by_a_hung_server_still_closes_the_socket(tmp_path: Path) -> None:
+    """A worker gives up on a hung server (SIGSTOP) with data pending: `close_quietly` times
+    out, and its socket must go all the same, or each give-up leaks one (nats-py marks the
+    client closed first, and no later close touches it)."""
+
+    def open_to(port: int) -> int:
+        """Sockets of this process connected to 127.0.0.1:`port`."""
+        remote = f"0100007F:{port:04X}"
+        inodes = set()
+        with open("/proc/net/tcp", encoding="ascii") as f:
+            for row in f.read().splitlines()[1:]:
+                fields = row.split()
+                if fields[2] == remote and fields[3] != "06":  # 06: TIME_WAIT, no socket
+                    inodes.add(f"socket:[{fields[9]}]")
+        fds = os.listdir("/proc/self/fd")
+        return sum(_readlink(f"/proc/self/fd/{fd}") in inodes for fd in fds)
+
+    with PrivateNats(tmp_path / "nats", "memory") as server:
+        assert server.pid is not None
+
+        async def give_up() -> None:
+            nc = await connect(own_settings(server), timeout=2)
+            assert open_to(server.port) == 1
+            os.kill(server.pid, signal.SIGSTOP)
+            try:
+                # more than the socket's buffers hold: the close has data to send, and waits
+                for _ in range(32):  # 8 MiB: 4 MiB left the close waiting here, 1 MiB did not
+                    try:
+                        await asyncio.wait_for(nc.publish("mqlab.hung", b"x" * 256 * 1024), 0.05)
+                    except (*UNAVAILABLE, TimeoutError):  # type: ignore[misc]  # a tuple
+                        break
+                await close_quietly(nc, timeout=0.5)
+            finally:
+                os.kill(server.pid, signal.SIGCONT)
+
+        asyncio.run(give_up())
+        assert open_to(server.port) == 0
+
+
+def _readlink(path: str) -> str | None:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return None

@@ -138,10 +138,18 @@ def quiet_lost_connections(loop: asyncio.AbstractEventLoop) -> None:
 
 
 async def close_quietly(nc: Client, timeout: float = 1.0) -> None:
-    """Close a connection that may be half gone already: at most `timeout` s, no error."""
-    if nc.is_closed:
-        return
-    try:
-        await asyncio.wait_for(nc.close(), timeout)
-    except (*UNAVAILABLE, asyncio.CancelledError):  # type: ignore[misc]  # a tuple, unpacked
-        pass
+    """Close a connection that may be half gone already: at most `timeout` s, no error.
+
+    Its socket is closed in any case: nats-py marks the client closed before it sends what
+    is pending, so a close cut short by the timeout (a hung server with data pending) would
+    leave the socket open for good, one more each time a worker gives up on a hung server."""
+    if not nc.is_closed:
+        try:
+            await asyncio.wait_for(nc.close(), timeout)
+        except (*UNAVAILABLE, asyncio.CancelledError):  # type: ignore[misc]  # a tuple, unpacked
+            pass
+    # nats-py's own writer (None before a connection); abort, not close: a close would wait
+    # to send what the hung server does not read
+    writer = getattr(getattr(nc, "_transport", None), "_io_writer", None)
+    if isinstance(writer, asyncio.StreamWriter):
+        writer.transport.abort()  # after a whole close: a no-op
