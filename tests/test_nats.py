@@ -413,7 +413,8 @@ def test_a_job_its_workers_keep_dying_on_is_dead_lettered_as_poison(
     workers.start(sink.port, takeover_s=1.0, count=3, env=dies, max_retries=0, max_redeliveries=1)
     job = signup_job("pia")
     assert app.handle(job).status == 202
-    wait_until(lambda: bool(dead_job_ids(app.settings)), 10, "a dead letter")
+    # two deaths and two AckWaits: the test takes 2.4 s alone; 10 s ran out once in a full run
+    wait_until(lambda: bool(dead_job_ids(app.settings)), 30, "a dead letter")
     ((headers, _),) = dead_letters(app.settings)
     assert "delivered 3 times: its workers crash on it" in headers[DEAD_REASON]
     assert [a.job_id for a in sink.arrivals()] == [job.id] * 2  # two sends, then no more
