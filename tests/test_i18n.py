@@ -409,3 +409,20 @@ def test_a_fair_run_names_its_senders_not_the_thread_and_broker_apps_handler_thr
     line = i18n.workload_line(fair, ["sync", "thread", "broker"], "en")
     assert "4 workers" in line and "server threads" not in line
     assert "4 workers" in i18n.workload_line(fair, ["sync"], "en")
+
+
+def test_in_a_pipe_each_run_says_one_line_as_it_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No bar where nobody watches a terminal (a log, CI), but which run is under way."""
+    from rich.console import Console
+
+    from mqlab.report import render
+
+    out = io.StringIO()
+    monkeypatch.setattr(render, "err_console", Console(file=out, force_terminal=False, width=100))
+    with render.progress("broker node-kill quorum #3", 10) as report:
+        report("load", 5, 10)
+    with render.progress("broker", 10, quiet=True) as report:  # --json: nothing
+        report("load", 5, 10)
+    assert out.getvalue().splitlines() == [
+        "… broker · cluster node killed · quorum queue · trial 3: starting"
+    ]

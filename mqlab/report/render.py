@@ -130,8 +130,11 @@ def phase_unit(phase: str, lang: str = "en") -> str:
 def progress(label: str, total: int, quiet: bool = False, lang: str = "en") -> Iterator[Report]:
     """Progress of a long run, one bar per phase ("sending 1493/2000 signups", then
     "delivering 1348/2000 mails"): a phase's count never goes back, and a new phase starts
-    a bar of its own instead of reusing the last one. Yields the runner's callback."""
+    a bar of its own instead of reusing the last one. In a pipe or a log, one line as the
+    run starts instead. Yields the runner's callback."""
     if quiet or not err_console.is_terminal:  # no bar in a pipe, a log or CI
+        if not quiet:  # but a line as each run starts: a crash test's 40 trials run 20 min
+            print_step(phase_text(label, "start", lang))
         yield lambda phase, done, total: None
         return
     columns = (
