@@ -221,3 +221,31 @@ def test_a_fault_that_prepares_slowly_still_fires_at_its_point_of_the_load(
     [kill] = result.events
     assert 0 <= kill["t"] < 1.0, kill  # not seconds late: 1.5 s without the wait
     assert result.summary.delivered == 10
+
+
+def test_the_backlog_of_an_app_killed_halfway_through_its_answer_is_unknown(
+    tmp_path: Path,
+) -> None:
+    """A thread-mode app SIGKILLed while it answers /stats: the headers came, the body did
+    not (IncompleteRead). The depth sampler, a thread, died of it once and failed the run's
+    test; the backlog is unknown, and sampling goes on."""
+    import socket
+    import threading
+
+    from mqlab.measure.lab import Lab
+    from mqlab.processes.config import Mode, RunConfig, Workload
+
+    lab = Lab(RunConfig(Mode.thread, Workload()), tmp_path, None)
+    with socket.create_server(("127.0.0.1", lab.app_port)) as server:
+
+        def half_an_answer() -> None:
+            conn, _ = server.accept()
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 76\r\n\r\n")  # and no body
+
+        answering = threading.Thread(target=half_an_answer, daemon=True)
+        answering.start()
+        assert lab.backlog() is None
+        answering.join(timeout=10)
+        assert not answering.is_alive()

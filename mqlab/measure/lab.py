@@ -6,6 +6,7 @@ URL, the backlog), kills and restarts them for crash tests, and stops them.
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 import time
@@ -168,8 +169,8 @@ class Lab:
                 with urllib.request.urlopen(url, timeout=2) as r:
                     value = json.loads(r.read()).get("backlog")
                     return int(value) if value is not None else None
-            except (OSError, ValueError):
-                return None
+            except (OSError, ValueError, http.client.HTTPException):
+                return None  # gone, or killed halfway through its answer (IncompleteRead)
         if self.amqp is not None:
             assert self._depths is not None
             return self._depths.backlog()
