@@ -64,8 +64,8 @@ class NodeFault(ChaosThread):
         self.victim: str | None = None  # the node name, once found
 
     def prepare(self) -> None:
-        # Before the load: rabbitmqctl can take 20 s on busy cores, and found during the
-        # load, the kill would land after the last job was delivered (the runner waits).
+        # Before the load (the runner waits for it): rabbitmqctl is slow on busy cores, and
+        # found during the load, the kill could land after the last job was delivered.
         assert self.lab is not None and self.lab.amqp is not None
         try:
             node = self._find(self.lab.amqp.queue)

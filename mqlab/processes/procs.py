@@ -180,8 +180,8 @@ class Child:
     ) -> None:
         """`wait_ready` for a server on `host`: until `listens_on(port)` and `ready()` hold (an
         app: its /health answers). Whose socket it is, is asked only once the port answers:
-        reading the kernel's socket table took 11 ms of CPU on a 2-core VM, and asked every
-        50 ms of each child's start it was a seventh of the test processes' CPU."""
+        reading the kernel's socket table is dear, and asked on every try it took a large share
+        of the test processes' CPU (bench/README.md, "The test suite's time")."""
         self.wait_ready(
             lambda: (
                 tcp_open(host, port, timeout=1.0)

@@ -133,7 +133,7 @@ def progress(label: str, total: int, quiet: bool = False, lang: str = "en") -> I
     a bar of its own instead of reusing the last one. In a pipe or a log, one line as the
     run starts instead. Yields the runner's callback."""
     if quiet or not err_console.is_terminal:  # no bar in a pipe, a log or CI
-        if not quiet:  # but a line as each run starts: a crash test's 40 trials run 20 min
+        if not quiet:  # but a line as each run starts: a long crash test is not silent
             print_step(phase_text(label, "start", lang))
         yield lambda phase, done, total: None
         return
