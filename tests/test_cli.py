@@ -308,3 +308,50 @@ def test_the_lab_starts_its_children_with_command_lines_the_cli_takes(
     if mode == "broker":
         assert parsed["serve"]["no_confirm"] is True
         assert (parsed["worker"]["max_retries"], parsed["worker"]["retry_delay_ms"]) == (7, 250)
+
+
+FINALIZING = """
+import sys, time
+from mqlab.cli.app import app
+from mqlab.cli.core import main
+
+class Slow:
+    def __del__(self) -> None:
+        print("finalizing", flush=True)
+        time.sleep(5)
+
+def finalizing() -> None:
+    Slow()  # dropped at once: its finalizer runs now, 5 s unless a signal ends it
+    for _ in range(200):
+        time.sleep(0.05)
+    print("ran on", flush=True)
+
+app.command("finalizing")(finalizing)
+sys.exit(main(["finalizing"]))
+"""
+
+
+def test_a_sigterm_that_lands_in_a_finalizer_still_ends_the_command() -> None:
+    # Python drops an exception raised in a __del__ ("Exception ignored in"): a SIGTERM that
+    # came while a redis client was collected let `mqlab run` go on for good.
+    import select
+    import signal
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", FINALIZING],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        assert select.select([child.stdout], [], [], 15)[0], "the command never started"
+        assert child.stdout.readline() == "finalizing\n"
+        child.send_signal(signal.SIGTERM)
+        out, err = child.communicate(timeout=8)
+    finally:
+        child.kill()
+        child.wait(timeout=5)
+    assert child.returncode == 143, (out, err)
+    assert "ran on" not in out
+    assert err.strip() == "mqlab: error: terminated"

@@ -8,9 +8,11 @@ in `app.py`) shows the real stack instead, for bug reports.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from types import FrameType
 from typing import Any
@@ -67,6 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+            sys.unraisablehook = sys.__unraisablehook__
     return int(result) if isinstance(result, int) else int(ExitStatus.OK)
 
 
@@ -76,8 +79,27 @@ class Terminated(BaseException):
     default would end the process at once and leave them running."""
 
 
+RESEND_S = 0.05  # after a swallowed `Terminated`, when the SIGTERM comes again
+
+
 def _terminated(signum: int, frame: FrameType | None) -> None:
     raise Terminated
+
+
+def _resend_swallowed(unraisable: Any) -> None:
+    """`sys.unraisablehook`: a `Terminated` raised while a finalizer ran (a client's `__del__`,
+    a weakref callback) is printed and dropped by Python, and the command would run on as if
+    no SIGTERM had come. Send it again shortly, from a thread, to land outside the finalizer.
+    Anything else goes to Python's own hook."""
+    if isinstance(unraisable.exc_value, Terminated):
+
+        def again() -> None:
+            time.sleep(RESEND_S)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+        threading.Thread(target=again, name="sigterm-again", daemon=True).start()
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 def _unwind_on_sigterm() -> Any:
@@ -85,6 +107,7 @@ def _unwind_on_sigterm() -> Any:
     own: a graceful drain). The handler before, to put back; None off the main thread."""
     if threading.current_thread() is not threading.main_thread():
         return None
+    sys.unraisablehook = _resend_swallowed
     return signal.signal(signal.SIGTERM, _terminated)
 
 
