@@ -151,3 +151,60 @@ def test_sigterm_answers_the_request_under_way(start_app: Callable[..., App], si
     assert answer["code"] == 201  # the user got the answer for the mail that was sent
     assert [a.job_id for a in sink.arrivals()] == ["s1"]
     assert app.child.proc is not None and app.child.proc.returncode == 0
+
+
+# ------------------------------------------------ the publisher's breaker, probe by probe
+
+
+def test_a_probe_that_raises_something_unforeseen_keeps_the_breaker_trying(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A Redis client closed under the probe raised ValueError ("I/O operation on closed
+    # file"): the probe thread died of it, and the app would have answered 503 for good.
+    from mqlab.amqp.publisher import Breaker
+
+    calls: list[float] = []
+
+    def probe() -> None:
+        calls.append(time.monotonic())
+        if len(calls) < 3:
+            raise ValueError("I/O operation on closed file.")
+
+    breaker = Breaker(probe, "redis://127.0.0.1:1", cap_s=0.2)
+    try:
+        breaker.trip(ConnectionError("gone"))
+        assert not breaker.up
+        deadline = time.monotonic() + 10
+        while not breaker.up and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert breaker.up and len(calls) == 3
+        assert "the broker probe failed (ValueError: I/O operation on closed file.)" in caplog.text
+    finally:
+        breaker.close()
+
+
+def test_a_breaker_closed_while_its_probe_fails_ends_its_thread_quietly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from mqlab.amqp.publisher import Breaker
+
+    probing, go = threading.Event(), threading.Event()
+    breaker: Any = None
+
+    def probe() -> None:
+        probing.set()
+        go.wait(10)  # until the test holds this thread
+        breaker.close()  # the app shuts down while the probe runs: its client is closed
+        raise ValueError("I/O operation on closed file.")
+
+    breaker = Breaker(probe, "redis://127.0.0.1:1", cap_s=0.1)
+    before = set(threading.enumerate())
+    breaker.trip(ConnectionError("gone"))
+    assert probing.wait(10)
+    (thread,) = [t for t in threading.enumerate() if t not in before and t.name == "broker-probe"]
+    go.set()
+    deadline = time.monotonic() + 10
+    while thread.is_alive():
+        assert time.monotonic() < deadline, "the probe thread never ended"
+        time.sleep(0.02)
+    assert "probe failed" not in caplog.text  # closed: nothing to tell

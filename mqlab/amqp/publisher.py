@@ -62,7 +62,9 @@ class Breaker:
     """Whether the broker is worth a try now. `trip()` once it is known unavailable (a
     timeout, a blocked connection, a failed connect): `up` is False at once, so callers
     answer without touching a socket, and one background thread calls `probe` with capped,
-    jittered backoff until it succeeds. One log line when it trips, one when it is back."""
+    jittered backoff until it succeeds. One log line when it trips, one when it is back.
+    Whatever the probe raises is a failed probe: the thread never dies of it (a Redis client
+    closed under it raised ValueError and ended the recovery for good)."""
 
     def __init__(self, probe: Callable[[], None], url: str, cap_s: float) -> None:
         self._probe, self._url, self._cap_s = probe, url, cap_s
@@ -98,8 +100,12 @@ class Breaker:
                 return
             try:
                 self._probe()
-            except UNAVAILABLE as e:
+            except Exception as e:  # any failed probe keeps the breaker open
+                if self._closed.is_set():
+                    return  # closed meanwhile: the probe's client went from under it
                 self.reason = describe(e, self._url)
+                if not isinstance(e, UNAVAILABLE):  # a client's own error, say: keep trying
+                    log.warning("the broker probe failed (%s); trying again", self.reason)
                 attempt += 1
                 continue
             with self._lock:
