@@ -355,3 +355,13 @@ def test_a_sigterm_that_lands_in_a_finalizer_still_ends_the_command() -> None:
     assert child.returncode == 143, (out, err)
     assert "ran on" not in out
     assert err.strip() == "mqlab: error: terminated"
+
+
+def test_a_command_puts_back_the_unraisable_hook_it_found(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # pytest's own hook collects exceptions ignored in finalizers: a command run in a test
+    # process once put Python's default in its place, and those went unseen after it.
+    before = sys.unraisablehook
+    assert main(["--help"]) == 0
+    assert sys.unraisablehook is before

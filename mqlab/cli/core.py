@@ -8,12 +8,13 @@ in `app.py`) shows the real stack instead, for bug reports.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
 
@@ -34,6 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def show_traceback() -> bool:
         return bool(options.get("traceback"))
 
+    hook = sys.unraisablehook  # put back after the command, as the SIGTERM handler is
     previous = _unwind_on_sigterm()
     try:
         result = command.main(args=args, prog_name="mqlab", standalone_mode=False, obj=options)
@@ -69,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-            sys.unraisablehook = sys.__unraisablehook__
+            sys.unraisablehook = hook
     return int(result) if isinstance(result, int) else int(ExitStatus.OK)
 
 
@@ -86,11 +88,11 @@ def _terminated(signum: int, frame: FrameType | None) -> None:
     raise Terminated
 
 
-def _resend_swallowed(unraisable: Any) -> None:
+def _resend_swallowed(before: Callable[[Any], object], unraisable: Any) -> None:
     """`sys.unraisablehook`: a `Terminated` raised while a finalizer ran (a client's `__del__`,
     a weakref callback) is printed and dropped by Python, and the command would run on as if
     no SIGTERM had come. Send it again shortly, from a thread, to land outside the finalizer.
-    Anything else goes to Python's own hook."""
+    Anything else goes to the hook that was there before."""
     if isinstance(unraisable.exc_value, Terminated):
 
         def again() -> None:
@@ -99,7 +101,7 @@ def _resend_swallowed(unraisable: Any) -> None:
 
         threading.Thread(target=again, name="sigterm-again", daemon=True).start()
         return
-    sys.__unraisablehook__(unraisable)
+    before(unraisable)
 
 
 def _unwind_on_sigterm() -> Any:
@@ -107,7 +109,7 @@ def _unwind_on_sigterm() -> Any:
     own: a graceful drain). The handler before, to put back; None off the main thread."""
     if threading.current_thread() is not threading.main_thread():
         return None
-    sys.unraisablehook = _resend_swallowed
+    sys.unraisablehook = functools.partial(_resend_swallowed, sys.unraisablehook)
     return signal.signal(signal.SIGTERM, _terminated)
 
 
