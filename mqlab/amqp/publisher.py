@@ -103,8 +103,9 @@ class Breaker:
             except Exception as e:  # any failed probe keeps the breaker open
                 if self._closed.is_set():
                     return  # closed meanwhile: the probe's client went from under it
-                self.reason = describe(e, self._url)
-                if not isinstance(e, UNAVAILABLE):  # a client's own error, say: keep trying
+                reason, self.reason = self.reason, describe(e, self._url)
+                if not isinstance(e, UNAVAILABLE) and self.reason != reason:
+                    # a client's own error, say: one line for it, and keep trying
                     log.warning("the broker probe failed (%s); trying again", self.reason)
                 attempt += 1
                 continue
