@@ -468,23 +468,23 @@ def test_no_accepted_job_is_lost_when_redis_is_killed_and_restarted(
         except Exception as e:  # a handler answers 202 or 503, it never raises
             raised.append(f"{job.id}: {e!r}")
 
+    def send_all(batch: list[Job]) -> None:
+        """100 signups/s on four handler threads; back once each of them is answered."""
+        with ThreadPoolExecutor(4) as pool:
+            for job in batch:
+                pool.submit(send, job)
+                time.sleep(0.01)
+
     try:
-        for first, last in ((0, 30), (30, 40)):
-            with ThreadPoolExecutor(4) as pool:  # its exit: each of its signups answered
-                for job in jobs[first:last]:
-                    pool.submit(send, job)
-                    time.sleep(0.01)
-            if first == 0:  # none in flight now: each of the first 30 was answered with Redis up
-                at_risk = watch.backlog()  # accepted, not yet acked
-                own.kill()
+        send_all(jobs[:30])  # none in flight after: each of them answered with Redis up
+        at_risk = watch.backlog()  # accepted, not yet acked
+        own.kill()
+        send_all(jobs[30:40])
         assert watch.backlog() is None and watch.consumers() is None  # down: and no raise
         own.restart()
         wait_until(lambda: signup.handle(jobs[40]).status == 202, timeout=5, what="a 202")
         answers[jobs[40].id] = 202
-        with ThreadPoolExecutor(4) as pool:
-            for job in jobs[41:]:
-                pool.submit(send, job)
-                time.sleep(0.01)
+        send_all(jobs[41:])
     finally:
         signup.close()
         watch.close()
