@@ -18,7 +18,8 @@ not (mqlab/processes/status_follow.py).
 What a status event is worth: less than the job. `emit` never waits for the broker (no
 publisher confirm) and never raises. If the broker is gone, or the exchange is, the event is
 lost: the user's page shows an older state, and the job itself goes on; its ack, not its
-status, is what tells the broker the work is done.
+status, is what tells the broker the work is done. So a worker publishes them on a
+connection of their own (`worker_events`): whatever befalls it never touches a job's ack.
 
 A worker whose jobs take a few milliseconds (a scan under SHORT_SCAN_MS) holds its events
 for up to LINGER_S and sends them together, as one message: a stream pays per message, and
@@ -46,6 +47,7 @@ from mqlab.amqp.settings import (
     status_exchange,
     status_stream,
 )
+from mqlab.amqp.side import SideConnection
 from mqlab.job.status import MAX_BATCH, Event, batch_to_bytes, not_published
 
 log = logging.getLogger(__name__)
@@ -65,14 +67,21 @@ LINGER_S = 0.05  # ...for up to this long, to send them as one message
 
 @dataclass
 class Events:
-    """Where `emit` publishes: a channel of its own (an error there closes only it, never
-    the channel the jobs come on) and the fanout exchange. No channel: events are dropped.
-    `linger_s` > 0: events wait in `held` for up to that long, then go as one message."""
+    """Where `emit` publishes: a channel of its own and the fanout exchange. No channel:
+    events are dropped, unless `side`, the connection the channel is on, opens a new one.
+    `linger_s` > 0: events wait in `held` for up to that long, then go as one message, sent
+    by `timer` (the `call_later` of a connection whose loop runs; by default the channel's)."""
 
     channel: BlockingChannel | None
     exchange: str
     linger_s: float = 0.0
     held: list[Event] = field(default_factory=list)
+    side: SideConnection | None = None
+    timer: Callable[[float, Callable[[], None]], object] | None = None
+
+    def close(self) -> None:
+        if self.side is not None:
+            self.side.close()
 
 
 def declare(channel: BlockingChannel, settings: AmqpSettings) -> None:
@@ -91,7 +100,7 @@ def events(
     bound yet, the exchange drops what it gets). Should the broker refuse even that, the
     worker works on and tells nobody: a missing status, never a lost job. `scan_ms`: a
     worker's scan; under SHORT_SCAN_MS, its events linger (see the module's docstring)."""
-    linger = LINGER_S if scan_ms is not None and scan_ms < SHORT_SCAN_MS else 0.0
+    linger = _linger(scan_ms)
     try:
         channel = connection.channel()
         channel.exchange_declare(status_exchange(settings), "fanout", durable=True)
@@ -99,6 +108,32 @@ def events(
         log.warning("no status events: the broker refused them (%s)", e.reply_text)
         return Events(None, status_exchange(settings))
     return Events(channel, status_exchange(settings), linger)
+
+
+def worker_events(
+    settings: AmqpSettings,
+    scan_ms: float,
+    timer: Callable[[float, Callable[[], None]], object],
+) -> Events:
+    """`events` on a connection of their own, opened again after a loss (with a line when
+    lost and one when back), for a worker: a broker that lost the stream closes the whole
+    connection that publishes into it, and on the jobs' connection that took the ack of the
+    job in hand with it (the job came back and was mailed again, once per try). `timer`: the
+    jobs' connection's `call_later`, whose loop runs while the worker waits for jobs."""
+    side = SideConnection(settings, "mqlab worker: job states", log)
+    out = Events(None, status_exchange(settings), _linger(scan_ms), side=side, timer=timer)
+    channel = side.channel()
+    if channel is not None:
+        try:
+            channel.exchange_declare(out.exchange, "fanout", durable=True)
+            out.channel = channel
+        except UNAVAILABLE as e:  # a refusal included: its channel is gone, the next one may not
+            side.lost(e)
+    return out
+
+
+def _linger(scan_ms: float | None) -> float:
+    return LINGER_S if scan_ms is not None and scan_ms < SHORT_SCAN_MS else 0.0
 
 
 def emit(events: Events, job_id: str, state: str, detail: str = "") -> None:
@@ -111,7 +146,8 @@ def emit(events: Events, job_id: str, state: str, detail: str = "") -> None:
     if len(events.held) >= MAX_BATCH:
         flush(events)
     elif len(events.held) == 1:
-        events.channel.connection.call_later(events.linger_s, lambda: flush(events))
+        timer = events.timer or events.channel.connection.call_later
+        timer(events.linger_s, lambda: flush(events))
 
 
 def flush(events: Events) -> None:
@@ -123,6 +159,8 @@ def flush(events: Events) -> None:
 
 def publish(events: Events, batch: Sequence[Event]) -> None:
     """One message: one event, or several as a JSON array (at most MAX_BATCH)."""
+    if (events.channel is None or not events.channel.is_open) and events.side is not None:
+        events.channel = events.side.channel()  # None while the broker is away
     if events.channel is None or not events.channel.is_open:
         return
     try:
@@ -135,9 +173,14 @@ def publish(events: Events, batch: Sequence[Event]) -> None:
             ),
         )
     except UNAVAILABLE as e:
-        # Lost: nobody hears of these changes, and the jobs go on. A connection that is gone
-        # fails the job's ack next, and the broker hands the job to another worker.
-        not_published(log, batch, e)
+        # Lost: nobody hears of these changes, and the jobs go on.
+        if events.side is not None:
+            events.side.lost(e)  # one line, then a new connection after a backoff
+        else:
+            not_published(log, batch, e)
+        return
+    if events.side is not None:
+        events.side.sent()
 
 
 def listen(channel: BlockingChannel, settings: AmqpSettings) -> str:

@@ -60,13 +60,14 @@ def consume(
 ) -> None:
     """One worker: take jobs from the queue until shutdown or until the connection drops."""
     connection = pika.BlockingConnection(parameters(settings))
+    # each job's states, for whoever listens (a few at a time when jobs are short), on a
+    # connection of their own: nothing that happens to them can cost a job its ack
+    events = status.worker_events(settings, mail_job.scanner.settings.ms, connection.call_later)
     try:
         channel = connection.channel()
         declare(channel, settings)
         channel.basic_qos(prefetch_count=settings.prefetch)  # fair dispatch: one job at a time
         later = Later(connection, settings)  # moves a job to <queue>.retry or <queue>.dead
-        # each job's states, for whoever listens (a few at a time when jobs are short)
-        events = status.events(connection, settings, mail_job.scanner.settings.ms)
 
         def work(delivery: Delivery) -> Verdict:
             """The slow part, run as each job arrives (the scan keeps heartbeats flowing)."""
@@ -147,5 +148,6 @@ def consume(
         ).run(settings.queue, settings.auto_ack)
         status.flush(events)  # the states still held, before we go
     finally:
+        events.close()
         if connection.is_open:
             connection.close()  # whatever we still hold un-acked goes back to the queue

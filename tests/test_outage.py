@@ -13,10 +13,13 @@ from typing import Any
 
 import pytest
 
+from mqlab.amqp.settings import AmqpSettings
+from mqlab.job.status import Event
 from mqlab.processes import rabbit
 from mqlab.processes.procs import http_ok
+from scenarios import status
 
-from .helpers import App, Queues, Sink, Workers, into_a_job, wait_until
+from .helpers import App, Queues, Sink, Workers, connect, into_a_job, signup_job, wait_until
 
 pytestmark = pytest.mark.one_sink  # the file's tests share one sink (conftest.py)
 
@@ -113,8 +116,12 @@ def test_app_and_worker_ride_through_broker_outages(
             answers = [app.post(SIGNUP) for _ in range(3)]
             assert [(code, body["outcome"]) for code, body in answers] == [(503, "not_taken")] * 3
         assert worker.alive
-        assert workers.log(worker).count("lost the broker") == 3  # one line an outage
-        assert workers.log(worker).count("back on the broker after") == 2
+        lines = workers.log(worker).splitlines()
+        jobs = [line for line in lines if "job states" not in line]  # the jobs' connection
+        assert sum("lost the broker" in line for line in jobs) == 3  # one line an outage
+        assert sum("back on the broker after" in line for line in jobs) == 2
+        states = [line for line in lines if "job states: lost the broker" in line]
+        assert len(states) <= 3  # the states' own connection: at most one line an outage too
         # Every 202 was mailed and no 503 was. A job whose ack the kill beat may be mailed
         # twice (at-least-once): counted by the runner, allowed here.
         assert {a.job_id for a in sink.arrivals()} == set(delivered)
@@ -205,3 +212,53 @@ def test_a_breaker_closed_while_its_probe_fails_ends_its_thread_quietly(
     thread.join(10)
     assert not thread.is_alive(), "the probe thread never ended"
     assert "probe failed" not in caplog.text  # closed: nothing to tell
+
+
+def close_connections(node: rabbit.PrivateNode, name: str) -> int:
+    """Close, from the broker's side, every connection of `node` that its client named
+    `name`; how many there were."""
+    listed = node.ctl("list_connections", "pid", "client_properties").splitlines()
+    mark = f'{{"connection_name","{name}"}}'
+    named = [line.split("\t")[0] for line in listed if line.startswith("<") and mark in line]
+    for pid in named:
+        node.ctl("close_connection", pid, "closed by the test, as a lost status stream does")
+    return len(named)
+
+
+@pytest.mark.broker
+def test_a_worker_whose_status_connection_the_broker_closes_still_acks_its_job_once(
+    node: rabbit.PrivateNode, node_queues: Queues, tmp_path: Path, sink: Sink
+) -> None:
+    """A broker that lost the status stream with its node closes the connection that publishes
+    into it (506 "Stream not found"). On the jobs' connection that took each job's ack with
+    it, and the job was mailed again and again (790 mails for 200 jobs in a node-loss trial).
+    The states go on a connection of their own: the job in hand is acked and mailed once, and
+    the states come back on a new connection."""
+    workers = Workers(tmp_path, node_queues)
+    listener = connect(node.url)
+    try:
+        worker, first = into_a_job(
+            workers, node_queues, sink.port, "--scan-ms", "1000", *BACK_SOON, tag="lee"
+        )
+        channel = listener.channel()  # the worker declared the status exchange: listen to it
+        settings = AmqpSettings(url=node.url, exchange=node_queues.exchange, queue=node_queues.name)
+        heard = status.listen(channel, settings)
+        assert close_connections(node, "mqlab worker: job states") == 1
+        (arrival,) = sink.wait_for(1, timeout=30)
+        assert arrival.job_id == first.id
+        second = signup_job("lee")
+        node_queues.publish(second)
+        sink.wait_for(2, timeout=30)
+        time.sleep(1.5)  # a job handed back would be mailed again within a scan and a send
+        assert sorted(a.job_id for a in sink.arrivals()) == sorted([first.id, second.id])
+        assert node_queues.depth() == (0, 1)  # nothing back in the queue, the worker still on
+        log = workers.log(worker)
+        assert "could be acked" not in log and "handed" not in log
+        assert log.count("mqlab worker: job states: lost the broker") == 1
+        states: set[tuple[str, str]] = set()
+        while (got := channel.basic_get(heard, auto_ack=True))[0] is not None:
+            states |= {(e.job, e.state) for e in Event.many_from_bytes(got[2])}
+        assert (second.id, "sent") in states
+    finally:
+        workers.stop_all()
+        listener.close()
