@@ -14,10 +14,18 @@ from pika.spec import BasicProperties
 
 from mqlab.amqp.publisher import Publisher, Unavailable
 from mqlab.amqp.queues import declare, delete_run_objects
-from mqlab.amqp.settings import parameters, private_settings
+from mqlab.amqp.settings import (
+    dead_letter_queue,
+    parameters,
+    private_settings,
+    retry_queue,
+    status_exchange,
+    status_stream,
+)
 from mqlab.measure.lab import QueueWatch
 from mqlab.processes import rabbit
 from mqlab.processes.procs import Child, mqlab_argv
+from scenarios import status
 
 from .conftest import App, Result, Sink
 
@@ -38,6 +46,33 @@ def test_the_queue_mqlab_declares_is_durable(broker_url: str) -> None:
         if connection.is_open:
             connection.close()
         delete_run_objects(settings)
+
+
+def test_a_run_object_the_broker_will_not_delete_leaves_the_others_deleted(
+    broker_url: str,
+) -> None:
+    """A stream lost with its node, or (here) a queue another connection holds exclusively:
+    its delete closes its channel, and the run's other queues and exchanges still go."""
+    settings = private_settings(broker_url)
+    holder = pika.BlockingConnection(parameters(settings))
+    try:
+        channel = holder.channel()
+        declare(channel, settings)
+        status.declare(channel, settings)
+        channel.queue_delete(retry_queue(settings.queue))
+        channel.queue_declare(retry_queue(settings.queue), exclusive=True)  # 405 to the others
+        delete_run_objects(settings)
+        for queue in (settings.queue, dead_letter_queue(settings.queue), status_stream(settings)):
+            with pytest.raises(pika.exceptions.ChannelClosedByBroker) as gone:
+                holder.channel().queue_declare(queue, passive=True)
+            assert gone.value.reply_code == 404, queue
+        for exchange in (settings.exchange, status_exchange(settings)):
+            with pytest.raises(pika.exceptions.ChannelClosedByBroker) as gone:
+                holder.channel().exchange_declare(exchange, passive=True)
+            assert gone.value.reply_code == 404, exchange
+        holder.channel().queue_declare(retry_queue(settings.queue), passive=True)  # it stayed
+    finally:
+        holder.close()  # and goes with the connection that holds it
 
 
 def test_the_queue_watch_counts_jobs_once_the_queue_exists(broker_url: str) -> None:

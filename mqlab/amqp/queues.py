@@ -219,25 +219,33 @@ def delete_run_objects(settings: AmqpSettings) -> None:
 
 
 def _delete(settings: AmqpSettings, exchange: bool) -> None:
+    """Each object on a channel of its own: one the broker will not delete (a stream lost
+    with its node, a queue another connection holds exclusively) closes only its channel, and
+    the others are still deleted."""
     try:
         connection = pika.BlockingConnection(parameters(settings))
     except (pika.exceptions.AMQPError, OSError):
         return
+    queues = (
+        settings.queue,
+        retry_queue(settings.queue),
+        dead_letter_queue(settings.queue),
+        status_stream(settings),  # the jobs' states (scenarios/status.py)
+    )
+    exchanges = (settings.exchange, status_exchange(settings)) if exchange else ()
     try:
-        for name in (
-            settings.queue,
-            retry_queue(settings.queue),
-            dead_letter_queue(settings.queue),
-            status_stream(settings),  # the jobs' states (scenarios/status.py)
-        ):
-            channel = connection.channel()
-            channel.queue_delete(name)
-            channel.close()
-        if exchange:
-            for name in (settings.exchange, status_exchange(settings)):
+        for kind, name in [*(("queue", q) for q in queues), *(("exchange", x) for x in exchanges)]:
+            if not connection.is_open:
+                return
+            try:
                 channel = connection.channel()
-                channel.exchange_delete(name)
+                if kind == "queue":
+                    channel.queue_delete(name)
+                else:
+                    channel.exchange_delete(name)
                 channel.close()
+            except pika.exceptions.ChannelClosedByBroker:
+                continue  # that one stays; the next channel deletes the next one
     except (pika.exceptions.AMQPError, OSError):
         pass
     finally:
