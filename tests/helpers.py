@@ -333,6 +333,12 @@ def scanning(worker: Child) -> bool:
         return False
 
 
+def jobs_connection_lines(log: str) -> list[str]:
+    """A worker's log lines about its jobs' connection: not those of its job states' own
+    connection ("mqlab worker: job states: ...")."""
+    return [line for line in log.splitlines() if "job states" not in line]
+
+
 class Workers:
     def __init__(self, tmp_path: Path, queues: Queues) -> None:
         self.tmp_path, self.queues = tmp_path, queues

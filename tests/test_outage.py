@@ -19,7 +19,17 @@ from mqlab.processes import rabbit
 from mqlab.processes.procs import http_ok
 from scenarios import status
 
-from .helpers import App, Queues, Sink, Workers, connect, into_a_job, signup_job, wait_until
+from .helpers import (
+    App,
+    Queues,
+    Sink,
+    Workers,
+    connect,
+    into_a_job,
+    jobs_connection_lines,
+    signup_job,
+    wait_until,
+)
 
 pytestmark = pytest.mark.one_sink  # the file's tests share one sink (conftest.py)
 
@@ -116,12 +126,12 @@ def test_app_and_worker_ride_through_broker_outages(
             answers = [app.post(SIGNUP) for _ in range(3)]
             assert [(code, body["outcome"]) for code, body in answers] == [(503, "not_taken")] * 3
         assert worker.alive
-        lines = workers.log(worker).splitlines()
-        jobs = [line for line in lines if "job states" not in line]  # the jobs' connection
+        log = workers.log(worker)
+        jobs = jobs_connection_lines(log)
         assert sum("lost the broker" in line for line in jobs) == 3  # one line an outage
         assert sum("back on the broker after" in line for line in jobs) == 2
-        states = [line for line in lines if "job states: lost the broker" in line]
-        assert len(states) <= 3  # the states' own connection: at most one line an outage too
+        # the states' own connection: at most one line an outage too
+        assert log.count("job states: lost the broker") <= 3
         # Every 202 was mailed and no 503 was. A job whose ack the kill beat may be mailed
         # twice (at-least-once): counted by the runner, allowed here.
         assert {a.job_id for a in sink.arrivals()} == set(delivered)

@@ -233,16 +233,15 @@ def _delete(settings: AmqpSettings, exchange: bool) -> None:
         status_stream(settings),  # the jobs' states (scenarios/status.py)
     )
     exchanges = (settings.exchange, status_exchange(settings)) if exchange else ()
+    deletes = [(BlockingChannel.queue_delete, q) for q in queues]
+    deletes += [(BlockingChannel.exchange_delete, x) for x in exchanges]
     try:
-        for kind, name in [*(("queue", q) for q in queues), *(("exchange", x) for x in exchanges)]:
+        for delete, name in deletes:
             if not connection.is_open:
                 return
             try:
                 channel = connection.channel()
-                if kind == "queue":
-                    channel.queue_delete(name)
-                else:
-                    channel.exchange_delete(name)
+                delete(channel, name)
                 channel.close()
             except pika.exceptions.ChannelClosedByBroker:
                 continue  # that one stays; the next channel deletes the next one
