@@ -7,6 +7,7 @@ Plain classes and functions; the fixtures that start the processes are in confte
 from __future__ import annotations
 
 import contextlib
+import http.client
 import io
 import json
 import os
@@ -193,6 +194,50 @@ class App:
 
 
 # -- a queue of a test's own, and worker processes on it ------------------------------------
+
+
+class Sse:
+    """A real HTTP client on /signup/{id}/events; `next()` is the next event, with the
+    comments that came before it."""
+
+    def __init__(self, app: App, job: str, timeout: float = 10.0) -> None:
+        self.conn = http.client.HTTPConnection(HOST, app.port, timeout=timeout)
+        self.conn.request("GET", f"/signup/{job}/events")
+        self.response = self.conn.getresponse()
+        self.comments: list[str] = []
+
+    def next(self) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        while True:
+            line = self.response.readline()
+            if not line:
+                raise EOFError("the stream ended")
+            text = line.decode().rstrip("\n")
+            if not text and "data" in fields:
+                fields["received"] = time.time()
+                return fields
+            if not text:  # a block without data (retry:) is no event
+                fields = {}
+            if text.startswith(":"):
+                self.comments.append(text)
+            elif text:
+                name, _, value = text.partition(": ")
+                fields[name] = json.loads(value) if name == "data" else value
+
+    def all(self) -> list[dict[str, Any]]:
+        """Every event until the stream ends (`event: end` included)."""
+        out = [self.next()]
+        while out[-1].get("event") != "end":
+            out.append(self.next())
+        return out
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def get(app: App, job: str) -> tuple[int, dict[str, Any]]:
+    """GET /signup/{job}: (status, JSON body)."""
+    return app.post(b"", path=f"/signup/{job}", method="GET")
 
 
 def connect(url: str) -> pika.BlockingConnection:

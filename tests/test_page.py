@@ -25,9 +25,10 @@ from playwright.sync_api import Browser, Dialog, Page, Request, expect, sync_pla
 
 from mqlab.job.scan import EICAR
 from mqlab.processes import page as served
+from mqlab.processes import rabbit
 from mqlab.processes.procs import Child, http_ok, mqlab_argv
 
-from .helpers import HOST, App, Sink, Workers
+from .helpers import HOST, App, Queues, Sink, Workers
 
 pytestmark = pytest.mark.one_sink  # the file's tests share one sink (conftest.py)
 
@@ -210,6 +211,33 @@ def test_thread_mode_never_tells_a_user_whose_app_died(
         assert sink.arrivals() == []  # and indeed: the mail was never sent
     finally:
         again.stop()
+
+
+def test_the_page_says_when_the_app_lost_its_status_log_and_when_it_hears_it_again(
+    open_tab: Callable[..., Tab], start_app: Callable[..., App], node: rabbit.PrivateNode
+) -> None:
+    """The app's broker (a private node) killed under a queued job, then back; in Korean,
+    the page's other language, so that its new lines are looked at in both."""
+    queues = Queues(node.url)
+    try:
+        app = start_app("broker", None, *queues.args(), "--reconnect-max", "0.5")
+        tab = open_tab(app.url + "/", locale="ko-KR")
+        tab.sign_up()  # no worker: it stays queued
+        expect(tab.page.locator("#state")).to_have_attribute("data-state", "queued")
+        node.kill()
+        expect(tab.page.locator("#note")).to_contain_text("앱 서버가 상태 로그를 놓쳤습니다")
+        expect(tab.page.locator("#history")).to_contain_text("앱 서버가 상태 로그를 놓침")
+        assert tab.state() == "queued"  # the last state it heard, said to be so
+        tab.shot("broker-status-log-lost")
+        node.restart()
+        expect(tab.page.locator("#note")).to_contain_text("상태 로그를 다시 듣습니다")
+        expect(tab.page.locator("#history")).to_contain_text("앱 서버가 상태 로그를 다시 들음")
+        assert tab.history().count("상태 로그를 놓침") == 1  # told once, not at each look
+        tab.shot("broker-status-log-back")
+    finally:
+        if not node.running:
+            node.restart()
+        queues.delete()
 
 
 def test_the_page_speaks_korean_and_shows_a_hostile_name_as_text(

@@ -4,8 +4,6 @@ workers, sink and RabbitMQ; what an app restart keeps (broker) and forgets (thre
 from __future__ import annotations
 
 import base64
-import http.client
-import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,55 +16,12 @@ from mqlab.job.signup import Job
 from mqlab.job.status import MAX_BATCH, Board, Event, batch_to_bytes
 from scenarios import status
 
-from .helpers import HOST, App, Queues, Sink, Workers, connect, signup_job, wait_until
+from .helpers import App, Queues, Sink, Sse, Workers, connect, get, signup_job, wait_until
 
 pytestmark = pytest.mark.one_sink  # the file's tests share one sink (conftest.py)
 
 
 SIGNUP = {"email": "ana@example.test", "name": "Ana"}
-
-
-class Sse:
-    """A real HTTP client on /signup/{id}/events; `next()` is the next event, with the
-    comments that came before it."""
-
-    def __init__(self, app: App, job: str, timeout: float = 10.0) -> None:
-        self.conn = http.client.HTTPConnection(HOST, app.port, timeout=timeout)
-        self.conn.request("GET", f"/signup/{job}/events")
-        self.response = self.conn.getresponse()
-        self.comments: list[str] = []
-
-    def next(self) -> dict[str, Any]:
-        fields: dict[str, Any] = {}
-        while True:
-            line = self.response.readline()
-            if not line:
-                raise EOFError("the stream ended")
-            text = line.decode().rstrip("\n")
-            if not text and "data" in fields:
-                fields["received"] = time.time()
-                return fields
-            if not text:  # a block without data (retry:) is no event
-                fields = {}
-            if text.startswith(":"):
-                self.comments.append(text)
-            elif text:
-                name, _, value = text.partition(": ")
-                fields[name] = json.loads(value) if name == "data" else value
-
-    def all(self) -> list[dict[str, Any]]:
-        """Every event until the stream ends (`event: end` included)."""
-        out = [self.next()]
-        while out[-1].get("event") != "end":
-            out.append(self.next())
-        return out
-
-    def close(self) -> None:
-        self.conn.close()
-
-
-def get(app: App, job: str) -> tuple[int, dict[str, Any]]:
-    return app.post(b"", path=f"/signup/{job}", method="GET")
 
 
 def settled(app: App, job: str, timeout: float = 15.0) -> dict[str, Any]:

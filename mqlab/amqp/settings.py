@@ -201,6 +201,7 @@ class Outage:
         self.url, self.cap_s, self.log = url, cap_s, log
         self.lost_line, self.back_line = lost_line, back_line
         self.connected_once = False
+        self.lost_at: float | None = None  # when it was lost (time.time()); None: connected
         self._since: float | None = None
         self._attempt = 0
 
@@ -208,6 +209,7 @@ class Outage:
         """Seconds to wait before the next attempt."""
         if self._since is None:
             self._since = time.monotonic()
+            self.lost_at = time.time()
             self._attempt = 0
             self.log.warning(self.lost_line, describe(error, self.url))
         else:
@@ -218,7 +220,7 @@ class Outage:
         self.connected_once = True
         if self._since is not None:
             self.log.info(self.back_line, time.monotonic() - self._since)
-            self._since = None
+            self._since = self.lost_at = None
 
 
 def status_outage(

@@ -98,7 +98,7 @@ class Follower:
         self._next: int | None = None  # the stream sequence to read from after a reconnection
         self._end = 0  # the stream's last sequence when we first connected: the replay's end
         self._started = time.monotonic()
-        self._outage = status_outage(settings, log)
+        self.outage = status_outage(settings, log)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._thread = threading.Thread(target=self._run, name="status", daemon=True)
@@ -136,7 +136,7 @@ class Follower:
             try:
                 await self._follow()
             except UNAVAILABLE as e:
-                await self._pause(self._outage.lost(e))
+                await self._pause(self.outage.lost(e))
 
     async def _pause(self, seconds: float) -> None:
         end = time.monotonic() + seconds
@@ -162,7 +162,7 @@ class Follower:
             )
             if state.messages == 0 or self._end < max(self._next or 0, state.first_seq):
                 self._caught_up()  # nothing (left) to replay
-            self._outage.back()
+            self.outage.back()
             assert self._wake is not None
             while not self._closed.is_set():
                 await self._flush(nc)

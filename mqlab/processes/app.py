@@ -50,7 +50,8 @@ def build_signup(config: ServeConfig) -> tuple[Signup, StatusRoutes, brokers.Fol
     if config.mode is Mode.broker:  # on RabbitMQ, Redis Streams or NATS JetStream
         follower = brokers.follower_for(config.amqp)
         signup = brokers.signup_for(config.amqp, config.server_threads, status=follower.tell)
-        return signup, routes("broker", follower.board, follower.caught_up.is_set), follower
+        board, ready, outage = follower.board, follower.caught_up.is_set, follower.outage
+        return signup, routes("broker", board, ready, lost_at=lambda: outage.lost_at), follower
     mail_job = MailJob(Scanner(config.scan), config.smtp)
     if config.mode is Mode.thread:
         from scenarios.thread import ThreadSignup

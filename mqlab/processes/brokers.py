@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from mqlab.amqp.settings import BROKERS, AmqpSettings, BrokerKind
+from mqlab.amqp.settings import BROKERS, AmqpSettings, BrokerKind, Outage
 from mqlab.errors import BadInput
 
 if TYPE_CHECKING:
@@ -76,6 +76,7 @@ def pick(broker: str | None, url: str | None) -> BrokerKind:
 
 class Follower(Protocol):
     board: Board
+    outage: Outage  # lost_at: since when the app has not heard the log (the answers say so)
 
     @property
     def caught_up(self) -> Any: ...  # a threading.Event

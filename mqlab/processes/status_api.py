@@ -8,6 +8,11 @@ log (processes/status_follow.py) and still knows them after a restart; thread mo
 them in the app's memory, and a restarted app has never heard of a job (404, saying why);
 sync has none to look up (its answer to the POST was the outcome).
 
+While broker mode has lost the status log (`lost_at`: its broker is unreachable), an answer
+says so: a known job's state is the last one heard (`"live": false` and since when; a stream
+gets `event: stale`, then `event: live` once the log is followed again), and a job not heard
+of is 503, not a 404 that may be false.
+
 Bounds: at most `max_streams` streams open at once (503 beyond); a comment every
 `keepalive_s` so that proxies keep an idle stream open; a stream ends at a final state, when
 the server stops, or after MAX_STREAM_S (an EventSource reconnects and gets the history
@@ -30,6 +35,7 @@ from mqlab.job.status import Board, Event, Status
 
 MAX_STREAM_S = 600.0
 SEND_TIMEOUT_S = 10.0
+LIVE_CHECK_S = 1.0  # how often an open stream looks whether the log was lost or is back
 RETRY_MS = 3000  # an EventSource that lost its stream reconnects after this
 
 Respond = Callable[[Any, Any], Awaitable[None]]  # (receive, send): an ASGI answer
@@ -50,10 +56,11 @@ class StatusRoutes:
         board: Board | None,
         ready: Callable[[], bool] = lambda: True,
         *,
+        lost_at: Callable[[], float | None] = lambda: None,
         max_streams: int = 100,
         keepalive_s: float = 15.0,
     ) -> None:
-        self.mode, self.board, self.ready = mode, board, ready
+        self.mode, self.board, self.ready, self.lost_at = mode, board, ready, lost_at
         self.max_streams, self.keepalive_s = max_streams, keepalive_s
         self.started = time.time()
         self.open_streams = 0  # changed and read on the loop only
@@ -80,7 +87,8 @@ class StatusRoutes:
             return self._unknown(job)
         if not events:  # while the log is still read, a later state may yet come from it
             reading = {} if self.ready() else {"still_reading_the_log": True}
-            return _json(200, {**status.to_json(), "mode": self.mode, **reading})
+            body = {**status.to_json(), "mode": self.mode, **reading, **self._liveness()}
+            return _json(200, body)
         if self.open_streams >= self.max_streams:
             busy = f"{self.open_streams} status streams are open, the most this app allows"
             return _json(503, {"error": f"{busy}; try again, or poll GET /signup/{job}"}, _RETRY)
@@ -100,9 +108,19 @@ class StatusRoutes:
             with contextlib.suppress(RuntimeError):  # that loop is closed already
                 loop.call_soon_threadsafe(inbox.put_nowait, None)
 
+    def _liveness(self) -> dict[str, Any]:
+        """`live`: whether the app hears the status log now; if not, since when."""
+        lost = self.lost_at()
+        if lost is None:
+            return {"live": True}
+        return {"live": False, "log_lost_at": lost, "note": _lost_note(lost)}
+
     def _unknown(self, job: str) -> Respond:
         if not self.ready():  # broker mode, still reading the status log
             why = "the app is still reading the status log from the broker; try again"
+            return _json(503, {"error": why, "job_id": job, "mode": self.mode}, _RETRY)
+        if (lost := self.lost_at()) is not None:  # it may be in the log, unheard: not a 404
+            why = f"{_lost_note(lost)}; this job has not been heard of yet: try again"
             return _json(503, {"error": why, "job_id": job, "mode": self.mode}, _RETRY)
         if self.mode == "thread":
             since = time.strftime("%H:%M:%S", time.localtime(self.started))
@@ -156,15 +174,23 @@ class StatusRoutes:
     ) -> None:
         loop = asyncio.get_running_loop()
         final, end = now.state if now.final else None, loop.time() + MAX_STREAM_S
+        told: float | None = None  # the lost_at this stream was last told of
+        quiet_until = loop.time() + self.keepalive_s
         while final is None and not self._closing and loop.time() < end:
+            if (lost := self.lost_at()) != told:
+                told = lost
+                await _write(send, _liveness_frame(lost))
+                quiet_until = loop.time() + self.keepalive_s
             got = asyncio.ensure_future(inbox.get())
-            wait = min(self.keepalive_s, end - loop.time())
+            wait = min(max(0.0, min(quiet_until, end) - loop.time()), LIVE_CHECK_S)
             done, _ = await asyncio.wait({got, left}, timeout=wait, return_when="FIRST_COMPLETED")
             if left in done:  # the client left: nothing more to write
                 got.cancel()
                 return
             if got not in done:
                 got.cancel()
+                if loop.time() < quiet_until:
+                    continue  # only a look at the log's liveness
                 chunk = b": keep-alive\n\n"
             elif (event := got.result()) is None:  # the server is stopping
                 await _write(send, b": the app is stopping; reconnect later\n\n")
@@ -173,6 +199,7 @@ class StatusRoutes:
                 chunk = _frames((event,))
                 final = event.state if event.final else None
             await _write(send, chunk)
+            quiet_until = loop.time() + self.keepalive_s
         if final is not None:
             await _write(send, f"event: end\ndata: {json.dumps(final)}\n\n".encode())
         await _send(send, {"type": "http.response.body", "body": b"", "more_body": False})
@@ -184,6 +211,23 @@ _SSE = [
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),  # nginx: pass each event on at once
 ]
+
+
+def _lost_note(lost: float) -> str:
+    since = time.strftime("%H:%M:%S", time.localtime(lost))
+    return (
+        f"the app lost the status log at {since} and has heard nothing since: this is the "
+        "last state it heard, and the job may have moved on"
+    )
+
+
+def _liveness_frame(lost: float | None) -> bytes:
+    """`event: stale` (the log is lost: what follows the history may be late) or `event:
+    live` (followed again)."""
+    if lost is None:
+        return b"event: live\ndata: {}\n\n"
+    data = json.dumps({"log_lost_at": lost, "note": _lost_note(lost)})
+    return f"event: stale\ndata: {data}\n\n".encode()
 
 
 def _frames(events: tuple[Event, ...]) -> bytes:

@@ -69,7 +69,7 @@ class Follower:
         self._next: int | None = None  # the offset to read from after a reconnection
         self._bookmark = uuid.uuid4().hex.encode()
         self._started = time.monotonic()
-        self._outage = status_outage(settings, log)
+        self.outage = status_outage(settings, log)
         self._thread = threading.Thread(target=self._run, name="status", daemon=True)
 
     def start(self) -> Follower:
@@ -94,14 +94,14 @@ class Follower:
             try:
                 self._follow()
             except UNAVAILABLE as e:
-                self._closed.wait(self._outage.lost(e))
+                self._closed.wait(self.outage.lost(e))
 
     def _follow(self) -> None:
         connection = pika.BlockingConnection(parameters(self.settings))
         try:
             reading = self._subscribe(connection, connection.channel())
             self._events = status.events(connection, self.settings)
-            self._outage.back()
+            self.outage.back()
             if not self.caught_up.is_set():
                 self._mark()
             while not self._closed.is_set():

@@ -128,7 +128,7 @@ class Follower:
         self._next = "0-0"  # read after this entry id
         self._closed = threading.Event()
         self._started = time.monotonic()
-        self._outage = status_outage(settings, log, "Redis")
+        self.outage = status_outage(settings, log, "Redis")
         self._thread = threading.Thread(target=self._run, name="status", daemon=True)
 
     def start(self) -> Follower:
@@ -152,7 +152,7 @@ class Follower:
             try:
                 self._follow(r)
             except UNAVAILABLE as e:
-                self._closed.wait(self._outage.lost(e))
+                self._closed.wait(self.outage.lost(e))
             finally:
                 r.close()
         with contextlib.suppress(*UNAVAILABLE):  # the last of the app's own, if Redis is there
@@ -165,7 +165,7 @@ class Follower:
     def _follow(self, r: redis.Redis) -> None:
         last: Any = r.xrevrange(self.key, count=1)  # where the log ends now: the replay's goal
         goal = stream_id(last[0][0]) if last else (0, 0)
-        self._outage.back()
+        self.outage.back()
         while not self._closed.is_set():
             self._flush(r)
             reply: Any = r.xread({self.key: self._next}, count=READ_AT_ONCE, block=POLL_MS)

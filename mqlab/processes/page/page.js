@@ -69,6 +69,10 @@ const TEXT = {
     "note.following": "Following the job: the app server pushes each change here.",
     "note.lost": "Lost the connection to the app server at {time}; reconnecting…",
     "note.back": "Connected again at {time}.",
+    "note.stale":
+      "The app server lost its status log at {time} (the broker is unreachable): the state shown is the last " +
+      "it heard, and the job may have moved on since.",
+    "note.live": "The app server hears the status log again since {time}.",
     "note.final": "Final state: {state}. The app server ended the stream.",
     "note.unknown":
       "The app server does not know this job. It never will: whatever happened to the mail, nobody can tell you now.",
@@ -87,6 +91,8 @@ const TEXT = {
       "No answer from the app server ({why}): the outcome is unknown. Try again with the same job id.",
     "history.lost": "connection lost",
     "history.back": "connected again",
+    "history.stale": "the app server lost its status log",
+    "history.live": "the app server hears its status log again",
     "history.unknown": "the app server does not know this job",
     footer: "The same states, without the page:",
   },
@@ -152,6 +158,10 @@ const TEXT = {
     "note.following": "작업을 지켜보는 중입니다. 상태가 바뀔 때마다 앱 서버가 여기로 알려 줍니다.",
     "note.lost": "{time}에 앱 서버와 연결이 끊겼습니다. 다시 연결하는 중…",
     "note.back": "{time}에 다시 연결되었습니다.",
+    "note.stale":
+      "{time}에 앱 서버가 상태 로그를 놓쳤습니다(브로커에 연결할 수 없음). 보이는 상태는 앱 서버가 마지막으로 " +
+      "들은 것이며, 작업은 그 뒤에 더 진행되었을 수 있습니다.",
+    "note.live": "{time}부터 앱 서버가 상태 로그를 다시 듣습니다.",
     "note.final": "최종 상태: {state}. 앱 서버가 알림을 마쳤습니다.",
     "note.unknown":
       "앱 서버가 이 작업을 모릅니다. 앞으로도 알 수 없습니다. 메일이 어떻게 됐는지 이제 누구도 알려 줄 수 없습니다.",
@@ -169,6 +179,8 @@ const TEXT = {
     "note.network": "앱 서버의 응답이 없습니다({why}). 결과를 알 수 없습니다. 같은 작업 ID로 다시 시도하세요.",
     "history.lost": "연결 끊김",
     "history.back": "다시 연결됨",
+    "history.stale": "앱 서버가 상태 로그를 놓침",
+    "history.live": "앱 서버가 상태 로그를 다시 들음",
     "history.unknown": "앱 서버가 이 작업을 모름",
     footer: "페이지 없이 같은 상태를 보려면:",
   },
@@ -246,6 +258,7 @@ class Job {
     this.events = [];
     this.source = null;
     this.lost = false;
+    this.staleSince = null; // when the app server said it lost its status log, or null
     this.askedSince = 0;
     this.done = false;
   }
@@ -269,6 +282,13 @@ class Job {
   said(text) {
     $("said").hidden = !text;
     $("said-text").textContent = text || "";
+  }
+
+  stale(since) {
+    if (this.staleSince === since) return; // told again by a new stream or answer
+    this.staleSince = since;
+    this.note(t("note.stale", { time: clock(since) }));
+    this.addRow(since, t("history.stale"), "", "local problem");
   }
 
   // a row of the history: a state the server told, or something this page saw
@@ -380,6 +400,23 @@ class Job {
         // not an event of ours: ignored
       }
     };
+    // the app server lost its status log (the broker is unreachable), or hears it again
+    source.addEventListener("stale", (message) => {
+      let since = Date.now() / 1000;
+      try {
+        since = JSON.parse(message.data).log_lost_at || since;
+      } catch {
+        // no time given: now
+      }
+      this.stale(since);
+    });
+    source.addEventListener("live", () => {
+      if (this.staleSince === null) return;
+      this.staleSince = null;
+      const now = Date.now() / 1000;
+      this.note(t("note.live", { time: clock(now) }));
+      this.addRow(now, t("history.live"), "", "local");
+    });
     source.addEventListener("end", (message) => {
       this.stop();
       let state = "";
@@ -419,6 +456,7 @@ class Job {
     }
     if (code === 200) {
       for (const event of body.history || []) this.onEvent(event);
+      if (body.live === false && !body.final) this.stale(body.log_lost_at || Date.now() / 1000);
       if (body.final) {
         this.stop();
         this.note(t("note.final", { state: t("state." + body.state) }));
