@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mqlab.amqp.settings import AmqpSettings
+from mqlab.amqp.settings import AmqpSettings, status_stream
 from mqlab.job.scan import EICAR
 from mqlab.job.signup import Job
 from mqlab.job.status import MAX_BATCH, Board, Event, batch_to_bytes
@@ -104,6 +104,35 @@ def test_retries_and_the_dead_letter_are_told(
     assert [e.state for e in seen] == ["scanning", "retrying", "scanning", "dead"]
     assert seen[1].detail == "in 0.1 s"
     assert "gave up after 1 retries" in seen[3].detail
+
+
+def test_an_app_whose_status_consumer_the_broker_cancels_follows_the_log_again(
+    start_app: Callable[..., App], sink: Sink, queues: Queues, workers: Workers
+) -> None:
+    """The broker may end the app's consumer of the stream and leave its channel open (the
+    stream deleted here; its member lost with a node in a cluster): the app says so, follows
+    the log again, and hears the next jobs through."""
+    args = (*queues.args(), "--server-threads", "2", "--reconnect-max", "0.5")
+    app = start_app("broker", None, *args)
+    workers.start(sink.port, "--scan-ms", "0")
+    assert app.post(SIGNUP, headers={"X-Job-Id": "before-1"})[0] == 202
+    assert settled(app, "before-1")["state"] == "sent"
+    settings = AmqpSettings(url=queues.url, queue=queues.name, exchange=queues.exchange)
+    conn = connect(queues.url)
+    try:
+        conn.channel().queue_delete(status_stream(settings))  # its consumer: cancelled
+    finally:
+        conn.close()
+    wait_until(
+        lambda: "status events: back" in app.child.log_path.read_text(errors="replace"),
+        timeout=15,
+        what="the app to follow the status log again",
+    )
+    assert "the broker cancelled the status consumer" in app.child.log_path.read_text(
+        errors="replace"
+    )
+    assert app.post(SIGNUP, headers={"X-Job-Id": "after-1"})[0] == 202
+    assert states(settled(app, "after-1")) == ["queued", "scanning", "sent"]
 
 
 def test_a_worker_with_short_jobs_sends_their_states_together(

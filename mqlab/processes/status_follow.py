@@ -26,7 +26,10 @@ app answers 503 for an unknown job rather than a false 404.
 
 A lost connection: like the publisher and the workers, capped backoff with jitter, one line
 when lost and one when back; the reading resumes at the next offset. Events published
-meanwhile are read then; the app's own, up to MAX_PENDING, are published then.
+meanwhile are read then; the app's own, up to MAX_PENDING, are published then. A consumer
+the broker cancels while the connection lives (its stream deleted, or its node lost in a
+cluster) is a lost connection too, except that the reading starts again from the first
+offset: the stream may be a new one.
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ class Follower:
         self._closed = threading.Event()
         self._events = status.Events(None, "")
         self._next: int | None = None  # the offset to read from after a reconnection
+        self._cancelled = ""  # why the broker cancelled our consumer, if it did
         self._bookmark = uuid.uuid4().hex.encode()
         self._started = time.monotonic()
         self.outage = status_outage(settings, log)
@@ -98,6 +102,7 @@ class Follower:
 
     def _follow(self) -> None:
         connection = pika.BlockingConnection(parameters(self.settings))
+        self._cancelled = ""
         try:
             reading = self._subscribe(connection, connection.channel())
             self._events = status.events(connection, self.settings)
@@ -115,6 +120,8 @@ class Follower:
                     connection.process_data_events(time_limit=POLL_S)
                 if not reading.is_open:
                     raise pika.exceptions.ChannelClosed(0, "the status channel was closed")
+                if self._cancelled:  # the channel is fine, but nothing will come on it
+                    raise pika.exceptions.ChannelClosed(0, self._cancelled)
         finally:
             self._events = status.Events(None, "")  # the app's own events wait in _pending
             close_quietly(connection)
@@ -144,7 +151,16 @@ class Follower:
             queue = status.listen(channel, self.settings)
             channel.basic_consume(queue, self._on_live, auto_ack=True)
             self.caught_up.set()
+        # The broker may end our consumer and keep the channel open: its stream deleted, or
+        # its member lost with a node. Silent, the app would hear nothing more, ever.
+        channel.add_on_cancel_callback(self._on_cancel)
         return channel
+
+    def _on_cancel(self, _frame: object) -> None:
+        self._cancelled = "the broker cancelled the status consumer (its queue moved or is gone)"
+        # A stream deleted and declared again numbers from 0: our next offset may never come.
+        # Read it from its first again; the board keeps each event once.
+        self._next = None
 
     def _mark(self) -> None:
         """A bookmark at the end of the stream: once the replay reaches it, it is done."""
