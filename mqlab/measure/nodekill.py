@@ -14,8 +14,10 @@ queue listing (`Cluster.queues`) before the fault fires.
 - node-loss: the node never comes back with its data: its data dir (mnesia, the message
   store) is deleted as a lost disk would be, and the cluster forgets it
   (`forget_cluster_node` on a survivor). It stays down for the rest of that run; before
-  the next trial `mend` starts a new empty node of the same name that joins the cluster.
-  A classic queue's messages go with the disk.
+  the next trial `mend` forms the cluster again, three empty nodes (`Cluster.renew`: an
+  empty node that only took the lost one's place left RabbitMQ 3.10's stream coordinator
+  a member short, and the next loss took its majority). A classic queue's messages go
+  with the disk.
 
 `recovery_s` (from the load samples): from the kill until the first 202 answered after the
 first failure that followed the kill; 0 when no request failed.
@@ -33,7 +35,7 @@ from mqlab.measure.faults import ChaosThread
 from mqlab.measure.lab import Lab
 from mqlab.measure.results import RunResult
 from mqlab.processes import rabbit
-from mqlab.processes.rabbit.cluster import NODE_TIMEOUT_S, write_discovery
+from mqlab.processes.rabbit.cluster import NODE_TIMEOUT_S
 from mqlab.processes.rabbit.ctl import ctl
 
 FIND_TIMEOUT_S = 60.0  # until the run's queue shows in the cluster's listing
@@ -114,21 +116,17 @@ class NodeFault(ChaosThread):
 
 def mend(cluster: rabbit.Cluster) -> str | None:
     """Bring every node of `cluster` that is down back before the next trial: from its data
-    (it rejoins by itself), or, if a node-loss took its data, as a new empty node that joins
-    a survivor as it boots. Done between trials, not during the run that lost the node: it
-    stays lost for that run, and on RabbitMQ 3.10 an empty node joining while that run's
-    quorum queue still listed the forgotten member failed to start (rabbit_amqqueue:qnode).
-    Returns why it could not, or None."""
+    (it rejoins by itself), or, if a node-loss took its data, the whole cluster formed
+    again from empty nodes (`Cluster.renew` says why not just that node), so that every
+    trial starts on a whole cluster. Done between trials, not during the run that lost the
+    node: it stays lost for that run. Returns why it could not, or None."""
     try:
-        for node in cluster.nodes:
-            if node.running:
-                continue
-            empty = not (node.data_dir / "mnesia" / node.nodename).is_dir()
-            if empty:  # it joins a survivor as it boots
-                write_discovery(node, [cluster.running_node(but=node).nodename])
+        down = [node for node in cluster.nodes if not node.running]
+        if any(not (node.data_dir / "mnesia" / node.nodename).is_dir() for node in down):
+            cluster.renew(NODE_TIMEOUT_S)
+            return None
+        for node in down:
             node.start(NODE_TIMEOUT_S)
-            if empty:
-                cluster.check_members([node])
     except MqlabError as e:
         return f"the cluster could not be mended before this trial: {e}"
     return None

@@ -18,7 +18,8 @@ join_cluster, start_app) cost six more Erlang VMs and two restarts of the app (t
 both: bench/README.md, "The cluster").
 
 A member that was killed (or stopped) comes back with `node.start()`: same name, port and
-data dir, and it finds its cluster in its data. `cluster_state` keeps one long-lived
+data dir, and it finds its cluster in its data. One that lost its data does not come back
+whole: `Cluster.renew` forms the cluster again. `cluster_state` keeps one long-lived
 cluster for `mqlab cluster up | down | status`, as `state` keeps `broker up`'s node.
 """
 
@@ -165,6 +166,22 @@ class Cluster:
     def stop(self, timeout: float = 15.0) -> None:
         """Stop every node at once (SIGTERM, then SIGKILL what is left after `timeout`)."""
         in_parallel(lambda node: node.stop(timeout), self.nodes)
+
+    def renew(self, timeout: float = NODE_TIMEOUT_S) -> None:
+        """The same three nodes (names, ports, data dirs) as a new cluster: every node
+        stopped, its database deleted, and the cluster formed again (`start`).
+
+        What a node lost with its disk needs before the next trial: on RabbitMQ 3.10 an empty
+        node of the same name joins the cluster, but the stream coordinator (the Raft group
+        that every stream's leader election and declaration goes through) keeps it as a
+        member it never hears from again. After a second such loss the coordinator has no
+        majority: declaring a stream waits 30 s and fails (`coordinator_unavailable`), the
+        job states stop, and a node's boot can crash on a stream left without a leader
+        (`amqqueue:qnode(none)`). Measured: bench/README.md, "The cluster"."""
+        self.stop()
+        for node in self.nodes:
+            shutil.rmtree(node.data_dir / "mnesia", ignore_errors=True)
+        self.start(timeout)
 
     def cleanup(self) -> None:
         self.stop()

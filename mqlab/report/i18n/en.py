@@ -518,7 +518,7 @@ EN: dict[str, str] = {
     "crash.fault.node-loss": (
         "cluster node lost with its disk: the node holding the queue SIGKILLed mid-load, its "
         "data deleted and the node forgotten by the cluster; it stays down for the rest of the "
-        "run, and an empty node joins in its place before the next trial."
+        "run, and the next trial runs on the cluster formed again from empty nodes."
     ),
     "col.queue_type": "queue",
     "col.recovery_s": "accepting again after (s)",
