@@ -23,10 +23,8 @@ from .helpers import (
     App,
     Queues,
     Sink,
-    Sse,
     Workers,
     connect,
-    get,
     into_a_job,
     jobs_connection_lines,
     signup_job,
@@ -93,38 +91,6 @@ def test_a_job_whose_broker_dies_mid_scan_is_not_sent_then_and_is_sent_once_afte
         assert "connection lost: handed 1 unsent job(s) back" in workers.log(worker)
     finally:
         workers.stop_all()
-
-
-@pytest.mark.broker
-def test_an_app_that_lost_its_status_log_says_so_until_it_hears_it_again(
-    node: rabbit.PrivateNode, node_queues: Queues, start_app: Callable[..., App]
-) -> None:
-    """With its broker gone, the app cannot hear a job move on: the state it shows is the last
-    it heard, and it says so (GET and the stream); a job it never heard of is 503, not a
-    404 that may be false. Once it follows the log again, it says that too."""
-    app = start_app("broker", None, *node_queues.args(), *BACK_SOON)  # no worker: "queued"
-    assert app.post(SIGNUP, headers={"X-Job-Id": "stale-1"})[0] == 202
-    wait_until(lambda: get(app, "stale-1")[0] == 200, timeout=15, what="the app to hear it")
-    code, body = get(app, "stale-1")
-    assert (code, body["state"], body["live"]) == (200, "queued", True)
-    assert get(app, "never-posted")[0] == 404  # the log is heard: unknown is unknown
-    stream = Sse(app, "stale-1", timeout=15)
-    assert stream.next()["data"]["state"] == "queued"  # the history
-    node.kill()
-    killed = time.time()
-    stale = stream.next()
-    assert stale["event"] == "stale" and killed - 1 < stale["data"]["log_lost_at"] < time.time()
-    code, body = get(app, "stale-1")
-    assert (code, body["state"], body["live"]) == (200, "queued", False)
-    assert body["log_lost_at"] == stale["data"]["log_lost_at"]
-    assert "the last state it heard" in body["note"]
-    code, body = get(app, "never-posted")
-    assert code == 503 and "not been heard of yet" in body["error"]
-    node.restart()
-    assert stream.next()["event"] == "live"
-    stream.close()
-    assert get(app, "stale-1")[1]["live"] is True
-    assert get(app, "never-posted")[0] == 404
 
 
 @pytest.mark.broker

@@ -15,6 +15,7 @@ import asyncio
 import importlib.util
 import os
 import re
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from mqlab.processes import page as served
 from mqlab.processes import rabbit
 from mqlab.processes.procs import Child, http_ok, mqlab_argv
 
-from .helpers import HOST, App, Queues, Sink, Workers
+from .helpers import HOST, App, Queues, Sink, Workers, get
 
 pytestmark = pytest.mark.one_sink  # the file's tests share one sink (conftest.py)
 
@@ -216,23 +217,36 @@ def test_thread_mode_never_tells_a_user_whose_app_died(
 def test_the_page_says_when_the_app_lost_its_status_log_and_when_it_hears_it_again(
     open_tab: Callable[..., Tab], start_app: Callable[..., App], node: rabbit.PrivateNode
 ) -> None:
-    """The app's broker (a private node) killed under a queued job, then back; in Korean,
-    the page's other language, so that its new lines are looked at in both."""
+    """The app's broker (a private node) killed under a queued job, then back. The page hears
+    it on the job's stream (event: stale, event: live), GET says it too, and a job the app
+    has not heard of is 503 meanwhile, not a 404 that may be false. In Korean, the page's
+    other language, so that its new lines are looked at in both."""
     queues = Queues(node.url)
     try:
         app = start_app("broker", None, *queues.args(), "--reconnect-max", "0.5")
         tab = open_tab(app.url + "/", locale="ko-KR")
-        tab.sign_up()  # no worker: it stays queued
+        job = tab.sign_up()  # no worker: it stays queued
         expect(tab.page.locator("#state")).to_have_attribute("data-state", "queued")
+        assert get(app, job)[1]["live"] is True
+        assert get(app, "never-posted")[0] == 404  # the log is heard: unknown is unknown
         node.kill()
+        killed = time.time()
         expect(tab.page.locator("#note")).to_contain_text("앱 서버가 상태 로그를 놓쳤습니다")
         expect(tab.page.locator("#history")).to_contain_text("앱 서버가 상태 로그를 놓침")
         assert tab.state() == "queued"  # the last state it heard, said to be so
+        code, body = get(app, job)
+        assert (code, body["state"], body["live"]) == (200, "queued", False)
+        assert killed - 1 < body["log_lost_at"] < time.time()
+        assert "the last state it heard" in body["note"]
+        code, body = get(app, "never-posted")
+        assert code == 503 and "not been heard of yet" in body["error"]
         tab.shot("broker-status-log-lost")
         node.restart()
         expect(tab.page.locator("#note")).to_contain_text("상태 로그를 다시 듣습니다")
         expect(tab.page.locator("#history")).to_contain_text("앱 서버가 상태 로그를 다시 들음")
         assert tab.history().count("상태 로그를 놓침") == 1  # told once, not at each look
+        assert get(app, job)[1]["live"] is True
+        assert get(app, "never-posted")[0] == 404
         tab.shot("broker-status-log-back")
     finally:
         if not node.running:
