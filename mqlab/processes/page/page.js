@@ -70,7 +70,7 @@ const TEXT = {
     "note.lost": "Lost the connection to the app server at {time}; reconnecting…",
     "note.back": "Connected again at {time}.",
     "note.stale":
-      "The app server lost its status log at {time} (the broker is unreachable): the state shown is the last " +
+      "The app server lost its status log at {time}: the state shown is the last " +
       "it heard, and the job may have moved on since.",
     "note.live": "The app server hears the status log again since {time}.",
     "note.final": "Final state: {state}. The app server ended the stream.",
@@ -159,7 +159,7 @@ const TEXT = {
     "note.lost": "{time}에 앱 서버와 연결이 끊겼습니다. 다시 연결하는 중…",
     "note.back": "{time}에 다시 연결되었습니다.",
     "note.stale":
-      "{time}에 앱 서버가 상태 로그를 놓쳤습니다(브로커에 연결할 수 없음). 보이는 상태는 앱 서버가 마지막으로 " +
+      "{time}에 앱 서버가 상태 로그를 놓쳤습니다. 보이는 상태는 앱 서버가 마지막으로 " +
       "들은 것이며, 작업은 그 뒤에 더 진행되었을 수 있습니다.",
     "note.live": "{time}부터 앱 서버가 상태 로그를 다시 듣습니다.",
     "note.final": "최종 상태: {state}. 앱 서버가 알림을 마쳤습니다.",
