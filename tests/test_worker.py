@@ -19,7 +19,7 @@ from mqlab.job.scan import EICAR
 from mqlab.job.signup import Job
 from mqlab.processes.procs import free_port
 
-from .helpers import Queues, Sink, Workers, into_a_job, signup_job, sink_on, wait_until
+from .helpers import Queues, Sink, Workers, connect, into_a_job, signup_job, sink_on, wait_until
 
 pytestmark = [pytest.mark.broker, pytest.mark.one_sink]
 
@@ -46,6 +46,31 @@ def test_a_worker_sends_and_acks(queues: Queues, workers: Workers, sink: Sink) -
     (arrival,) = sink.wait_for(1)
     assert (arrival.job_id, arrival.kind, arrival.recipient) == (job.id, "welcome", job.email)
     wait_until(lambda: queues.depth() == (0, 1), what="an empty queue")
+
+
+def test_a_worker_whose_consumer_the_broker_cancels_consumes_again(
+    queues: Queues, workers: Workers, sink: Sink
+) -> None:
+    """The broker cancels a consumer and keeps its connection when the queue is deleted, or
+    when a classic queue's node dies in a cluster (and the app declares the queue again on
+    another node). Left waiting on the cancelled consumer, the worker would never get a job
+    again; it connects again, declares the queue and consumes it, with a line each way."""
+    worker = workers.start(sink.port, "--scan-ms", "0", "--reconnect-max", "0.5")
+    conn = connect(queues.url)
+    try:
+        conn.channel().queue_delete(queues.name)  # its consumer: cancelled
+    finally:
+        conn.close()
+    wait_until(
+        lambda: "back on the broker" in workers.log(worker),
+        timeout=15,
+        what="the worker to consume again",
+    )
+    assert f"the broker cancelled the consumer of {queues.name}" in workers.log(worker)
+    job = signup_job("after-cancel")
+    queues.publish(job)
+    (arrival,) = sink.wait_for(1)
+    assert arrival.job_id == job.id
 
 
 def test_with_prefetch_a_worker_holds_several_jobs_and_sends_each_once(
