@@ -493,20 +493,38 @@ def test_a_classic_queue_whose_node_is_lost_with_its_disk_fails_or_loses_jobs(
     # one more node down took its majority (declaring a stream: coordinator_unavailable).
     # (Asked through the node that had been lost, the declaration went through: a node with
     # no member of the coordinator starts a second coordinator of its own.)
+    # A stream first, as a trial declares its states' stream before the fault: the
+    # coordinator then runs on all three nodes (the old mend failed the second one at 30 s).
     other, survivor = [n for n in cluster.nodes if n.nodename != row["node"]]
+    streams = ["mqlab.test-stream-1", "mqlab.test-stream-2"]
+    declare_stream(survivor, streams[0])
     other.kill()
     try:
-        connection = pika.BlockingConnection(pika.URLParameters(survivor.url))
-        try:
-            with deadline(connection, 10.0):
-                channel = connection.channel()
-                channel.queue_declare("mqlab.test-stream", durable=True, arguments=STREAM)
-                channel.queue_delete("mqlab.test-stream")
-        finally:
-            close_quietly(connection)
+        declare_stream(survivor, streams[1])
     finally:
         other.start()
         cluster_state._save(cluster)
+        delete_queues(survivor, streams)
+
+
+def declare_stream(node: rabbit.PrivateNode, name: str) -> None:
+    """Declare stream `name` through `node`: within 15 s, else DeadlinePassed."""
+    connection = pika.BlockingConnection(pika.URLParameters(node.url))
+    try:
+        with deadline(connection, 15.0):
+            connection.channel().queue_declare(name, durable=True, arguments=STREAM)
+    finally:
+        close_quietly(connection)
+
+
+def delete_queues(node: rabbit.PrivateNode, names: list[str]) -> None:
+    connection = pika.BlockingConnection(pika.URLParameters(node.url))
+    try:
+        with deadline(connection, 15.0):
+            for name in names:
+                connection.channel().queue_delete(name)
+    finally:
+        close_quietly(connection)
 
 
 @pytest.mark.broker
