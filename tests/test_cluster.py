@@ -42,7 +42,7 @@ from mqlab.processes.rabbit import cluster_state
 from mqlab.report import render
 from scenarios.status import STREAM
 
-from .helpers import Result, Sink, signup_job, wait_until
+from .helpers import Result, Sink, connect, signup_job, wait_until
 
 # --- without a broker ---------------------------------------------------------------------------
 
@@ -509,7 +509,7 @@ def test_a_classic_queue_whose_node_is_lost_with_its_disk_fails_or_loses_jobs(
 
 def declare_stream(node: rabbit.PrivateNode, name: str) -> None:
     """Declare stream `name` through `node`: within 15 s, else DeadlinePassed."""
-    connection = pika.BlockingConnection(pika.URLParameters(node.url))
+    connection = connect(node.url)
     try:
         with deadline(connection, 15.0):
             connection.channel().queue_declare(name, durable=True, arguments=STREAM)
@@ -518,7 +518,7 @@ def declare_stream(node: rabbit.PrivateNode, name: str) -> None:
 
 
 def delete_queues(node: rabbit.PrivateNode, names: list[str]) -> None:
-    connection = pika.BlockingConnection(pika.URLParameters(node.url))
+    connection = connect(node.url)
     try:
         with deadline(connection, 15.0):
             for name in names:

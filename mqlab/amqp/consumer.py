@@ -28,6 +28,7 @@ import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 from pika.spec import Basic, BasicProperties
 
+from mqlab.amqp.settings import Cancels
 from mqlab.job.scan import Scanner, ScanSettings
 from mqlab.stopflag import StopFlag
 
@@ -168,7 +169,6 @@ class Consumer(Generic[V]):
         self.crashed = crashed
         self._auto_ack = False
         self._handed_back = 0
-        self._cancelled = False
 
     def run(self, queue_name: str, auto_ack: bool) -> None:
         """Consume until shutdown is requested (then stop cleanly) or the connection drops,
@@ -178,16 +178,13 @@ class Consumer(Generic[V]):
         would wait for jobs that never come."""
         self._auto_ack = auto_ack
         self.shutdown.attach(self.connection)
-        self.channel.add_on_cancel_callback(self._on_cancel)
+        cancels = Cancels(self.channel, f"the consumer of {queue_name}")
         try:
             tag = self.channel.basic_consume(queue_name, self._on_message, auto_ack=auto_ack)
             while not self.shutdown.requested.is_set():
                 if not self.connection.is_open:  # lost during a job: the scan noticed first
                     raise pika.exceptions.StreamLostError("connection to the broker lost")
-                if self._cancelled:
-                    raise pika.exceptions.ChannelClosed(
-                        0, f"the broker cancelled the consumer of {queue_name}"
-                    )
+                cancels.check()
                 self.connection.process_data_events(time_limit=POLL_S)
             # The broker sends nothing new; pika nacks (requeue) what it held, undelivered.
             self.channel.basic_cancel(tag)
@@ -196,9 +193,6 @@ class Consumer(Generic[V]):
             if self._handed_back:
                 why = "stopping" if self.shutdown.requested.is_set() else "connection lost"
                 log.info("%s: handed %d unsent job(s) back to the queue", why, self._handed_back)
-
-    def _on_cancel(self, _frame: object) -> None:
-        self._cancelled = True
 
     def _on_message(
         self, _ch: BlockingChannel, method: Basic.Deliver, properties: BasicProperties, body: bytes

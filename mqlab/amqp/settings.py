@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 import pika
 import pika.exceptions
-from pika.adapters.blocking_connection import BlockingConnection
+from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 from pika.adapters.utils.connection_workflow import AMQPConnectorException
 
 ROUTING_KEY = "signup.welcome"  # as in the course notes
@@ -159,6 +159,26 @@ def deadline(connection: BlockingConnection, seconds: float) -> Iterator[None]:
         yield
     finally:
         core.ioloop.remove_timeout(timer)
+
+
+class Cancels:
+    """Whether the broker cancelled the consumers of `channel` and kept the channel open: a
+    queue deleted, or its node lost in a cluster. pika raises nothing then, and a loop that
+    waits for deliveries would wait for good; `check()` raises ChannelClosed once it
+    happened, so the caller reconnects as after a lost connection. `what` names the
+    consumer in that error's line."""
+
+    def __init__(self, channel: BlockingChannel, what: str) -> None:
+        self.what = what
+        self.cancelled = False
+        channel.add_on_cancel_callback(self._on_cancel)
+
+    def _on_cancel(self, _frame: object) -> None:
+        self.cancelled = True
+
+    def check(self) -> None:
+        if self.cancelled:
+            raise pika.exceptions.ChannelClosed(0, f"the broker cancelled {self.what}")
 
 
 def close_quietly(connection: BlockingConnection, timeout: float = 1.0) -> None:

@@ -8,10 +8,10 @@ log (processes/status_follow.py) and still knows them after a restart; thread mo
 them in the app's memory, and a restarted app has never heard of a job (404, saying why);
 sync has none to look up (its answer to the POST was the outcome).
 
-While broker mode has lost the status log (`lost_at`: its broker is unreachable), an answer
-says so: a known job's state is the last one heard (`"live": false` and since when; a stream
-gets `event: stale`, then `event: live` once the log is followed again), and a job not heard
-of is 503, not a 404 that may be false.
+While broker mode has lost the status log (`lost_at`: its broker gone, or its reading
+ended), an answer says so: a known job's state is the last one heard (`"live": false` and
+since when; a stream gets `event: stale`, then `event: live` once the log is followed
+again), and a job not heard of is 503, not a 404 that may be false.
 
 Bounds: at most `max_streams` streams open at once (503 beyond); a comment every
 `keepalive_s` so that proxies keep an idle stream open; a stream ends at a final state, when
@@ -113,7 +113,7 @@ class StatusRoutes:
         lost = self.lost_at()
         if lost is None:
             return {"live": True}
-        return {"live": False, "log_lost_at": lost, "note": _lost_note(lost)}
+        return {"live": False, **_lost(lost)}
 
     def _unknown(self, job: str) -> Respond:
         if not self.ready():  # broker mode, still reading the status log
@@ -221,13 +221,18 @@ def _lost_note(lost: float) -> str:
     )
 
 
+def _lost(lost: float) -> dict[str, Any]:
+    """Since when the app has not heard the status log, and what that means: the fields a
+    GET answer and an `event: stale` share."""
+    return {"log_lost_at": lost, "note": _lost_note(lost)}
+
+
 def _liveness_frame(lost: float | None) -> bytes:
     """`event: stale` (the log is lost: what follows the history may be late) or `event:
     live` (followed again)."""
     if lost is None:
         return b"event: live\ndata: {}\n\n"
-    data = json.dumps({"log_lost_at": lost, "note": _lost_note(lost)})
-    return f"event: stale\ndata: {data}\n\n".encode()
+    return f"event: stale\ndata: {json.dumps(_lost(lost))}\n\n".encode()
 
 
 def _frames(events: tuple[Event, ...]) -> bytes:

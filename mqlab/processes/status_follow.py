@@ -46,7 +46,14 @@ import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 from pika.spec import BasicProperties
 
-from mqlab.amqp.settings import UNAVAILABLE, AmqpSettings, close_quietly, parameters, status_outage
+from mqlab.amqp.settings import (
+    UNAVAILABLE,
+    AmqpSettings,
+    Cancels,
+    close_quietly,
+    parameters,
+    status_outage,
+)
 from mqlab.job.status import MAX_BATCH, Board, Event
 from scenarios import status
 
@@ -70,7 +77,7 @@ class Follower:
         self._closed = threading.Event()
         self._events = status.Events(None, "")
         self._next: int | None = None  # the offset to read from after a reconnection
-        self._cancelled = ""  # why the broker cancelled our consumer, if it did
+        self._cancels: Cancels | None = None  # of the channel we read on
         self._bookmark = uuid.uuid4().hex.encode()
         self._started = time.monotonic()
         self.outage = status_outage(settings, log)
@@ -102,7 +109,6 @@ class Follower:
 
     def _follow(self) -> None:
         connection = pika.BlockingConnection(parameters(self.settings))
-        self._cancelled = ""
         try:
             reading = self._subscribe(connection, connection.channel())
             self._events = status.events(connection, self.settings)
@@ -120,8 +126,11 @@ class Follower:
                     connection.process_data_events(time_limit=POLL_S)
                 if not reading.is_open:
                     raise pika.exceptions.ChannelClosed(0, "the status channel was closed")
-                if self._cancelled:  # the channel is fine, but nothing will come on it
-                    raise pika.exceptions.ChannelClosed(0, self._cancelled)
+                if self._cancels is not None and self._cancels.cancelled:
+                    # A stream deleted and declared again numbers from 0: our next offset may
+                    # never come. Read it from its first again; the board keeps each event once.
+                    self._next = None
+                    self._cancels.check()
         finally:
             self._events = status.Events(None, "")  # the app's own events wait in _pending
             close_quietly(connection)
@@ -153,14 +162,8 @@ class Follower:
             self.caught_up.set()
         # The broker may end our consumer and keep the channel open: its stream deleted, or
         # its member lost with a node. Silent, the app would hear nothing more, ever.
-        channel.add_on_cancel_callback(self._on_cancel)
+        self._cancels = Cancels(channel, "the status consumer (its queue moved or is gone)")
         return channel
-
-    def _on_cancel(self, _frame: object) -> None:
-        self._cancelled = "the broker cancelled the status consumer (its queue moved or is gone)"
-        # A stream deleted and declared again numbers from 0: our next offset may never come.
-        # Read it from its first again; the board keeps each event once.
-        self._next = None
 
     def _mark(self) -> None:
         """A bookmark at the end of the stream: once the replay reaches it, it is done."""

@@ -400,7 +400,7 @@ class Job {
         // not an event of ours: ignored
       }
     };
-    // the app server lost its status log (the broker is unreachable), or hears it again
+    // the app server lost its status log (its broker gone, or its reading ended), or hears it again
     source.addEventListener("stale", (message) => {
       let since = Date.now() / 1000;
       try {
