@@ -126,6 +126,14 @@ def test_app_and_worker_ride_through_broker_outages(
             answers = [app.post(SIGNUP) for _ in range(3)]
             assert [(code, body["outcome"]) for code, body in answers] == [(503, "not_taken")] * 3
         assert worker.alive
+
+        def losses() -> int:
+            jobs = jobs_connection_lines(workers.log(worker))
+            return sum("lost the broker" in line for line in jobs)
+
+        # The worker hears of the last kill at its next look at the socket (every 0.1 s): the
+        # log was once read a few ms before it said so (2 == 3).
+        wait_until(lambda: losses() >= 3, timeout=10, what="the worker to see the last kill")
         log = workers.log(worker)
         jobs = jobs_connection_lines(log)
         assert sum("lost the broker" in line for line in jobs) == 3  # one line an outage
