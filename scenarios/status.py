@@ -16,10 +16,15 @@ to rebuild every job's state, then follows it live: the app's memory may die, th
 not (mqlab/processes/status_follow.py).
 
 What a status event is worth: less than the job. `emit` never waits for the broker (no
-publisher confirm) and never raises. If the broker is gone, or the exchange is, the event is
-lost: the user's page shows an older state, and the job itself goes on; its ack, not its
-status, is what tells the broker the work is done. So a worker publishes them on a
+publisher confirm) and never raises: the job goes on whatever becomes of its states; its ack,
+not its status, is what tells the broker the work is done. So a worker publishes them on a
 connection of their own (`worker_events`): whatever befalls it never touches a job's ack.
+While that connection is away, the worker holds its states (up to MAX_UNSENT messages) and
+sends them once it is back, even if no job comes meanwhile: dropped, a job mailed in those
+seconds would show "queued" to its user for good. A state sent twice (the connection died
+just after sending it) is kept once by whoever reads it. The app holds its own the same way
+(mqlab/processes/status_follow.py). Only a worker that stops while its broker is away, or
+more states than they hold, are lost: the page then shows an older state.
 
 A worker whose jobs take a few milliseconds (a scan under SHORT_SCAN_MS) holds its events
 for up to LINGER_S and sends them together, as one message: a stream pays per message, and
@@ -33,6 +38,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -63,6 +69,7 @@ PREFETCH = 1000  # a stream consumer must set one (basic.qos), and ack what it r
 ACK_EVERY = 100  # one ack (multiple=True) for this many messages: acks cost a reader time
 SHORT_SCAN_MS = 20.0  # a worker scanning less than this holds its events...
 LINGER_S = 0.05  # ...for up to this long, to send them as one message
+MAX_UNSENT = 1000  # a worker's messages held while its broker is away; then the oldest go
 
 
 @dataclass
@@ -70,7 +77,9 @@ class Events:
     """Where `emit` publishes: a channel of its own and the fanout exchange. No channel:
     events are dropped, unless `side`, the connection the channel is on, opens a new one.
     `linger_s` > 0: events wait in `held` for up to that long, then go as one message, sent
-    by `timer` (the `call_later` of a connection whose loop runs; by default the channel's)."""
+    by `timer` (the `call_later` of a connection whose loop runs; by default the channel's).
+    With `side`, messages the broker could not take wait in `unsent`, sent again by `timer`
+    once the side connection may be opened again."""
 
     channel: BlockingChannel | None
     exchange: str
@@ -78,9 +87,14 @@ class Events:
     held: list[Event] = field(default_factory=list)
     side: SideConnection | None = None
     timer: Callable[[float, Callable[[], None]], object] | None = None
+    unsent: deque[Sequence[Event]] = field(default_factory=deque)
+    retrying: bool = False  # a timer will send `unsent` again
 
     def close(self) -> None:
         if self.side is not None:
+            send_unsent(self, again=False)  # a last try
+            if self.unsent:
+                log.warning("%d job state message(s) never reached the broker", len(self.unsent))
             self.side.close()
 
 
@@ -137,7 +151,7 @@ def _linger(scan_ms: float | None) -> float:
 
 
 def emit(events: Events, job_id: str, state: str, detail: str = "") -> None:
-    """emit_log: one state change, to every listener. Fire and forget."""
+    """emit_log: one state change, to every listener. Never waits for the broker, never raises."""
     event = Event.now(job_id, state, detail)
     if events.linger_s <= 0 or events.channel is None or not events.channel.is_open:
         publish(events, [event])  # now
@@ -159,28 +173,59 @@ def flush(events: Events) -> None:
 
 def publish(events: Events, batch: Sequence[Event]) -> None:
     """One message: one event, or several as a JSON array (at most MAX_BATCH)."""
-    if (events.channel is None or not events.channel.is_open) and events.side is not None:
-        events.channel = events.side.channel()  # None while the broker is away
+    if events.side is not None:  # a worker's: held while its broker is away
+        if len(events.unsent) == MAX_UNSENT:
+            not_published(log, events.unsent.popleft(), OverflowError("too many held"))
+        events.unsent.append(batch)
+        send_unsent(events)
+        return
     if events.channel is None or not events.channel.is_open:
         return
     try:
-        events.channel.basic_publish(
-            events.exchange,
-            routing_key="",  # a fanout exchange ignores it
-            body=batch[0].to_bytes() if len(batch) == 1 else batch_to_bytes(batch),
-            properties=BasicProperties(
-                type=EVENT_TYPE, message_id=batch[0].job, content_type="application/json"
-            ),
-        )
+        send(events.channel, events.exchange, batch)
     except UNAVAILABLE as e:
-        # Lost: nobody hears of these changes, and the jobs go on.
-        if events.side is not None:
+        not_published(log, batch, e)  # lost: nobody hears of these changes; the jobs go on
+
+
+def send_unsent(events: Events, again: bool = True) -> None:
+    """A worker's held messages, oldest first, on its side connection (opened again if it may
+    be); what the broker cannot take yet waits for a timer that tries again (if `again`)."""
+    assert events.side is not None
+    while events.unsent:
+        if events.channel is None or not events.channel.is_open:
+            events.channel = events.side.channel()  # None while the broker is away
+        if events.channel is None:
+            break
+        try:
+            send(events.channel, events.exchange, events.unsent[0])
+        except UNAVAILABLE as e:
             events.side.lost(e)  # one line, then a new connection after a backoff
-        else:
-            not_published(log, batch, e)
-        return
-    if events.side is not None:
+            events.channel = None
+            break
+        events.unsent.popleft()
         events.side.sent()
+    if again and events.unsent and not events.retrying:  # even if no job comes to send them
+        timer = events.timer or (events.channel.connection.call_later if events.channel else None)
+        if timer is not None:
+            events.retrying = True
+            timer(events.side.wait_s() + 0.01, lambda: _retry(events))
+
+
+def _retry(events: Events) -> None:
+    events.retrying = False
+    send_unsent(events)
+
+
+def send(channel: BlockingChannel, exchange: str, batch: Sequence[Event]) -> None:
+    """One message on `channel`; what the broker's absence raises goes up."""
+    channel.basic_publish(
+        exchange,
+        routing_key="",  # a fanout exchange ignores it
+        body=batch[0].to_bytes() if len(batch) == 1 else batch_to_bytes(batch),
+        properties=BasicProperties(
+            type=EVENT_TYPE, message_id=batch[0].job, content_type="application/json"
+        ),
+    )
 
 
 def listen(channel: BlockingChannel, settings: AmqpSettings) -> str:

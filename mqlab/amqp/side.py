@@ -4,10 +4,11 @@ Why apart from the jobs' connection: a broker that lost the status stream (its n
 with its disk) answers a publish into it by closing the whole connection (506 "Stream not
 found"). On the jobs' connection that took the ack of the job in hand with it: the job came
 back, was mailed again, its "sent" closed the connection again, and so on: 790 mails for
-200 jobs in one node-loss trial. Here only the states are lost, with one line, and the
+200 jobs in one node-loss trial. Here only the states wait, with one line, and the
 connection is opened again after a capped backoff; one line says it is back once what is
 sent on it goes through on a connection that lived STEADY_S (a broker that closes each new
-connection at its first message would otherwise be "back" five times a second).
+connection at its first message would otherwise be "back" five times a second). What could
+not be sent meanwhile is held by its user (scenarios/status.py) and sent once it is back.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class SideConnection:
             settings.url,
             settings.reconnect_max_s,
             log,
-            lost_line=f"{name}: lost the broker (%s); dropped until it is back",
+            lost_line=f"{name}: lost the broker (%s); held until it is back",
             back_line=f"{name}: back after %.1f s",
         )
 
@@ -63,6 +64,10 @@ class SideConnection:
             return None
         self._opened_at = time.monotonic()
         return self._channel
+
+    def wait_s(self) -> float:
+        """Seconds until `channel()` may try to connect again (0: now)."""
+        return max(0.0, self._retry_at - time.monotonic())
 
     def sent(self) -> None:
         if time.monotonic() - self._opened_at >= STEADY_S:

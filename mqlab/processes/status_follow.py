@@ -26,7 +26,8 @@ app answers 503 for an unknown job rather than a false 404.
 
 A lost connection: like the publisher and the workers, capped backoff with jitter, one line
 when lost and one when back; the reading resumes at the next offset. Events published
-meanwhile are read then; the app's own, up to MAX_PENDING, are published then. A consumer
+meanwhile are read then; the app's own, up to MAX_PENDING, are published then, the one
+a lost connection could not take included. A consumer
 the broker cancels while the connection lives (its stream deleted, or its node lost in a
 cluster) is a lost connection too, except that the reading starts again from the first
 offset: the stream may be a new one.
@@ -116,8 +117,8 @@ class Follower:
             if not self.caught_up.is_set():
                 self._mark()
             while not self._closed.is_set():
-                self._flush()  # a publish that finds the connection gone drops its events
-                if not connection.is_open:  # (pika then refuses even to look): start again
+                self._flush()  # raises if the connection is gone: its events wait for the next
+                if not connection.is_open:
                     raise pika.exceptions.ConnectionClosed(0, "the status connection was lost")
                 if self.caught_up.is_set():  # what arrived meanwhile, all at once
                     connection.process_data_events(time_limit=0)
@@ -197,7 +198,11 @@ class Follower:
                     self.board.add(event)
 
     def _flush(self) -> None:
-        """The app's own events, as many to a message as are waiting (up to MAX_BATCH)."""
+        """The app's own events, as many to a message as are waiting (up to MAX_BATCH). A
+        message the broker could not take stays first in line for the next connection (a
+        copy that did reach it is kept once by every reader)."""
         while self._pending and self._events.channel is not None:
-            count = min(MAX_BATCH, len(self._pending))
-            status.publish(self._events, [self._pending.popleft() for _ in range(count)])
+            batch = [self._pending[i] for i in range(min(MAX_BATCH, len(self._pending)))]
+            status.send(self._events.channel, self._events.exchange, batch)
+            for _ in batch:
+                self._pending.popleft()
