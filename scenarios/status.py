@@ -89,12 +89,14 @@ class Events:
     timer: Callable[[float, Callable[[], None]], object] | None = None
     unsent: deque[Sequence[Event]] = field(default_factory=deque)
     retrying: bool = False  # a timer will send `unsent` again
+    dropped: int = 0  # states dropped from a full `unsent`, not yet told in the log
 
     def close(self) -> None:
         if self.side is not None:
             send_unsent(self, again=False)  # a last try
-            if self.unsent:
-                log.warning("%d job state message(s) never reached the broker", len(self.unsent))
+            lost = self.dropped + sum(len(batch) for batch in self.unsent)
+            if lost:
+                log.warning("%d job states never reached the broker", lost)
             self.side.close()
 
 
@@ -174,8 +176,8 @@ def flush(events: Events) -> None:
 def publish(events: Events, batch: Sequence[Event]) -> None:
     """One message: one event, or several as a JSON array (at most MAX_BATCH)."""
     if events.side is not None:  # a worker's: held while its broker is away
-        if len(events.unsent) == MAX_UNSENT:
-            not_published(log, events.unsent.popleft(), OverflowError("too many held"))
+        if len(events.unsent) == MAX_UNSENT:  # the oldest go; one line says so, once back
+            events.dropped += len(events.unsent.popleft())
         events.unsent.append(batch)
         send_unsent(events)
         return
@@ -204,6 +206,9 @@ def send_unsent(events: Events, again: bool = True) -> None:
             break
         events.unsent.popleft()
         events.side.sent()
+    if events.dropped and not events.unsent:
+        log.warning("%d job states were dropped while the broker was away", events.dropped)
+        events.dropped = 0
     if again and events.unsent and not events.retrying:  # even if no job comes to send them
         timer = events.timer or (events.channel.connection.call_later if events.channel else None)
         if timer is not None:

@@ -308,3 +308,23 @@ def test_a_batch_of_events_off_the_queue_is_checked_as_a_whole() -> None:
             Event.many_from_bytes(bad)
     with pytest.raises(ValueError):
         batch_to_bytes([])
+
+
+def test_a_worker_away_from_its_broker_holds_at_most_max_unsent_and_says_what_it_lost(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nothing listens on the port: each state waits in `unsent` (the oldest go past
+    MAX_UNSENT), one timer is set to try again however many come, and closing says how many
+    states never reached the broker: those dropped and those still held."""
+    from mqlab.processes.procs import free_port
+
+    monkeypatch.setattr(status, "MAX_UNSENT", 3)
+    settings = AmqpSettings(url=f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F")
+    timers: list[float] = []
+    events = status.worker_events(settings, 200.0, lambda s, f: timers.append(s))
+    for n in range(5):
+        status.emit(events, f"job-{n}", "sent")
+    assert [b[0].job for b in events.unsent] == ["job-2", "job-3", "job-4"]
+    assert events.dropped == 2 and len(timers) == 1
+    events.close()
+    assert "5 job states never reached the broker" in caplog.text
