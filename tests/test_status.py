@@ -135,6 +135,41 @@ def test_an_app_whose_status_consumer_the_broker_cancels_follows_the_log_again(
     assert states(settled(app, "after-1")) == ["queued", "scanning", "sent"]
 
 
+def test_an_app_refused_the_stream_asks_again_and_reads_it_once_it_is_granted(
+    start_app: Callable[..., App],
+    sink: Sink,
+    queues: Queues,
+    workers: Workers,
+) -> None:
+    """A broker may refuse the stream (a node without a replica of it, after a node loss; here
+    a classic queue of its name in the way): the app follows live events only. It asks for the
+    stream again; once granted, it reads it, so what it hears is kept for an app that starts
+    later (which, with the app stuck on live events, would not know the job)."""
+    settings = AmqpSettings(url=queues.url, queue=queues.name, exchange=queues.exchange)
+    conn = connect(queues.url)
+    try:
+        conn.channel().queue_declare(status_stream(settings), durable=True)  # not a stream
+        args = (*queues.args(), "--server-threads", "2")
+        app = start_app("broker", None, *args)
+        log = app.child.log_path
+        assert "no status stream" in log.read_text(errors="replace")
+        workers.start(sink.port, "--scan-ms", "0")
+        assert app.post(SIGNUP, headers={"X-Job-Id": "live-only-1"})[0] == 202
+        assert settled(app, "live-only-1")["state"] == "sent"
+        conn.channel().queue_delete(status_stream(settings))  # out of the way
+    finally:
+        conn.close()
+    wait_until(
+        lambda: "status stream back" in log.read_text(errors="replace"),
+        timeout=20,  # it asks every STREAM_RETRY_S (5 s)
+        what="the app to read the status stream again",
+    )
+    assert app.post(SIGNUP, headers={"X-Job-Id": "streamed-1"})[0] == 202
+    assert states(settled(app, "streamed-1")) == ["queued", "scanning", "sent"]
+    later = start_app("broker", None, *args)
+    assert states(settled(later, "streamed-1")) == ["queued", "scanning", "sent"]
+
+
 def test_a_worker_with_short_jobs_sends_their_states_together(
     queues: Queues, workers: Workers, sink: Sink
 ) -> None:

@@ -17,8 +17,9 @@ stream is a log kept by the broker, on its disk, that survives the app (and a br
 restart); any number of apps replay it; it needs no store of mqlab's own. Its retention
 (scenarios.status.STREAM: a day, at most 100 MB) bounds what a restarted app can know, and
 replaying it is what a restart costs (see the report of issue 19 for the figures). On a
-broker that refuses the stream (no stream support, or one declared with other arguments),
-the app binds a queue of its own instead, follows live only, and says so in its log.
+broker that refuses the stream (no stream support, one declared with other arguments, or,
+after a node loss, a node without a replica of it), the app binds a queue of its own instead,
+follows live only, says so in its log, and asks for the stream again every STREAM_RETRY_S.
 
 Catching up: until the replay reaches the bookmark this app put at the end of the stream
 when it connected, a job it has not seen yet may still come: `caught_up` is not set, and the
@@ -61,6 +62,7 @@ from scenarios import status
 log = logging.getLogger(__name__)
 
 POLL_S = 0.2  # while replaying: how often the thread looks at the stop flag
+STREAM_RETRY_S = 5.0  # following live events only: how often it asks for the stream again
 READ_EVERY_S = 0.05  # once caught up: how often it publishes and reads
 MAX_PENDING = 10_000  # the app's own events waiting for the broker; the oldest go first
 BOOKMARK = "mqlab.status.bookmark"  # the `type` of the message that marks the replay's end
@@ -79,6 +81,8 @@ class Follower:
         self._events = status.Events(None, "")
         self._next: int | None = None  # the offset to read from after a reconnection
         self._cancels: Cancels | None = None  # of the channel we read on
+        self._live: str | None = None  # our own queue, while the broker refuses the stream
+        self._stream_at = 0.0  # when to ask for the stream again, meanwhile
         self._bookmark = uuid.uuid4().hex.encode()
         self._started = time.monotonic()
         self.outage = status_outage(settings, log)
@@ -127,6 +131,8 @@ class Follower:
                     connection.process_data_events(time_limit=POLL_S)
                 if not reading.is_open:
                     raise pika.exceptions.ChannelClosed(0, "the status channel was closed")
+                if self._live is not None and time.monotonic() >= self._stream_at:
+                    reading = self._stream_again(connection, reading)
                 if self._cancels is not None and self._cancels.cancelled:
                     # A stream deleted and declared again numbers from 0: our next offset may
                     # never come. Read it from its first again; the board keeps each event once.
@@ -145,25 +151,53 @@ class Follower:
 
         RabbitMQ 3.10 refuses a stream whose node was SIGKILLed and restarted ("home node
         ... is down or inaccessible", 404, for as long as we looked: a minute), so after a
-        broker restart the app follows live events only: what it knew stays, what workers
-        told before it listened again is lost, and a restarted app knows only what follows."""
+        broker restart the app follows live events only until the stream is granted again
+        (`_stream_again`): what it knew stays, what workers told before it listened again is
+        lost, and an app restarted meanwhile knows only what follows."""
+        self._live = None
         try:
-            status.declare(channel, self.settings)
-            offset: str | int = "first" if self._next is None else self._next
-            status.replay(channel, self.settings, self._on_event, offset, self._on_other)
+            self._replay(channel)
         except pika.exceptions.ChannelClosedByBroker as e:
             log.warning(
-                "no status stream (%s): following live events only; after a restart this "
-                "app will not know the jobs before it",
+                "no status stream (%s): following live events only, and asking for it "
+                "every %g s; meanwhile a restarted app would not know the jobs before it",
                 e.reply_text,
+                STREAM_RETRY_S,
             )
             channel = connection.channel()
-            queue = status.listen(channel, self.settings)
-            channel.basic_consume(queue, self._on_live, auto_ack=True)
+            self._live = status.listen(channel, self.settings)
+            channel.basic_consume(self._live, self._on_live, auto_ack=True)
+            self._stream_at = time.monotonic() + STREAM_RETRY_S
             self.caught_up.set()
         # The broker may end our consumer and keep the channel open: its stream deleted, or
         # its member lost with a node. Silent, the app would hear nothing more, ever.
         self._cancels = Cancels(channel, "the status consumer (its queue moved or is gone)")
+        return channel
+
+    def _replay(self, channel: BlockingChannel) -> None:
+        """Declare the stream and read it from where we are (its first offset at the start)."""
+        status.declare(channel, self.settings)
+        offset: str | int = "first" if self._next is None else self._next
+        status.replay(channel, self.settings, self._on_event, offset, self._on_other)
+
+    def _stream_again(
+        self, connection: BlockingConnection, reading: BlockingChannel
+    ) -> BlockingChannel:
+        """Following live events only: ask for the stream again (a node with a replica may be
+        back, the queue in its way gone). Granted, read it from where we were and drop our
+        own queue: the events it saw are in the stream too, and each is kept once."""
+        channel = connection.channel()
+        try:
+            self._replay(channel)
+        except pika.exceptions.ChannelClosedByBroker:
+            self._stream_at = time.monotonic() + STREAM_RETRY_S
+            return reading
+        assert self._live is not None
+        reading.queue_delete(self._live)  # its consumer with it
+        reading.close()
+        self._live = None
+        self._cancels = Cancels(channel, "the status consumer (its queue moved or is gone)")
+        log.info("status stream back: following it again")
         return channel
 
     def _mark(self) -> None:
