@@ -23,8 +23,8 @@ While that connection is away, the worker holds its states (up to MAX_UNSENT mes
 sends them once it is back, even if no job comes meanwhile: dropped, a job mailed in those
 seconds would show "queued" to its user for good. A state sent twice (the connection died
 just after sending it) is kept once by whoever reads it. The app holds its own the same way
-(mqlab/processes/status_follow.py). Only a worker that stops while its broker is away, or
-more states than they hold, are lost: the page then shows an older state.
+(mqlab/processes/status_follow.py). States are lost only when a worker stops while its
+broker is away, or when more wait than it holds: the page then shows an older state.
 
 A worker whose jobs take a few milliseconds (a scan under SHORT_SCAN_MS) holds its events
 for up to LINGER_S and sends them together, as one message: a stream pays per message, and

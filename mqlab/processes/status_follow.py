@@ -184,10 +184,12 @@ class Follower:
         self, connection: BlockingConnection, reading: BlockingChannel
     ) -> BlockingChannel:
         """Following live events only: ask for the stream again (a node with a replica may be
-        back, the queue in its way gone). Granted, read it from where we were and drop our
-        own queue: the events it saw are in the stream too, and each is kept once."""
+        back, the queue in its way gone). Granted, read it from its first offset (it may be a
+        new one, numbered from 0) and drop our own queue: the events that queue brought are in
+        the stream too, and the board keeps each once."""
         channel = connection.channel()
         try:
+            self._next = None
             self._replay(channel)
         except pika.exceptions.ChannelClosedByBroker:
             self._stream_at = time.monotonic() + STREAM_RETRY_S
