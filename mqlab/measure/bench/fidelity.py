@@ -72,9 +72,9 @@ def sync_row(url: str, default: Workload, meter: doubt.Meter) -> Row:
     light = replace(default, requests=LIGHT_REQUESTS, rate=LIGHT_RATE)
     with meter() as cpu:
         sync = runner.run(RunConfig(Mode.sync, light, url, floors=False)).summary
-    paced = calibrate.measure(None, samples=LIGHT_REQUESTS, rate=None, pace_s=1 / LIGHT_RATE)
-    smtp = paced.floor("smtp")
-    expected = light.scan_ms + smtp.p50 if smtp else None
+    with calibrate.rig() as r:
+        smtp = calibrate.smtp_floor(r.smtp_port, LIGHT_REQUESTS, pace_s=1 / LIGHT_RATE)
+    expected = light.scan_ms + smtp.p50
     return Row(
         "fidelity.sync",
         ratio(sync.response_ms.p50, expected),
