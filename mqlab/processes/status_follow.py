@@ -66,6 +66,7 @@ STREAM_RETRY_S = 5.0  # following live events only: how often it asks for the st
 READ_EVERY_S = 0.05  # once caught up: how often it publishes and reads
 MAX_PENDING = 10_000  # the app's own events waiting for the broker; the oldest go first
 BOOKMARK = "mqlab.status.bookmark"  # the `type` of the message that marks the replay's end
+CONSUMER = "the status consumer (its queue moved or is gone)"  # in the line of a cancel
 
 
 class Follower:
@@ -171,7 +172,7 @@ class Follower:
             self.caught_up.set()
         # The broker may end our consumer and keep the channel open: its stream deleted, or
         # its member lost with a node. Silent, the app would hear nothing more, ever.
-        self._cancels = Cancels(channel, "the status consumer (its queue moved or is gone)")
+        self._cancels = Cancels(channel, CONSUMER)
         return channel
 
     def _replay(self, channel: BlockingChannel) -> None:
@@ -198,7 +199,7 @@ class Follower:
         reading.queue_delete(self._live)  # its consumer with it
         reading.close()
         self._live = None
-        self._cancels = Cancels(channel, "the status consumer (its queue moved or is gone)")
+        self._cancels = Cancels(channel, CONSUMER)
         log.info("status stream back: following it again")
         return channel
 
