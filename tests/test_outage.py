@@ -16,7 +16,7 @@ import pytest
 from mqlab.amqp.settings import AmqpSettings
 from mqlab.job.status import Event
 from mqlab.processes import rabbit
-from mqlab.processes.procs import http_ok, wait_for
+from mqlab.processes.procs import http_ok
 from scenarios import status
 
 from .helpers import (
@@ -272,7 +272,9 @@ def test_a_worker_whose_status_connection_the_broker_closes_still_acks_its_job_o
         assert close_connections(node, "mqlab worker: job states") == 1
         (arrival,) = sink.wait_for(1, timeout=30)
         assert arrival.job_id == first.id
-        assert wait_for(lambda: (first.id, "sent") in hear(), timeout=10), states
+        wait_until(
+            lambda: (first.id, "sent") in hear(), timeout=10, what=f"the held 'sent' of {first.id}"
+        )
         second = signup_job("lee")
         node_queues.publish(second)
         sink.wait_for(2, timeout=30)

@@ -14,6 +14,7 @@ from mqlab.amqp.settings import AmqpSettings, status_stream
 from mqlab.job.scan import EICAR
 from mqlab.job.signup import Job
 from mqlab.job.status import MAX_BATCH, Board, Event, batch_to_bytes
+from mqlab.processes.procs import free_port
 from scenarios import status
 
 from .helpers import App, Queues, Sink, Sse, Workers, connect, get, signup_job, wait_until
@@ -351,8 +352,6 @@ def test_a_worker_away_from_its_broker_holds_at_most_max_unsent_and_says_what_it
     """Nothing listens on the port: each state waits in `unsent` (the oldest go past
     MAX_UNSENT), one timer is set to try again however many come, and closing says how many
     states never reached the broker: those dropped and those still held."""
-    from mqlab.processes.procs import free_port
-
     monkeypatch.setattr(status, "MAX_UNSENT", 3)
     settings = AmqpSettings(url=f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F")
     timers: list[float] = []
