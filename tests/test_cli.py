@@ -36,6 +36,46 @@ def test_every_command_explains_itself(command: str, capsys: pytest.CaptureFixtu
     assert f"Usage: mqlab {command} " in capsys.readouterr().out  # its own help, not the app's
 
 
+@pytest.mark.parametrize("command", ["serve", "worker", "sink"])
+def test_a_lab_process_parses_with_the_apps_own_command_and_loads_no_other(command: str) -> None:
+    """The lab starts hundreds of these: `mqlab worker` parses with the same command as
+    `mqlab --help` shows, and imports no other command's module (it starts in less CPU)."""
+    from mqlab.cli.app import app
+    from mqlab.cli.core import app_for
+
+    whole = typer.main.get_command(app).commands[command]  # type: ignore[attr-defined]
+    alone = typer.main.get_command(app_for(["--traceback", command])).commands  # type: ignore[attr-defined]
+    assert list(alone) == [command]
+    assert alone[command].help == whole.help
+
+    def described(params: list[Any]) -> list[tuple[Any, ...]]:
+        return [(p.opts, p.default, getattr(p, "help", None)) for p in params]
+
+    assert described(alone[command].params) == described(whole.params)
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from mqlab.cli.core import app_for; "
+            f"app_for([{command!r}]); print(' '.join(sorted(sys.modules)))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.split()
+    others = {
+        "mqlab.cli.app",
+        "mqlab.cli.measure",
+        "mqlab.cli.stress",
+        "mqlab.cli.lesson",
+        "mqlab.cli.cluster",
+        "mqlab.processes.rabbit.cluster",
+        "mqlab.measure.lab",
+    }
+    assert others.isdisjoint(loaded), others & set(loaded)
+
+
 def test_help_paragraphs_are_wrapped_once_by_the_terminal(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,5 +1,6 @@
-"""The typer app: its commands (defined in measure.py, stress.py and live.py), the global
-`--traceback`, and `chart`. `mqlab.cli.core` runs it inside the one error boundary.
+"""The typer app: every command (defined in measure.py, stress.py, live.py, lesson.py and
+cluster.py, and `chart` here) on the root of `root.py`. `mqlab.cli.core` runs it inside the
+one error boundary.
 """
 
 from __future__ import annotations
@@ -9,21 +10,10 @@ from typing import Annotated
 
 import typer
 
-from mqlab.cli import cluster, lesson, live, measure, stress
+from mqlab.cli import cluster, lesson, live, measure, root, stress
 from mqlab.cli.options import Lang, LangChoice, writable_folder
 
-app = typer.Typer(
-    name="mqlab",
-    help=(
-        "mqlab: measure why message brokers exist. A signup must send a slow welcome mail "
-        "(virus scan, then SMTP); mqlab runs it three ways on real parts and measures what the "
-        "user waits, how fast mail goes out, and what a crash loses.\n\n"
-        "Start with: mqlab compare"
-    ),
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+app = root.new_app()
 broker_app = typer.Typer(
     help="Start, stop or inspect a RabbitMQ node for live demos.", no_args_is_help=True
 )
@@ -33,22 +23,6 @@ cluster_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(cluster_app, name="cluster")
-
-
-@app.callback()
-def _global_options(
-    ctx: typer.Context,
-    traceback: Annotated[
-        bool,
-        typer.Option(
-            "--traceback",
-            help="On an error, show the full Python stack (for bug reports), not one line. "
-            "Goes before the command: mqlab --traceback run sync",
-        ),
-    ] = False,
-) -> None:
-    # mqlab.cli.core.main passes a dict as the context object and reads it when a command fails
-    ctx.ensure_object(dict)["traceback"] = traceback
 
 
 def chart(
