@@ -70,7 +70,6 @@ def test_a_lab_process_parses_with_the_apps_own_command_and_loads_no_other(comma
         "mqlab.cli.stress",
         "mqlab.cli.lesson",
         "mqlab.cli.cluster",
-        "mqlab.processes.rabbit.cluster",
         "mqlab.measure.lab",
     }
     assert others.isdisjoint(loaded), others & set(loaded)

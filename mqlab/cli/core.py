@@ -75,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def app_for(args: Sequence[str]) -> typer.Typer:
     """The app that parses `args`: for a lab process (`mqlab worker ...`), the root with that
-    one command, which starts in about half the CPU of the whole app; else the whole app."""
+    one command, which does not import or build the others; else the whole app."""
     from mqlab.cli import root
 
     name = next((a for a in args if not a.startswith("-")), None)  # --traceback is a flag

@@ -38,100 +38,46 @@ Use the names below as `rabbit.<name>`; a test that patches a setting patches it
 the module that reads it (e.g. `rabbit.urls.DEFAULT_URL`).
 """
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # for mypy and readers; at run time each name is imported on first use
-    from mqlab.processes.rabbit.cluster import Cluster
-    from mqlab.processes.rabbit.cluster_state import (
-        cluster_down,
-        cluster_status,
-        cluster_up,
-        recorded_cluster,
-    )
-    from mqlab.processes.rabbit.ensure import ensure_broker
-    from mqlab.processes.rabbit.launch import (
-        EPMD_PORT,
-        PRELOAD_ENV_VAR,
-        SERVER_ENV_VAR,
-        find_rabbitmq_server,
-    )
-    from mqlab.processes.rabbit.node import PrivateNode
-    from mqlab.processes.rabbit.probe import (
-        BrokerUnavailable,
-        queue_depth,
-        queue_depths,
-        server_version,
-    )
-    from mqlab.processes.rabbit.state import (
-        BROKER_PORT,
-        STATE_DIR,
-        STATE_ENV_VAR,
-        BrokerHandle,
-        broker_down,
-        broker_status,
-        broker_up,
-        resolve_url,
-        state_dir,
-    )
-    from mqlab.processes.rabbit.urls import (
-        DEFAULT_URL,
-        ENV_VAR,
-        LOCALHOST,
-        holds_a_secret,
-        mask_url,
-        split_urls,
-    )
-
-# name -> the module that defines it: `rabbit.X` imports only what X needs, so a process that
-# uses a URL helper does not load the cluster code and pika with it
-_WHERE = {
-    "Cluster": "mqlab.processes.rabbit.cluster",
-    "cluster_down": "mqlab.processes.rabbit.cluster_state",
-    "cluster_status": "mqlab.processes.rabbit.cluster_state",
-    "cluster_up": "mqlab.processes.rabbit.cluster_state",
-    "recorded_cluster": "mqlab.processes.rabbit.cluster_state",
-    "ensure_broker": "mqlab.processes.rabbit.ensure",
-    "EPMD_PORT": "mqlab.processes.rabbit.launch",
-    "PRELOAD_ENV_VAR": "mqlab.processes.rabbit.launch",
-    "SERVER_ENV_VAR": "mqlab.processes.rabbit.launch",
-    "find_rabbitmq_server": "mqlab.processes.rabbit.launch",
-    "PrivateNode": "mqlab.processes.rabbit.node",
-    "BrokerUnavailable": "mqlab.processes.rabbit.probe",
-    "queue_depth": "mqlab.processes.rabbit.probe",
-    "queue_depths": "mqlab.processes.rabbit.probe",
-    "server_version": "mqlab.processes.rabbit.probe",
-    "BROKER_PORT": "mqlab.processes.rabbit.state",
-    "STATE_DIR": "mqlab.processes.rabbit.state",
-    "STATE_ENV_VAR": "mqlab.processes.rabbit.state",
-    "BrokerHandle": "mqlab.processes.rabbit.state",
-    "broker_down": "mqlab.processes.rabbit.state",
-    "broker_status": "mqlab.processes.rabbit.state",
-    "broker_up": "mqlab.processes.rabbit.state",
-    "resolve_url": "mqlab.processes.rabbit.state",
-    "state_dir": "mqlab.processes.rabbit.state",
-    "DEFAULT_URL": "mqlab.processes.rabbit.urls",
-    "ENV_VAR": "mqlab.processes.rabbit.urls",
-    "LOCALHOST": "mqlab.processes.rabbit.urls",
-    "holds_a_secret": "mqlab.processes.rabbit.urls",
-    "mask_url": "mqlab.processes.rabbit.urls",
-    "split_urls": "mqlab.processes.rabbit.urls",
-}
-
-
-def __getattr__(name: str) -> object:
-    import importlib
-
-    if name in _WHERE:
-        value = getattr(importlib.import_module(_WHERE[name]), name)
-        globals()[name] = value
-        return value
-    try:
-        return importlib.import_module(f"{__name__}.{name}")  # a submodule: rabbit.urls
-    except ModuleNotFoundError as e:
-        if e.name != f"{__name__}.{name}":
-            raise
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+from mqlab.processes.rabbit.cluster import Cluster
+from mqlab.processes.rabbit.cluster_state import (
+    cluster_down,
+    cluster_status,
+    cluster_up,
+    recorded_cluster,
+)
+from mqlab.processes.rabbit.ensure import ensure_broker
+from mqlab.processes.rabbit.launch import (
+    EPMD_PORT,
+    PRELOAD_ENV_VAR,
+    SERVER_ENV_VAR,
+    find_rabbitmq_server,
+)
+from mqlab.processes.rabbit.node import PrivateNode
+from mqlab.processes.rabbit.probe import (
+    BrokerUnavailable,
+    queue_depth,
+    queue_depths,
+    server_version,
+)
+from mqlab.processes.rabbit.state import (
+    BROKER_PORT,
+    STATE_DIR,
+    STATE_ENV_VAR,
+    BrokerHandle,
+    broker_down,
+    broker_status,
+    broker_up,
+    resolve_url,
+    state_dir,
+)
+from mqlab.processes.rabbit.urls import (
+    DEFAULT_URL,
+    ENV_VAR,
+    LOCALHOST,
+    holds_a_secret,
+    mask_url,
+    split_urls,
+)
 
 __all__ = [
     "BROKER_PORT",
