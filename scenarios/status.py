@@ -92,7 +92,11 @@ class Events:
     dropped: int = 0  # states dropped from a full `unsent`, not yet told in the log
 
     def close(self) -> None:
+        """A worker's last word: what it still holds (lingering, or unsent), one last try."""
         if self.side is not None:
+            held, self.held = self.held, []
+            if held:  # the jobs' connection ended before the timer that would send them
+                self.unsent.append(held)
             send_unsent(self, again=False)  # a last try
             lost = self.dropped + sum(len(batch) for batch in self.unsent)
             if lost:
@@ -167,7 +171,7 @@ def emit(events: Events, job_id: str, state: str, detail: str = "") -> None:
 
 
 def flush(events: Events) -> None:
-    """Publish what `emit` held (a worker also calls this before it stops)."""
+    """Publish what `emit` held (`Events.close` sends what is left when a worker stops)."""
     held, events.held = events.held, []
     if held:
         publish(events, held)

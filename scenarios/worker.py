@@ -146,8 +146,7 @@ def consume(
         Consumer(
             connection, channel, work, settle, shutdown, crashed=lambda e: Verdict("dead", e)
         ).run(settings.queue, settings.auto_ack)
-        status.flush(events)  # the states still held, before we go
     finally:
-        events.close()
+        events.close()  # the states still held go first, even when the connection is lost
         if connection.is_open:
             connection.close()  # whatever we still hold un-acked goes back to the queue

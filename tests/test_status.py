@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mqlab.amqp.settings import AmqpSettings, status_stream
+from mqlab.amqp.settings import AmqpSettings, status_exchange, status_stream
 from mqlab.job.scan import EICAR
 from mqlab.job.signup import Job
 from mqlab.job.status import MAX_BATCH, Board, Event, batch_to_bytes
@@ -344,6 +344,36 @@ def test_a_batch_of_events_off_the_queue_is_checked_as_a_whole() -> None:
             Event.many_from_bytes(bad)
     with pytest.raises(ValueError):
         batch_to_bytes([])
+
+
+def test_a_worker_that_stops_sends_the_states_it_still_held(queues: Queues) -> None:
+    """At scan 0 a worker holds its states for up to LINGER_S, for a timer on its jobs'
+    connection to send. That connection may end first (a node lost, a broker closing it):
+    closing the states' side sends what was held, instead of dropping it unsaid."""
+    settings = AmqpSettings(url=queues.url, queue=queues.name, exchange=queues.exchange)
+    conn = connect(queues.url)
+    try:
+        ch = conn.channel()
+        ch.exchange_declare(status_exchange(settings), "fanout", durable=True)
+        heard = ch.queue_declare("", exclusive=True).method.queue
+        ch.queue_bind(heard, status_exchange(settings))
+        events = status.worker_events(settings, 0.0, lambda s, f: None)  # the timer never fires
+        status.emit(events, "held-1", "scanning")
+        status.emit(events, "held-1", "sent")
+        assert [e.state for e in events.held] == ["scanning", "sent"]  # lingering, not sent
+        events.close()
+        got: list[Event] = []
+
+        def heard_both() -> bool:
+            _, _, body = ch.basic_get(heard, auto_ack=True)
+            if body is not None:
+                got.extend(Event.many_from_bytes(body))
+            return len(got) >= 2
+
+        wait_until(heard_both, timeout=10, what="the held states")
+        assert [(e.job, e.state) for e in got] == [("held-1", "scanning"), ("held-1", "sent")]
+    finally:
+        conn.close()
 
 
 def test_a_worker_away_from_its_broker_holds_at_most_max_unsent_and_says_what_it_lost(
