@@ -47,6 +47,7 @@ def test_a_lab_process_parses_with_the_apps_own_command_and_loads_no_other(comma
     alone = typer.main.get_command(app_for(["--traceback", command])).commands  # type: ignore[attr-defined]
     assert list(alone) == [command]
     assert alone[command].help == whole.help
+    assert "run" in typer.main.get_command(app_for(["--help", command])).commands  # type: ignore[attr-defined]
 
     def described(params: list[Any]) -> list[tuple[Any, ...]]:
         return [(p.opts, p.default, getattr(p, "help", None)) for p in params]

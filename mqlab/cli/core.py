@@ -78,9 +78,9 @@ def app_for(args: Sequence[str]) -> typer.Typer:
     one command, which does not import or build the others; else the whole app."""
     from mqlab.cli import root
 
-    name = next((a for a in args if not a.startswith("-")), None)  # --traceback is a flag
-    if name in root.PROCESSES:
-        return root.process_app(name)
+    at = next((i for i, a in enumerate(args) if not a.startswith("-")), len(args))
+    if at < len(args) and args[at] in root.PROCESSES and set(args[:at]) <= {"--traceback"}:
+        return root.process_app(args[at])  # not `mqlab --help worker`: that is the app's help
     from mqlab.cli.app import app
 
     return app
