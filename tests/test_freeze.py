@@ -137,7 +137,7 @@ def test_a_frozen_broker_gets_a_503_in_time_and_every_202_is_delivered_after(
         assert len(answered) == 135
         assert {s.status for s in answered} == {202, 503}
         slowest = max(s.seconds for s in answered)
-        assert slowest <= DEADLINE + 1, f"a signup took {slowest:.2f} s"
+        assert slowest <= DEADLINE + SLACK_S, f"a signup took {slowest:.2f} s"  # frozen 4 s
         assert app.child.alive and worker.alive
         accepted = {s.job_id for s in answered if s.status == 202}
         not_taken = {s.job_id for s in answered if s.outcome == "not_taken"}
