@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mqlab.amqp.settings import AmqpSettings, status_exchange, status_stream
+from mqlab.amqp.settings import AmqpSettings, status_stream
 from mqlab.job.scan import EICAR
 from mqlab.job.signup import Job
 from mqlab.job.status import MAX_BATCH, Board, Event, batch_to_bytes
@@ -353,11 +353,9 @@ def test_a_worker_that_stops_sends_the_states_it_still_held(queues: Queues) -> N
     settings = AmqpSettings(url=queues.url, queue=queues.name, exchange=queues.exchange)
     conn = connect(queues.url)
     try:
-        ch = conn.channel()
-        ch.exchange_declare(status_exchange(settings), "fanout", durable=True)
-        heard = ch.queue_declare("", exclusive=True).method.queue
-        ch.queue_bind(heard, status_exchange(settings))
         events = status.worker_events(settings, 0.0, lambda s, f: None)  # the timer never fires
+        ch = conn.channel()
+        heard = status.listen(ch, settings)  # the exchange is there: worker_events declared it
         status.emit(events, "held-1", "scanning")
         status.emit(events, "held-1", "sent")
         assert [e.state for e in events.held] == ["scanning", "sent"]  # lingering, not sent

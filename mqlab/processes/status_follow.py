@@ -37,6 +37,7 @@ offset: the stream may be a new one.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import threading
 import time
@@ -239,7 +240,7 @@ class Follower:
         message the broker could not take stays first in line for the next connection (a
         copy that did reach it is kept once by every reader)."""
         while self._pending and self._events.channel is not None:
-            batch = [self._pending[i] for i in range(min(MAX_BATCH, len(self._pending)))]
+            batch = list(itertools.islice(self._pending, MAX_BATCH))
             status.send(self._events.channel, self._events.exchange, batch)
             for _ in batch:
                 self._pending.popleft()
