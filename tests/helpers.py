@@ -33,6 +33,7 @@ from mqlab.amqp.settings import AmqpSettings, private_settings
 from mqlab.cli.core import main
 from mqlab.job.ledger import Arrival, read_arrivals
 from mqlab.job.signup import Job
+from mqlab.job.status import Event
 from mqlab.measure.results import load
 from mqlab.processes.procs import Child, mqlab_argv
 
@@ -75,6 +76,14 @@ def started_processes_and_connections() -> Iterator[list[str]]:
         yield seen
     finally:
         del _WATCHED[threading.get_ident()]
+
+
+def drain_states(channel: BlockingChannel, queue: str) -> list[Event]:
+    """Every job state waiting in a listener's queue (`scenarios.status.listen`), in order."""
+    events: list[Event] = []
+    while (got := channel.basic_get(queue, auto_ack=True))[0] is not None:
+        events.extend(Event.many_from_bytes(got[2]))
+    return events
 
 
 def wait_until(check: Callable[[], bool], timeout: float = 15.0, what: str = "") -> None:

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from mqlab.amqp.settings import AmqpSettings
-from mqlab.job.status import Event
 from mqlab.processes import rabbit
 from mqlab.processes.procs import http_ok
 from scenarios import status
@@ -25,6 +24,7 @@ from .helpers import (
     Sink,
     Workers,
     connect,
+    drain_states,
     into_a_job,
     jobs_connection_lines,
     signup_job,
@@ -258,8 +258,7 @@ def test_a_worker_whose_status_connection_the_broker_closes_still_acks_its_job_o
     states: set[tuple[str, str]] = set()
 
     def hear() -> set[tuple[str, str]]:
-        while (got := channel.basic_get(heard, auto_ack=True))[0] is not None:
-            states.update((e.job, e.state) for e in Event.many_from_bytes(got[2]))
+        states.update((e.job, e.state) for e in drain_states(channel, heard))
         return states
 
     try:

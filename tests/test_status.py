@@ -17,7 +17,18 @@ from mqlab.job.status import MAX_BATCH, Board, Event, batch_to_bytes
 from mqlab.processes.procs import free_port
 from scenarios import status
 
-from .helpers import App, Queues, Sink, Sse, Workers, connect, get, signup_job, wait_until
+from .helpers import (
+    App,
+    Queues,
+    Sink,
+    Sse,
+    Workers,
+    connect,
+    drain_states,
+    get,
+    signup_job,
+    wait_until,
+)
 
 pytestmark = pytest.mark.one_sink  # the file's tests share one sink (conftest.py)
 
@@ -363,9 +374,7 @@ def test_a_worker_that_stops_sends_the_states_it_still_held(queues: Queues) -> N
         got: list[Event] = []
 
         def heard_both() -> bool:
-            _, _, body = ch.basic_get(heard, auto_ack=True)
-            if body is not None:
-                got.extend(Event.many_from_bytes(body))
+            got.extend(drain_states(ch, heard))
             return len(got) >= 2
 
         wait_until(heard_both, timeout=10, what="the held states")
