@@ -66,9 +66,8 @@ LIGHT_REQUESTS, LIGHT_RATE = 30, 5.0  # the sync row's light load
 
 def sync_row(url: str, default: Workload, meter: doubt.Meter) -> Row:
     """A sync run at light load (30 requests, 5/s): its p50 answer ÷ (scan + SMTP), the SMTP
-    floor paced as the run sends (one mail every 200 ms), not at 50/s: on a 2-core VM a mail
-    200 ms after the last took 2.8-3.3 ms, one 20 ms after 1.5 (bench/README.md, "The floors
-    are paced")."""
+    floor paced as the run sends (one mail every 200 ms), not at 50/s: on a small VM a mail
+    after a quiet spell costs more (bench/README.md, "The floors are paced")."""
     light = replace(default, requests=LIGHT_REQUESTS, rate=LIGHT_RATE)
     with meter() as cpu:
         sync = runner.run(RunConfig(Mode.sync, light, url, floors=False)).summary
