@@ -15,14 +15,16 @@ and lets each reader choose where to start. A (re)started app reads it from the 
 to rebuild every job's state, then follows it live: the app's memory may die, the log does
 not (mqlab/processes/status_follow.py).
 
-What a status event is worth: less than the job. `emit` never waits for the broker (no
-publisher confirm) and never raises: the job goes on whatever becomes of its states; its ack,
-not its status, is what tells the broker the work is done. So a worker publishes them on a
-connection of their own (`worker_events`): whatever befalls it never touches a job's ack.
-While that connection is away, the worker holds its states (up to MAX_UNSENT messages) and
-sends them once it is back, even if no job comes meanwhile: dropped, a job mailed in those
-seconds would show "queued" to its user for good. A state sent twice (the connection died
-just after sending it) is kept once by whoever reads it. The app holds its own the same way
+What a status event is worth: less than the job. `emit` never waits for the broker and never
+raises: the job goes on whatever becomes of its states; its ack, not its status, is what
+tells the broker the work is done. So a worker publishes them on a connection of their own
+(`worker_events`), which outlives its jobs' connections: whatever befalls it never touches a
+job's ack. It asks for publisher confirms and takes them as they come, never waiting: a state
+the broker refused or did not confirm (its node died before the stream's other members had
+it) is sent again. While that connection is away, the worker holds its states (up to
+MAX_UNSENT messages) and sends them once it is back, even if no job comes meanwhile: dropped,
+a job mailed in those seconds would show "queued" to its user for good. A state sent twice is
+kept once by whoever reads it. The app holds its own the same way
 (mqlab/processes/status_follow.py). States are lost only when a worker stops while its
 broker is away, or when more wait than it holds: the page then shows an older state.
 
@@ -70,6 +72,9 @@ ACK_EVERY = 100  # one ack (multiple=True) for this many messages: acks cost a r
 SHORT_SCAN_MS = 20.0  # a worker scanning less than this holds its events...
 LINGER_S = 0.05  # ...for up to this long, to send them as one message
 MAX_UNSENT = 1000  # a worker's messages held while its broker is away; then the oldest go
+WORKER_STATES = "mqlab worker: job states"  # the side connection's name, in its log lines
+CHECK_S = 0.1  # while the broker has not confirmed them all: how often a worker looks
+CLOSE_WAIT_S = 1.0  # a worker that stops: how long it waits for the last confirms
 
 
 @dataclass
@@ -78,30 +83,33 @@ class Events:
     events are dropped, unless `side`, the connection the channel is on, opens a new one.
     `linger_s` > 0: events wait in `held` for up to that long, then go as one message, sent
     by `timer` (the `call_later` of a connection whose loop runs; by default the channel's).
-    With `side`, messages the broker could not take wait in `unsent`, sent again by `timer`
-    once the side connection may be opened again."""
+    With `side`, messages the broker could not take (or did not confirm) wait in `unsent`,
+    sent again by `timer` once the side connection may be opened again."""
 
     channel: BlockingChannel | None
     exchange: str
     linger_s: float = 0.0
     held: list[Event] = field(default_factory=list)
-    side: SideConnection | None = None
+    side: SideConnection[Sequence[Event]] | None = None
     timer: Callable[[float, Callable[[], None]], object] | None = None
     unsent: deque[Sequence[Event]] = field(default_factory=deque)
     retrying: bool = False  # a timer will send `unsent` again
     dropped: int = 0  # states dropped from a full `unsent`, not yet told in the log
 
     def close(self) -> None:
-        """A worker's last word: what it still holds (lingering, or unsent), one last try."""
+        """A worker's last word: what it still holds (lingering, unsent, unconfirmed), one
+        last try, and up to CLOSE_WAIT_S for the broker to confirm it."""
         if self.side is not None:
-            held, self.held = self.held, []
-            if held:  # the jobs' connection ended before the timer that would send them
-                self.unsent.append(held)
-            send_unsent(self, again=False)  # a last try
+            detach(self)
+            for _ in range(2):  # what the broker refuses or loses in the first try: once more
+                self.side.settle(CLOSE_WAIT_S)
+                send_unsent(self, again=False)
+            self.side.settle(CLOSE_WAIT_S)
+            self.side.close()
+            self.unsent.extend(self.side.take_back())
             lost = self.dropped + sum(len(batch) for batch in self.unsent)
             if lost:
                 log.warning("%d job states never reached the broker", lost)
-            self.side.close()
 
 
 def declare(channel: BlockingChannel, settings: AmqpSettings) -> None:
@@ -130,26 +138,48 @@ def events(
     return Events(channel, status_exchange(settings), linger)
 
 
-def worker_events(
-    settings: AmqpSettings,
-    scan_ms: float,
-    timer: Callable[[float, Callable[[], None]], object],
-) -> Events:
+def worker_events(settings: AmqpSettings, scan_ms: float) -> Events:
     """`events` on a connection of their own, opened again after a loss (with a line when
     lost and one when back), for a worker: a broker that lost the stream closes the whole
     connection that publishes into it, and on the jobs' connection that took the ack of the
-    job in hand with it (the job came back and was mailed again, once per try). `timer`: the
-    jobs' connection's `call_later`, whose loop runs while the worker waits for jobs."""
-    side = SideConnection(settings, "mqlab worker: job states", log)
-    out = Events(None, status_exchange(settings), _linger(scan_ms), side=side, timer=timer)
-    channel = side.channel()
-    if channel is not None:
+    job in hand with it (the job came back and was mailed again, once per try). One per
+    worker, for all its jobs' connections: `attach` each as it opens, `detach` it when it
+    ends, `close` when the worker stops."""
+    side: SideConnection[Sequence[Event]] = SideConnection(settings, WORKER_STATES, log)
+    return Events(None, status_exchange(settings), _linger(scan_ms), side=side)
+
+
+def attach(events: Events, timer: Callable[[float, Callable[[], None]], object]) -> None:
+    """A worker's jobs' connection is up: its `call_later` (`timer`), whose loop runs while
+    the worker waits for jobs, sends what lingers and what waits; what the last one left
+    goes first."""
+    assert events.side is not None
+    events.timer, events.retrying = timer, False
+    _open(events)
+    send_unsent(events)
+
+
+def detach(events: Events) -> None:
+    """A worker's jobs' connection ended, and its timers with it: what lingers joins what
+    waits, and goes now if it can, else once the next one is attached (or at `close`)."""
+    held, events.held = events.held, []
+    if held:
+        events.unsent.append(held)
+    events.timer, events.retrying = None, False
+    send_unsent(events, again=False)
+
+
+def _open(events: Events) -> None:
+    """The side connection's channel, the exchange declared on a new one; None while away."""
+    assert events.side is not None
+    channel = events.side.channel()
+    if channel is not None and channel is not events.channel:
         try:
-            channel.exchange_declare(out.exchange, "fanout", durable=True)
-            out.channel = channel
+            channel.exchange_declare(events.exchange, "fanout", durable=True)
         except UNAVAILABLE as e:  # a refusal included: its channel is gone, the next one may not
-            side.lost(e)
-    return out
+            events.side.lost(e)
+            channel = None
+    events.channel = channel
 
 
 def _linger(scan_ms: float | None) -> float:
@@ -180,7 +210,7 @@ def flush(events: Events) -> None:
 def publish(events: Events, batch: Sequence[Event]) -> None:
     """One message: one event, or several as a JSON array (at most MAX_BATCH)."""
     if events.side is not None:  # a worker's: held while its broker is away
-        if len(events.unsent) == MAX_UNSENT:  # the oldest go; one line says so, once back
+        while len(events.unsent) >= MAX_UNSENT:  # the oldest go; one line says so, once back
             events.dropped += len(events.unsent.popleft())
         events.unsent.append(batch)
         send_unsent(events)
@@ -195,29 +225,33 @@ def publish(events: Events, batch: Sequence[Event]) -> None:
 
 def send_unsent(events: Events, again: bool = True) -> None:
     """A worker's held messages, oldest first, on its side connection (opened again if it may
-    be); what the broker cannot take yet waits for a timer that tries again (if `again`)."""
-    assert events.side is not None
+    be), after what the broker refused or did not confirm; what it cannot take yet waits for
+    a timer that tries again (if `again`), as do confirms still to come."""
+    side = events.side
+    assert side is not None
+    side.check()  # the confirms that came in; a refusal or a late one counts as a loss
+    events.unsent.extendleft(reversed(side.take_back()))  # first in line again
     while events.unsent:
-        if events.channel is None or not events.channel.is_open:
-            events.channel = events.side.channel()  # None while the broker is away
+        _open(events)  # None while the broker is away
         if events.channel is None:
             break
         try:
             send(events.channel, events.exchange, events.unsent[0])
         except UNAVAILABLE as e:
-            events.side.lost(e)  # one line, then a new connection after a backoff
+            side.lost(e)  # one line, then a new connection after a backoff
             events.channel = None
+            events.unsent.extendleft(reversed(side.take_back()))
             break
-        events.unsent.popleft()
-        events.side.sent()
+        side.sent(events.unsent.popleft())  # to be confirmed
     if events.dropped and not events.unsent:
         log.warning("%d job states were dropped while the broker was away", events.dropped)
         events.dropped = 0
-    if again and events.unsent and not events.retrying:  # even if no job comes to send them
+    if again and (events.unsent or side.waiting) and not events.retrying:
         timer = events.timer or (events.channel.connection.call_later if events.channel else None)
-        if timer is not None:
+        if timer is not None:  # even if no job comes to send them, or to take the confirms
             events.retrying = True
-            timer(events.side.wait_s() + 0.01, lambda: _retry(events))
+            delay = side.wait_s() + 0.01 if events.unsent else CHECK_S
+            timer(delay, lambda: _retry(events))
 
 
 def _retry(events: Events) -> None:

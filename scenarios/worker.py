@@ -57,12 +57,16 @@ def consume(
     mail_job: MailJob,
     shutdown: Shutdown,
     processed: ProcessedJobs | None = None,
+    *,
+    events: status.Events,
 ) -> None:
-    """One worker: take jobs from the queue until shutdown or until the connection drops."""
+    """One worker: take jobs from the queue until shutdown or until the connection drops.
+    `events` (status.worker_events): where it tells each job's states, for all its connections."""
     connection = pika.BlockingConnection(parameters(settings))
     # each job's states, for whoever listens (a few at a time when jobs are short), on a
-    # connection of their own: nothing that happens to them can cost a job its ack
-    events = status.worker_events(settings, mail_job.scanner.settings.ms, connection.call_later)
+    # connection of their own: nothing that happens to them can cost a job its ack, and
+    # what they still hold when this connection is lost goes out from the next one
+    status.attach(events, connection.call_later)
     try:
         channel = connection.channel()
         declare(channel, settings)
@@ -147,6 +151,6 @@ def consume(
             connection, channel, work, settle, shutdown, crashed=lambda e: Verdict("dead", e)
         ).run(settings.queue, settings.auto_ack)
     finally:
-        events.close()  # the states still held go first, even when the connection is lost
+        status.detach(events)  # the states still held go now, or from the next connection
         if connection.is_open:
             connection.close()  # whatever we still hold un-acked goes back to the queue

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from mqlab.amqp.settings import AmqpSettings, status_stream
+from mqlab.amqp import settings as amqp_settings
+from mqlab.amqp.settings import AmqpSettings, status_exchange, status_stream
 from mqlab.job.scan import EICAR
 from mqlab.job.signup import Job
 from mqlab.job.status import MAX_BATCH, Board, Event, batch_to_bytes
@@ -173,7 +174,7 @@ def test_an_app_refused_the_stream_asks_again_and_reads_it_once_it_is_granted(
         conn.close()
     wait_until(
         lambda: "status stream back" in log.read_text(errors="replace"),
-        timeout=20,  # it asks every STREAM_RETRY_S (5 s)
+        timeout=20,  # it asks every STREAM_RETRY_S
         what="the app to read the status stream again",
     )
     assert app.post(SIGNUP, headers={"X-Job-Id": "streamed-1"})[0] == 202
@@ -364,9 +365,10 @@ def test_a_worker_that_stops_sends_the_states_it_still_held(queues: Queues) -> N
     settings = AmqpSettings(url=queues.url, queue=queues.name, exchange=queues.exchange)
     conn = connect(queues.url)
     try:
-        events = status.worker_events(settings, 0.0, lambda s, f: None)  # the timer never fires
+        events = status.worker_events(settings, 0.0)
+        status.attach(events, lambda s, f: None)  # the jobs' connection's timer never fires
         ch = conn.channel()
-        heard = status.listen(ch, settings)  # the exchange is there: worker_events declared it
+        heard = status.listen(ch, settings)  # the exchange is there: attach declared it
         status.emit(events, "held-1", "scanning")
         status.emit(events, "held-1", "sent")
         assert [e.state for e in events.held] == ["scanning", "sent"]  # lingering, not sent
@@ -392,10 +394,88 @@ def test_a_worker_away_from_its_broker_holds_at_most_max_unsent_and_says_what_it
     monkeypatch.setattr(status, "MAX_UNSENT", 3)
     settings = AmqpSettings(url=f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F")
     timers: list[float] = []
-    events = status.worker_events(settings, 200.0, lambda s, f: timers.append(s))
+    events = status.worker_events(settings, 200.0)
+    status.attach(events, lambda s, f: timers.append(s))
     for n in range(5):
         status.emit(events, f"job-{n}", "sent")
     assert [b[0].job for b in events.unsent] == ["job-2", "job-3", "job-4"]
     assert events.dropped == 2 and len(timers) == 1
     events.close()
     assert "5 job states never reached the broker" in caplog.text
+
+
+def test_a_worker_keeps_what_its_lost_jobs_connection_held_for_the_next_one(
+    queues: Queues, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A node dies: the worker's jobs' connection ends, and its timers with it, while its
+    states' connection is away too. What was held then goes out once the next jobs'
+    connection is attached, instead of being dropped with the one that ended."""
+    monkeypatch.setattr(amqp_settings, "reconnect_delay", lambda attempt, cap: 0.3)  # no jitter
+    settings = AmqpSettings(url=queues.url, queue=queues.name, exchange=queues.exchange)
+    conn = connect(queues.url)
+    events = status.worker_events(settings, 0.0)
+    try:
+        status.attach(events, lambda s, f: None)  # this connection's timer never fires
+        ch = conn.channel()
+        heard = status.listen(ch, settings)
+        status.emit(events, "carried-1", "scanning")
+        status.emit(events, "carried-1", "sent")
+        assert events.side is not None
+        events.side.lost(ConnectionResetError("the node went away"))  # what a pika error does
+        status.detach(events)  # the jobs' connection ended: nothing can go yet
+        assert [[e.state for e in batch] for batch in events.unsent] == [["scanning", "sent"]]
+        time.sleep(events.side.wait_s())  # the backoff before the states' connection again
+        status.attach(events, lambda s, f: None)  # the next jobs' connection
+        got: list[Event] = []
+
+        def heard_both() -> bool:
+            got.extend(drain_states(ch, heard))
+            return len(got) >= 2
+
+        wait_until(heard_both, timeout=10, what="the states held across the connections")
+        assert [(e.job, e.state) for e in got] == [("carried-1", "scanning"), ("carried-1", "sent")]
+    finally:
+        events.close()
+        conn.close()
+
+
+def test_a_state_the_broker_refuses_is_sent_again_until_it_is_confirmed(
+    queues: Queues, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Publisher confirms, taken without waiting: a queue bound to the states' exchange that
+    refuses every message (full, reject-publish) makes the broker nack the state, as a
+    stream whose node died would not confirm it; the worker sends it again, and once the
+    broker can take it, it is confirmed. Without confirms it went out once, unknown."""
+    settings = AmqpSettings(url=queues.url, queue=queues.name, exchange=queues.exchange)
+    conn = connect(queues.url)
+    events = status.worker_events(settings, 200.0)  # a slow scan: each state goes at once
+    try:
+        status.attach(events, lambda s, f: None)  # the test takes the confirms itself
+        assert events.side is not None
+        ch = conn.channel()
+        heard = status.listen(ch, settings)
+        full = ch.queue_declare(
+            "", exclusive=True, arguments={"x-max-length": 0, "x-overflow": "reject-publish"}
+        ).method.queue
+        ch.queue_bind(full, status_exchange(settings))
+        status.emit(events, "refused-1", "sent")
+
+        def refused() -> bool:
+            status.send_unsent(events, again=False)  # what the timer does
+            return "RefusedError" in caplog.text
+
+        wait_until(refused, timeout=10, what="the broker's nack")
+        assert [[e.job for e in batch] for batch in events.unsent] == [["refused-1"]]
+        ch.queue_delete(full)
+
+        def confirmed() -> bool:
+            status.send_unsent(events, again=False)
+            return not events.unsent and events.side is not None and events.side.waiting == 0
+
+        wait_until(confirmed, timeout=10, what="the state sent again and confirmed")
+        copies = drain_states(ch, heard)  # the refused copy reached this queue, then the new one
+        assert [e.job for e in copies] == ["refused-1", "refused-1"]
+        assert copies[0].id == copies[1].id  # one state: every reader keeps it once
+    finally:
+        events.close()
+        conn.close()

@@ -9,26 +9,43 @@ connection is opened again after a capped backoff; one line says it is back once
 sent on it goes through on a connection that lived STEADY_S (a broker that closes each new
 connection at its first message would otherwise be "back" five times a second). What could
 not be sent meanwhile is held by its user (scenarios/status.py) and sent once it is back.
+
+With publisher confirms, taken in the background: nobody waits for them, but what the broker
+did not confirm comes back (`take_back`) to be sent again. Without them, a state written to a
+node that died before it reached the stream's other members was gone, and its job showed
+"queued" for good (bench/README.md, "node-loss, run by run").
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from typing import Any, Generic, TypeVar
 
 import pika
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
+from pika.frame import Method
+from pika.spec import Basic
 
 from mqlab.amqp.settings import UNAVAILABLE, AmqpSettings, Outage, close_quietly, parameters
 
 STEADY_S = 0.5
+CONFIRM_S = 5.0  # a message the broker has not confirmed by then is taken as lost
+
+T = TypeVar("T")
 
 
-class SideConnection:
+class RefusedError(Exception):
+    """The broker nacked a message: it could not take it (a queue without a leader, full)."""
+
+
+class SideConnection(Generic[T]):
     """`channel()`: a channel on this connection, (re)opened when needed, or None while the
     broker is away or refused the last attempt (then asked again after a capped backoff).
-    `sent()`: something went out on it; `lost(error)`: it failed. Named `name` in the
-    broker's connection list.
+    `sent(item)`: `item` went out on it, to be confirmed; `lost(error)`: it failed, and what
+    was not confirmed comes back; `take_back()`: what to send again (refused by the broker,
+    unconfirmed when the connection was lost or for CONFIRM_S). Named `name` in the broker's
+    connection list.
     Without heartbeats: it only writes, and between jobs nothing reads it, so pika would find
     the broker's heartbeats unread and call it dead."""
 
@@ -38,6 +55,10 @@ class SideConnection:
         self._channel: BlockingChannel | None = None
         self._retry_at = 0.0
         self._opened_at = 0.0
+        self._unconfirmed: dict[int, tuple[float, T]] = {}  # delivery tag -> (sent at, item)
+        self._tag = 0  # the last delivery tag on this channel
+        self._refused: dict[int, tuple[float, T]] = {}  # nacked, until `check` sees them
+        self._back: list[T] = []  # to send again, oldest first
         self._outage = Outage(
             settings.url,
             settings.reconnect_max_s,
@@ -59,25 +80,93 @@ class SideConnection:
         try:
             self.connection = pika.BlockingConnection(every)
             self._channel = self.connection.channel()
+            # Confirms without waiting: the broker's acks and nacks come in whenever pika
+            # reads this connection (a publish, `check`) and land in `_confirmed`.
+            core: Any = self._channel._impl
+            core.confirm_delivery(self._confirmed)
         except UNAVAILABLE as e:
             self.lost(e)
             return None
         self._opened_at = time.monotonic()
+        self._tag = 0
         return self._channel
 
     def wait_s(self) -> float:
         """Seconds until `channel()` may try to connect again (0: now)."""
         return max(0.0, self._retry_at - time.monotonic())
 
-    def sent(self) -> None:
+    def sent(self, item: T) -> None:
+        self._tag += 1
+        self._unconfirmed[self._tag] = (time.monotonic(), item)
         if time.monotonic() - self._opened_at >= STEADY_S:
             self._outage.back()  # a line only if it was lost
 
+    @property
+    def waiting(self) -> int:
+        """Messages sent and not yet confirmed."""
+        return len(self._unconfirmed)
+
+    def check(self) -> None:
+        """Take in the confirms that arrived. A refusal (nack), or no confirm within
+        CONFIRM_S (a hung broker never sends one), counts as losing the broker."""
+        if not self._unconfirmed or self.connection is None:
+            return
+        try:
+            self.connection.process_data_events(time_limit=0)
+        except UNAVAILABLE as e:
+            self.lost(e)
+            return
+        if self._refused:
+            self.lost(RefusedError(f"the broker refused {len(self._refused)} message(s)"))
+        elif self._unconfirmed:
+            oldest = min(at for at, _ in self._unconfirmed.values())
+            if time.monotonic() - oldest > CONFIRM_S:
+                self.lost(TimeoutError(f"no confirm from the broker within {CONFIRM_S:g} s"))
+
+    def settle(self, timeout: float) -> None:
+        """Wait up to `timeout` for the confirms of what was sent (a worker that stops)."""
+        end = time.monotonic() + timeout
+        while self._unconfirmed and self.connection is not None and time.monotonic() < end:
+            try:
+                self.connection.process_data_events(time_limit=0.05)
+            except UNAVAILABLE as e:
+                self.lost(e)
+                return
+            if self._refused:
+                self.lost(RefusedError(f"the broker refused {len(self._refused)} message(s)"))
+                return
+
+    def take_back(self) -> list[T]:
+        """What the broker refused, or did not confirm before the connection was lost: to
+        send again, oldest first."""
+        back, self._back = self._back, []
+        return back
+
+    def _confirmed(self, frame: Method[Any]) -> None:
+        """pika's callback for the broker's acks and nacks (`multiple`: every tag up to it)."""
+        method = frame.method
+        tag = method.delivery_tag
+        tags = [t for t in self._unconfirmed if t <= tag] if method.multiple else [tag]
+        for t in tags:
+            entry = self._unconfirmed.pop(t, None)
+            if entry is not None and isinstance(method, Basic.Nack):
+                self._refused[t] = entry
+
     def lost(self, error: BaseException) -> None:
         self._channel = None
+        self._give_back()
         self._retry_at = time.monotonic() + self._outage.lost(error)
+
+    def _give_back(self) -> None:
+        """Refused or unconfirmed: it may or may not be on the broker, so it is sent again,
+        and a copy that did arrive is kept once by every reader (they know a state by its id)."""
+        every = {**self._unconfirmed, **self._refused}
+        self._back.extend(item for _, (_, item) in sorted(every.items()))
+        self._unconfirmed.clear()
+        self._refused.clear()
 
     def close(self) -> None:
         if self.connection is not None:
             close_quietly(self.connection)
         self.connection = self._channel = None
+        self._give_back()

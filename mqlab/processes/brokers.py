@@ -11,6 +11,7 @@ one broker's client only.
 from __future__ import annotations
 
 import contextlib
+import functools
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -130,9 +131,10 @@ class WorkerParts:
     refused: Callable[[BaseException], str | None]  # no retry helps: one line, exit 3
     # the queue exists with other settings, or is not a queue at all: one line, exit 2
     misfit: Callable[[BaseException], str | None] = lambda error: None
+    close: Callable[[], None] = lambda: None  # once the worker stops
 
 
-def worker_parts(settings: AmqpSettings) -> WorkerParts:
+def worker_parts(settings: AmqpSettings, scan_ms: float) -> WorkerParts:
     if settings.broker == "redis":
         from mqlab import redis_streams
         from mqlab.redis_streams.connection import other_type
@@ -148,9 +150,17 @@ def worker_parts(settings: AmqpSettings) -> WorkerParts:
         return WorkerParts(nats_consume, jetstream.UNAVAILABLE, jetstream.refused)
     from mqlab.amqp.settings import UNAVAILABLE
     from mqlab.processes.worker import other_queue, refused
+    from scenarios import status
     from scenarios.worker import consume
 
-    return WorkerParts(consume, UNAVAILABLE, refused, other_queue)
+    events = status.worker_events(settings, scan_ms)  # its job states, across its connections
+    return WorkerParts(
+        functools.partial(consume, events=events),
+        UNAVAILABLE,
+        refused,
+        other_queue,
+        close=events.close,
+    )
 
 
 # --- the lab: a private server to kill, what a run leaves behind --------------------------------

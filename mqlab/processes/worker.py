@@ -56,7 +56,7 @@ def other_queue(error: BaseException) -> str | None:
 
 def run(config: WorkerConfig, processed_db: Path | None = None) -> None:
     """Consume until SIGTERM/SIGINT. With `processed_db` (--idempotent), skip jobs sent before."""
-    parts = brokers.worker_parts(config.amqp)  # RabbitMQ, Redis Streams or NATS JetStream
+    parts = brokers.worker_parts(config.amqp, config.scan.ms)  # RabbitMQ, Redis or NATS
     quiet_pika_logs()
     outage = Outage(config.amqp.url, config.amqp.reconnect_max_s, log)
     shutdown = Shutdown(on_attach=outage.back)
@@ -82,6 +82,7 @@ def run(config: WorkerConfig, processed_db: Path | None = None) -> None:
                     raise NoBroker(f"no {name} at {mask_url(config.amqp.url)} ({why})") from e
                 shutdown.requested.wait(outage.lost(e))
     finally:
+        parts.close()
         if processed is not None:
             processed.close()
     log.info("worker stopped")
