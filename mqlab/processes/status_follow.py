@@ -63,7 +63,7 @@ from scenarios import status
 log = logging.getLogger(__name__)
 
 POLL_S = 0.2  # while replaying: how often the thread looks at the stop flag
-STREAM_RETRY_S = 5.0  # following live events only: how often it asks for the stream again
+STREAM_RETRY_S = 1.0  # following live events only: how often it asks for the stream again
 READ_EVERY_S = 0.05  # once caught up: how often it publishes and reads
 MAX_PENDING = 10_000  # the app's own events waiting for the broker; the oldest go first
 BOOKMARK = "mqlab.status.bookmark"  # the `type` of the message that marks the replay's end
