@@ -103,20 +103,19 @@ class SideConnection(Generic[T]):
 
     @property
     def waiting(self) -> int:
-        """Messages sent and not yet confirmed."""
-        return len(self._unconfirmed)
+        """Messages sent and not yet confirmed, or refused and not yet taken back."""
+        return len(self._unconfirmed) + len(self._refused)
 
     def check(self) -> None:
         """Take in the confirms that arrived. A refusal (nack), or no confirm within
         CONFIRM_S (a hung broker never sends one), counts as losing the broker."""
-        if not self._unconfirmed or self.connection is None:
-            return
-        try:
-            self.connection.process_data_events(time_limit=0)
-        except UNAVAILABLE as e:
-            self.lost(e)
-            return
-        if self._refused:
+        if self._unconfirmed and self.connection is not None:
+            try:
+                self.connection.process_data_events(time_limit=0)
+            except UNAVAILABLE as e:
+                self.lost(e)
+                return
+        if self._refused:  # a nack may also have come in while pika sent a message
             self.lost(RefusedError(f"the broker refused {len(self._refused)} message(s)"))
         elif self._unconfirmed:
             oldest = min(at for at, _ in self._unconfirmed.values())
