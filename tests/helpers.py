@@ -86,6 +86,18 @@ def drain_states(channel: BlockingChannel, queue: str) -> list[Event]:
     return events
 
 
+def hear_states(channel: BlockingChannel, queue: str, count: int, what: str) -> list[Event]:
+    """At least `count` job states from a listener's queue, in order, within 10 s."""
+    got: list[Event] = []
+
+    def heard() -> bool:
+        got.extend(drain_states(channel, queue))
+        return len(got) >= count
+
+    wait_until(heard, timeout=10, what=what)
+    return got
+
+
 def wait_until(check: Callable[[], bool], timeout: float = 15.0, what: str = "") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -27,6 +27,7 @@ from .helpers import (
     connect,
     drain_states,
     get,
+    hear_states,
     signup_job,
     wait_until,
 )
@@ -373,13 +374,7 @@ def test_a_worker_that_stops_sends_the_states_it_still_held(queues: Queues) -> N
         status.emit(events, "held-1", "sent")
         assert [e.state for e in events.held] == ["scanning", "sent"]  # lingering, not sent
         events.close()
-        got: list[Event] = []
-
-        def heard_both() -> bool:
-            got.extend(drain_states(ch, heard))
-            return len(got) >= 2
-
-        wait_until(heard_both, timeout=10, what="the held states")
+        got = hear_states(ch, heard, 2, "the held states")
         assert [(e.job, e.state) for e in got] == [("held-1", "scanning"), ("held-1", "sent")]
     finally:
         conn.close()
@@ -426,13 +421,7 @@ def test_a_worker_keeps_what_its_lost_jobs_connection_held_for_the_next_one(
         assert [[e.state for e in batch] for batch in events.unsent] == [["scanning", "sent"]]
         time.sleep(events.side.wait_s())  # the backoff before the states' connection again
         status.attach(events, lambda s, f: None)  # the next jobs' connection
-        got: list[Event] = []
-
-        def heard_both() -> bool:
-            got.extend(drain_states(ch, heard))
-            return len(got) >= 2
-
-        wait_until(heard_both, timeout=10, what="the states held across the connections")
+        got = hear_states(ch, heard, 2, "the states held across the connections")
         assert [(e.job, e.state) for e in got] == [("carried-1", "scanning"), ("carried-1", "sent")]
     finally:
         events.close()
