@@ -100,10 +100,9 @@ class Events:
         """A worker's last word: what it still holds (lingering, unsent, unconfirmed), one
         last try, and up to CLOSE_WAIT_S for the broker to confirm it."""
         if self.side is not None:
-            detach(self)
-            for _ in range(2):  # what the broker refuses or loses in the first try: once more
-                self.side.settle(CLOSE_WAIT_S)
-                send_unsent(self, again=False)
+            detach(self)  # a try now
+            self.side.settle(CLOSE_WAIT_S)
+            send_unsent(self, again=False)  # what the broker refused or lost meanwhile: once more
             self.side.settle(CLOSE_WAIT_S)
             self.side.close()
             self.unsent.extend(self.side.take_back())
