@@ -43,6 +43,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import pika
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
@@ -282,12 +283,13 @@ def replay(
     channel: BlockingChannel,
     settings: AmqpSettings,
     on_event: Callable[[Event, int], None],
-    offset: str | int = "first",
+    offset: str | int | datetime = "first",
     on_other: Callable[[BasicProperties, bytes], None] | None = None,
 ) -> str:
-    """Read the stream from `offset` ("first": all it keeps; a number: from that message;
-    "next": only new ones), then live. `on_event(event, offset)` for each state change,
-    `on_other` for any other message (an app's bookmark); returns the consumer tag.
+    """Read the stream from `offset` ("first": all it keeps; a number: from that message; a
+    time: from what was written then; "next": only new ones), then live. `on_event(event,
+    offset)` for each state change, `on_other` for any other message (an app's bookmark);
+    returns the consumer tag.
 
     A stream wants a prefetch and manual acks. An ack does not remove anything: the stream
     keeps every message until it is too old; it only lets the broker send the next ones

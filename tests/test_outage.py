@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 
-from mqlab.amqp.settings import AmqpSettings
-from mqlab.processes import rabbit
+from mqlab.amqp import settings as amqp_settings
+from mqlab.amqp.settings import AmqpSettings, status_exchange, status_stream
+from mqlab.job.status import Event
+from mqlab.processes import rabbit, status_follow
 from mqlab.processes.procs import http_ok
 from scenarios import status
 
@@ -288,3 +290,38 @@ def test_a_worker_whose_status_connection_the_broker_closes_still_acks_its_job_o
     finally:
         workers.stop_all()
         listener.close()
+
+
+@pytest.mark.broker
+def test_an_app_whose_stream_went_with_a_node_reads_the_one_declared_again(
+    node: rabbit.PrivateNode, node_queues: Queues, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A node lost with its disk can take the status stream with it, and the app that comes
+    back declares it again, numbered from 0. Read from the next offset it knew, it would wait
+    past the new stream's end and never hear the states told in it (users told "queued" for
+    good in node-loss trials): it reads from a point in time instead."""
+    monkeypatch.setattr(amqp_settings, "reconnect_delay", lambda attempt, cap: 1.5)  # no jitter
+    settings = AmqpSettings(url=node.url, exchange=node_queues.exchange, queue=node_queues.name)
+    follower = status_follow.Follower(settings).start()
+    conn = connect(node.url)
+    try:
+        wait_until(follower.caught_up.is_set, timeout=15, what="the app's replay")
+        channel = conn.channel()
+        before = [Event.now(f"before-{n}", "sent") for n in range(3)]
+        for event in before:
+            status.send(channel, status_exchange(settings), [event])
+        wait_until(
+            lambda: all(follower.board.get(e.job) for e in before), timeout=10, what="the states"
+        )
+        assert close_connections(node, status_follow.CONNECTION_NAME) == 1
+        channel.queue_delete(status_stream(settings))  # gone with its node...
+        status.declare(channel, settings)  # ...and declared again, before the app is back
+        status.send(channel, status_exchange(settings), [Event.now("after-1", "sent")])
+        wait_until(
+            lambda: follower.board.get("after-1") is not None,
+            timeout=15,
+            what="the state told in the stream declared again",
+        )
+    finally:
+        follower.close()
+        conn.close()

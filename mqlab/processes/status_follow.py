@@ -26,7 +26,11 @@ when it connected, a job it has not seen yet may still come: `caught_up` is not 
 app answers 503 for an unknown job rather than a false 404.
 
 A lost connection: like the publisher and the workers, capped backoff with jitter, one line
-when lost and one when back; the reading resumes at the next offset. Events published
+when lost and one when back; the reading resumes at the time of the newest state read, less
+RESUME_MARGIN_S (a stream can be read from a point in time), not at the next offset: a node
+lost with its disk can take the stream with it, and the one declared again numbers from 0,
+so the next offset could lie far past its end (the states told in it were never read, and
+their users read "queued" for good). What is read twice is kept once. Events published
 meanwhile are read then; the app's own, up to MAX_PENDING, are published then, the one
 a lost connection could not take included. A consumer
 the broker cancels while the connection lives (its stream deleted, or its node lost in a
@@ -43,6 +47,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from datetime import datetime, timezone
 
 import pika
 import pika.exceptions
@@ -68,6 +73,8 @@ READ_EVERY_S = 0.05  # once caught up: how often it publishes and reads
 MAX_PENDING = 10_000  # the app's own events waiting for the broker; the oldest go first
 BOOKMARK = "mqlab.status.bookmark"  # the `type` of the message that marks the replay's end
 CONSUMER = "the status consumer (its queue moved or is gone)"  # in the line of a cancel
+CONNECTION_NAME = "mqlab app: job states"
+RESUME_MARGIN_S = 10.0  # read again from this long before the newest state read (clocks)
 
 
 class Follower:
@@ -81,7 +88,7 @@ class Follower:
         self._pending: deque[Event] = deque(maxlen=MAX_PENDING)
         self._closed = threading.Event()
         self._events = status.Events(None, "")
-        self._next: int | None = None  # the offset to read from after a reconnection
+        self._newest: float | None = None  # the time of the newest state read from the stream
         self._cancels: Cancels | None = None  # of the channel we read on
         self._live: str | None = None  # our own queue, while the broker refuses the stream
         self._stream_at = 0.0  # when to ask for the stream again, meanwhile
@@ -115,7 +122,10 @@ class Follower:
                 self._closed.wait(self.outage.lost(e))
 
     def _follow(self) -> None:
-        connection = pika.BlockingConnection(parameters(self.settings))
+        every = parameters(self.settings)
+        for params in every:  # its name in the broker's connection list
+            params.client_properties = {"connection_name": CONNECTION_NAME}
+        connection = pika.BlockingConnection(every)
         try:
             reading = self._subscribe(connection, connection.channel())
             self._events = status.events(connection, self.settings)
@@ -138,7 +148,7 @@ class Follower:
                 if self._cancels is not None and self._cancels.cancelled:
                     # A stream deleted and declared again numbers from 0: our next offset may
                     # never come. Read it from its first again; the board keeps each event once.
-                    self._next = None
+                    self._newest = None
                     self._cancels.check()
         finally:
             self._events = status.Events(None, "")  # the app's own events wait in _pending
@@ -179,7 +189,10 @@ class Follower:
     def _replay(self, channel: BlockingChannel) -> None:
         """Declare the stream and read it from where we are (its first offset at the start)."""
         status.declare(channel, self.settings)
-        offset: str | int = "first" if self._next is None else self._next
+        offset: str | datetime = "first"
+        if self._newest is not None:  # never past now: a publisher's clock may run ahead
+            since = min(self._newest, time.time()) - RESUME_MARGIN_S
+            offset = datetime.fromtimestamp(since, tz=timezone.utc)
         status.replay(channel, self.settings, self._on_event, offset, self._on_other)
 
     def _stream_again(
@@ -191,7 +204,7 @@ class Follower:
         the stream too, and the board keeps each once."""
         channel = connection.channel()
         try:
-            self._next = None
+            self._newest = None
             self._replay(channel)
         except pika.exceptions.ChannelClosedByBroker:
             self._stream_at = time.monotonic() + STREAM_RETRY_S
@@ -212,7 +225,7 @@ class Follower:
             )
 
     def _on_event(self, event: Event, offset: int) -> None:
-        self._next = offset + 1
+        self._newest = max(self._newest or event.at, event.at)
         self.board.add(event)
         if not self.caught_up.is_set():
             self.replayed += 1
