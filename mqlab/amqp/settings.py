@@ -102,11 +102,14 @@ def urls(settings: AmqpSettings) -> list[str]:
     return [u.strip() for u in _NEXT_URL.split(settings.url) if u.strip()] or [settings.url]
 
 
-def parameters(settings: AmqpSettings, timeout: float | None = None) -> list[pika.URLParameters]:
+def parameters(
+    settings: AmqpSettings, timeout: float | None = None, name: str | None = None
+) -> list[pika.URLParameters]:
     """pika parameters for one attempt at each URL of `settings.url`, to hand to
     `pika.BlockingConnection`, which tries them in order and takes the first that answers.
     A list starts at the next node each time (the order then wraps around). `timeout`
-    bounds the socket and the handshake of each attempt (default `settings.timeout_s`)."""
+    bounds the socket and the handshake of each attempt (default `settings.timeout_s`);
+    `name`: the connection's name in the broker's connection list."""
     wait = settings.timeout_s if timeout is None else timeout
     every = urls(settings)
     start = next(_turn) % len(every)
@@ -119,6 +122,8 @@ def parameters(settings: AmqpSettings, timeout: float | None = None) -> list[pik
         params.stack_timeout = wait
         params.connection_attempts = 1
         params.retry_delay = 0.0  # another node next, at once; a waiting loop is the caller's
+        if name is not None:
+            params.client_properties = {"connection_name": name}
         out.append(params)
     return out
 

@@ -73,10 +73,9 @@ class SideConnection(Generic[T]):
         if time.monotonic() < self._retry_at:
             return None
         self.close()
-        every = parameters(self.settings)
+        every = parameters(self.settings, name=self.name)
         for params in every:
             params.heartbeat = 0
-            params.client_properties = {"connection_name": self.name}
         try:
             self.connection = pika.BlockingConnection(every)
             self._channel = self.connection.channel()
@@ -115,9 +114,9 @@ class SideConnection(Generic[T]):
             except UNAVAILABLE as e:
                 self.lost(e)
                 return
-        if self._refused:  # a nack may also have come in while pika sent a message
-            self.lost(RefusedError(f"the broker refused {len(self._refused)} message(s)"))
-        elif self._unconfirmed:
+        if self._lost_to_refusal():  # a nack may also have come in while pika sent a message
+            return
+        if self._unconfirmed:
             oldest = min(at for at, _ in self._unconfirmed.values())
             if time.monotonic() - oldest > CONFIRM_S:
                 self.lost(TimeoutError(f"no confirm from the broker within {CONFIRM_S:g} s"))
@@ -131,8 +130,7 @@ class SideConnection(Generic[T]):
             except UNAVAILABLE as e:
                 self.lost(e)
                 return
-            if self._refused:
-                self.lost(RefusedError(f"the broker refused {len(self._refused)} message(s)"))
+            if self._lost_to_refusal():
                 return
 
     def take_back(self) -> list[T]:
@@ -140,6 +138,13 @@ class SideConnection(Generic[T]):
         send again, oldest first."""
         back, self._back = self._back, []
         return back
+
+    def _lost_to_refusal(self) -> bool:
+        """A nack taken in counts as losing the broker (its backoff, its line): True if so."""
+        if not self._refused:
+            return False
+        self.lost(RefusedError(f"the broker refused {len(self._refused)} message(s)"))
+        return True
 
     def _confirmed(self, frame: Method[Any]) -> None:
         """pika's callback for the broker's acks and nacks (`multiple`: every tag up to it)."""

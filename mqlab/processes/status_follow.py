@@ -122,10 +122,7 @@ class Follower:
                 self._closed.wait(self.outage.lost(e))
 
     def _follow(self) -> None:
-        every = parameters(self.settings)
-        for params in every:  # its name in the broker's connection list
-            params.client_properties = {"connection_name": CONNECTION_NAME}
-        connection = pika.BlockingConnection(every)
+        connection = pika.BlockingConnection(parameters(self.settings, name=CONNECTION_NAME))
         try:
             reading = self._subscribe(connection, connection.channel())
             self._events = status.events(connection, self.settings)
