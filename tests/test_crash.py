@@ -8,15 +8,21 @@ checked against our own count of the SMTP sink's ledger.
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from mqlab.amqp import queues
+from mqlab.amqp.settings import private_settings
 from mqlab.cli.core import main
+from mqlab.measure import faults
 from mqlab.measure.results import load
+from scenarios import status
 
-from .helpers import WORKLOAD, own_count, row
+from .helpers import WORKLOAD, connect, own_count, row
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -125,3 +131,34 @@ def test_a_transient_queue_loses_jobs_when_the_broker_restarts(
 ) -> None:
     assert row(default_run, "broker", "broker-restart", "transient")["lost"] > 0
     assert row(default_run, "broker", "broker-restart", "default")["lost"] == 0
+
+
+def test_a_broker_fault_waits_until_the_runs_queues_are_declared_and_saved(
+    broker_url: str,
+) -> None:
+    """RabbitMQ 3.10 saves its registry of quorum queues and streams every 0.5 s: a kill
+    sooner after a declare lost them. The fault fires on a broker in service: it waits until
+    every queue of the run exists, then RA_SAVED_S more."""
+    settings = private_settings(broker_url)
+    cancel = threading.Event()
+
+    def declare() -> None:
+        conn = connect(broker_url)
+        try:
+            channel = conn.channel()
+            queues.declare(channel, settings)  # the queue, .retry and .dead
+            status.declare(channel, settings)
+        finally:
+            conn.close()
+
+    timer = threading.Timer(0.3, declare)
+    started = time.monotonic()
+    timer.start()
+    try:
+        assert faults.wait_saved(settings, cancel) == ""
+        assert time.monotonic() - started >= 0.3 + faults.RA_SAVED_S
+        cancel.set()  # and a run whose queues never come says so, at once
+        assert "never fired" in faults.wait_saved(private_settings(broker_url), cancel)
+    finally:
+        timer.join(10)
+        queues.delete_run_objects(settings)

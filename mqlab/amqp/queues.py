@@ -34,6 +34,7 @@ from pika.spec import BasicProperties
 
 from mqlab.amqp.settings import (
     AmqpSettings,
+    close_quietly,
     dead_letter_queue,
     parameters,
     retry_queue,
@@ -218,6 +219,31 @@ def delete_run_objects(settings: AmqpSettings) -> None:
     _delete(settings, exchange=True)
 
 
+def own_queues(settings: AmqpSettings) -> tuple[str, ...]:
+    """The queues mqlab declares for `settings.queue`: it, its retry and dead-letter queues,
+    and the stream of the jobs' states (scenarios/status.py)."""
+    q = settings.queue
+    return (q, retry_queue(q), dead_letter_queue(q), status_stream(settings))
+
+
+def all_declared(settings: AmqpSettings, names: tuple[str, ...]) -> bool:
+    """Whether every queue of `names` exists on the broker (False if it does not answer)."""
+    try:
+        connection = pika.BlockingConnection(parameters(settings))
+    except (pika.exceptions.AMQPError, OSError):
+        return False
+    try:
+        for name in names:
+            channel = connection.channel()
+            channel.queue_declare(name, passive=True)  # a 404 closes the channel: raises
+            channel.close()
+        return True
+    except (pika.exceptions.AMQPError, OSError):
+        return False
+    finally:
+        close_quietly(connection)
+
+
 def _delete(settings: AmqpSettings, exchange: bool) -> None:
     """Each object on a channel of its own: one the broker will not delete (a stream lost
     with its node, a queue another connection holds exclusively) closes only its channel, and
@@ -226,12 +252,7 @@ def _delete(settings: AmqpSettings, exchange: bool) -> None:
         connection = pika.BlockingConnection(parameters(settings))
     except (pika.exceptions.AMQPError, OSError):
         return
-    queues = (
-        settings.queue,
-        retry_queue(settings.queue),
-        dead_letter_queue(settings.queue),
-        status_stream(settings),  # the jobs' states (scenarios/status.py)
-    )
+    queues = own_queues(settings)
     exchanges = (settings.exchange, status_exchange(settings)) if exchange else ()
     deletes = [(BlockingChannel.queue_delete, q) for q in queues]
     deletes += [(BlockingChannel.exchange_delete, x) for x in exchanges]

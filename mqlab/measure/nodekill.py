@@ -31,7 +31,7 @@ import time
 from typing import Any
 
 from mqlab.errors import MqlabError
-from mqlab.measure.faults import ChaosThread
+from mqlab.measure.faults import ChaosThread, wait_saved
 from mqlab.measure.lab import Lab
 from mqlab.measure.results import RunResult
 from mqlab.processes import rabbit
@@ -69,6 +69,9 @@ class NodeFault(ChaosThread):
         # Before the load (the runner waits for it): rabbitmqctl is slow on busy cores, and
         # found during the load, the kill could land after the last job was delivered.
         assert self.lab is not None and self.lab.amqp is not None
+        self.note = wait_saved(self.lab.amqp, self._cancel)
+        if self.note:
+            return
         try:
             node = self._find(self.lab.amqp.queue)
         except MqlabError as e:
