@@ -19,14 +19,16 @@ What a status event is worth: less than the job. `emit` never waits for the brok
 raises: the job goes on whatever becomes of its states; its ack, not its status, is what
 tells the broker the work is done. So a worker publishes them on a connection of their own
 (`worker_events`), which outlives its jobs' connections: whatever befalls it never touches a
-job's ack. It asks for publisher confirms and takes them as they come, never waiting: a state
-the broker refused or did not confirm (its node died before the stream's other members had
-it) is sent again. While that connection is away, the worker holds its states (up to
-MAX_UNSENT messages) and sends them once it is back, even if no job comes meanwhile: dropped,
-a job mailed in those seconds would show "queued" to its user for good. A state sent twice is
-kept once by whoever reads it. The app holds its own the same way
+job's ack. It asks for publisher confirms and takes them as they come, never waiting: a
+state the broker refused or did not confirm (its node died before the stream's other members
+had it) is sent again, as is one no queue took (a stream not back yet after a broker
+restart). While that connection is away, the worker holds its states (up to MAX_UNSENT
+messages) and sends them once it is back, even if no job comes meanwhile: dropped, a job
+mailed in those seconds would show "queued" to its user for good. A state sent twice is kept
+once by whoever reads it. The app holds its own the same way
 (mqlab/processes/status_follow.py). States are lost only when a worker stops while its
-broker is away, or when more wait than it holds: the page then shows an older state.
+broker is away, when more wait than it holds, or when no queue took them for 30 s: the page
+then shows an older state.
 
 A worker whose jobs take a few milliseconds (a scan under SHORT_SCAN_MS) holds its events
 for up to LINGER_S and sends them together, as one message: a stream pays per message, and
@@ -236,13 +238,13 @@ def send_unsent(events: Events, again: bool = True) -> None:
         if events.channel is None:
             break
         try:
-            send(events.channel, events.exchange, events.unsent[0])
+            body = send(events.channel, events.exchange, events.unsent[0], mandatory=True)
         except UNAVAILABLE as e:
             side.lost(e)  # one line, then a new connection after a backoff
             events.channel = None
             events.unsent.extendleft(reversed(side.take_back()))
             break
-        side.sent(events.unsent.popleft())  # to be confirmed
+        side.sent(events.unsent.popleft(), body)  # to be confirmed, or returned by no queue
     if events.dropped and not events.unsent:
         log.warning("%d job states were dropped while the broker was away", events.dropped)
         events.dropped = 0
@@ -259,16 +261,22 @@ def _retry(events: Events) -> None:
     send_unsent(events)
 
 
-def send(channel: BlockingChannel, exchange: str, batch: Sequence[Event]) -> None:
-    """One message on `channel`; what the broker's absence raises goes up."""
+def send(
+    channel: BlockingChannel, exchange: str, batch: Sequence[Event], mandatory: bool = False
+) -> bytes:
+    """One message on `channel`, returned by the broker if no queue takes it (`mandatory`);
+    what the broker's absence raises goes up. Returns the body sent."""
+    body = batch[0].to_bytes() if len(batch) == 1 else batch_to_bytes(batch)
     channel.basic_publish(
         exchange,
         routing_key="",  # a fanout exchange ignores it
-        body=batch[0].to_bytes() if len(batch) == 1 else batch_to_bytes(batch),
+        body=body,
         properties=BasicProperties(
             type=EVENT_TYPE, message_id=batch[0].job, content_type="application/json"
         ),
+        mandatory=mandatory,
     )
+    return body
 
 
 def listen(channel: BlockingChannel, settings: AmqpSettings) -> str:

@@ -4,6 +4,7 @@ workers, sink and RabbitMQ; what an app restart keeps (broker) and forgets (thre
 from __future__ import annotations
 
 import base64
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -465,6 +466,42 @@ def test_a_state_the_broker_refuses_is_sent_again_until_it_is_confirmed(
         copies = drain_states(ch, heard)  # the refused copy reached this queue, then the new one
         assert [e.job for e in copies] == ["refused-1", "refused-1"]
         assert copies[0].id == copies[1].id  # one state: every reader keeps it once
+    finally:
+        events.close()
+        conn.close()
+
+
+def test_a_state_no_queue_took_is_sent_again_once_one_is_bound(
+    queues: Queues, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After a broker restart the stream comes back a moment after the broker: meanwhile the
+    states' exchange routes to no queue, and a state sent then was gone, its user left at
+    "queued" for good. Sent as mandatory, it comes back (basic.return), waits, and is sent
+    again; once a queue is bound, that queue gets it, once."""
+    caplog.set_level(logging.INFO, logger=status.log.name)
+    settings = AmqpSettings(url=queues.url, queue=queues.name, exchange=queues.exchange)
+    conn = connect(queues.url)
+    events = status.worker_events(settings, 200.0)  # a slow scan: each state goes at once
+    try:
+        status.attach(events, lambda s, f: None)  # the test takes the confirms itself
+        assert events.side is not None
+        status.emit(events, "unrouted-1", "sent")  # no queue is bound to the exchange yet
+
+        def returned() -> bool:
+            status.send_unsent(events, again=False)  # what the timer does
+            return "no queue took them" in caplog.text
+
+        wait_until(returned, timeout=10, what="the broker's return")
+        ch = conn.channel()
+        heard = status.listen(ch, settings)
+
+        def delivered() -> bool:
+            status.send_unsent(events, again=False)
+            return events.side is not None and events.side.waiting == 0 and not events.unsent
+
+        wait_until(delivered, timeout=10, what="the state sent again and taken by a queue")
+        assert [e.job for e in drain_states(ch, heard)] == ["unrouted-1"]
+        assert "a queue takes them again" in caplog.text
     finally:
         events.close()
         conn.close()

@@ -14,6 +14,11 @@ With publisher confirms, taken in the background: nobody waits for them, but wha
 did not confirm comes back (`take_back`) to be sent again. Without them, a state written to a
 node that died before it reached the stream's other members was gone, and its job showed
 "queued" for good (bench/README.md, "node-loss, run by run").
+
+Published as mandatory: a message no queue took (a stream not yet back after a broker restart,
+and no app listening) comes back too (basic.return, then its ack), to be sent again every
+RETURNED_AGAIN_S, until no queue took it for RETURNED_KEEP_S; then it is dropped, with a line.
+Without it, the states told in the second after a restart went nowhere ("queued" for good).
 """
 
 from __future__ import annotations
@@ -31,6 +36,9 @@ from mqlab.amqp.settings import UNAVAILABLE, AmqpSettings, Outage, close_quietly
 
 STEADY_S = 0.5
 CONFIRM_S = 5.0  # a message the broker has not confirmed by then is taken as lost
+RETURNED_AGAIN_S = 0.5  # a message no queue took is sent again after this long...
+RETURNED_KEEP_S = 30.0  # ...until none took it for this long: then it is dropped
+MAX_RETURNED = 1000  # messages waiting to be sent again for that reason; then the oldest go
 
 T = TypeVar("T")
 
@@ -42,10 +50,10 @@ class RefusedError(Exception):
 class SideConnection(Generic[T]):
     """`channel()`: a channel on this connection, (re)opened when needed, or None while the
     broker is away or refused the last attempt (then asked again after a capped backoff).
-    `sent(item)`: `item` went out on it, to be confirmed; `lost(error)`: it failed, and what
-    was not confirmed comes back; `take_back()`: what to send again (refused by the broker,
-    unconfirmed when the connection was lost or for CONFIRM_S). Named `name` in the broker's
-    connection list.
+    `sent(item, body)`: `item` went out on it as `body`, to be confirmed; `lost(error)`: it
+    failed, and what was not confirmed comes back; `take_back()`: what to send again (refused
+    by the broker, unconfirmed when the connection was lost or for CONFIRM_S, returned by no
+    queue RETURNED_AGAIN_S ago). Named `name` in the broker's connection list.
     Without heartbeats: it only writes, and between jobs nothing reads it, so pika would find
     the broker's heartbeats unread and call it dead."""
 
@@ -55,10 +63,15 @@ class SideConnection(Generic[T]):
         self._channel: BlockingChannel | None = None
         self._retry_at = 0.0
         self._opened_at = 0.0
-        self._unconfirmed: dict[int, tuple[float, T]] = {}  # delivery tag -> (sent at, item)
+        self._unconfirmed: dict[int, tuple[float, T, bytes]] = {}  # tag -> (sent at, item, body)
         self._tag = 0  # the last delivery tag on this channel
-        self._refused: dict[int, tuple[float, T]] = {}  # nacked, until `check` sees them
+        self._refused: dict[int, tuple[float, T, bytes]] = {}  # nacked, until `check` sees them
         self._back: list[T] = []  # to send again, oldest first
+        self._returned: set[int] = set()  # tags no queue took, until their ack comes
+        self._unrouted_since: dict[bytes, float] = {}  # body -> when no queue first took it
+        self._parked: list[tuple[float, T, bytes]] = []  # returned: (when, item, body)
+        self._log = log
+        self._unrouted = False  # said in the log that no queue takes them
         self._outage = Outage(
             settings.url,
             settings.reconnect_max_s,
@@ -83,6 +96,7 @@ class SideConnection(Generic[T]):
             # reads this connection (a publish, `check`) and land in `_confirmed`.
             core: Any = self._channel._impl
             core.confirm_delivery(self._confirmed)
+            core.add_on_return_callback(self._on_return)
         except UNAVAILABLE as e:
             self.lost(e)
             return None
@@ -94,16 +108,16 @@ class SideConnection(Generic[T]):
         """Seconds until `channel()` may try to connect again (0: now)."""
         return max(0.0, self._retry_at - time.monotonic())
 
-    def sent(self, item: T) -> None:
+    def sent(self, item: T, body: bytes) -> None:
         self._tag += 1
-        self._unconfirmed[self._tag] = (time.monotonic(), item)
+        self._unconfirmed[self._tag] = (time.monotonic(), item, body)
         if time.monotonic() - self._opened_at >= STEADY_S:
             self._outage.back()  # a line only if it was lost
 
     @property
     def waiting(self) -> int:
-        """Messages sent and not yet confirmed, or refused and not yet taken back."""
-        return len(self._unconfirmed) + len(self._refused)
+        """Messages sent and not yet confirmed, or refused or returned, not yet taken back."""
+        return len(self._unconfirmed) + len(self._refused) + len(self._parked)
 
     def check(self) -> None:
         """Take in the confirms that arrived. A refusal (nack), or no confirm within
@@ -117,7 +131,7 @@ class SideConnection(Generic[T]):
         if self._lost_to_refusal():  # a nack may also have come in while pika sent a message
             return
         if self._unconfirmed:
-            oldest = min(at for at, _ in self._unconfirmed.values())
+            oldest = min(at for at, _, _ in self._unconfirmed.values())
             if time.monotonic() - oldest > CONFIRM_S:
                 self.lost(TimeoutError(f"no confirm from the broker within {CONFIRM_S:g} s"))
 
@@ -134,10 +148,13 @@ class SideConnection(Generic[T]):
                 return
 
     def take_back(self) -> list[T]:
-        """What the broker refused, or did not confirm before the connection was lost: to
-        send again, oldest first."""
+        """What the broker refused, or did not confirm before the connection was lost, and
+        what no queue took RETURNED_AGAIN_S ago: to send again, oldest first."""
+        now = time.monotonic()
+        due = [entry for entry in self._parked if now - entry[0] >= RETURNED_AGAIN_S]
+        self._parked = [entry for entry in self._parked if now - entry[0] < RETURNED_AGAIN_S]
         back, self._back = self._back, []
-        return back
+        return [item for _, item, _ in due] + back
 
     def _lost_to_refusal(self) -> bool:
         """A nack taken in counts as losing the broker (its backoff, its line): True if so."""
@@ -153,8 +170,52 @@ class SideConnection(Generic[T]):
         tags = [t for t in self._unconfirmed if t <= tag] if method.multiple else [tag]
         for t in tags:
             entry = self._unconfirmed.pop(t, None)
-            if entry is not None and isinstance(method, Basic.Nack):
+            if entry is None:
+                continue
+            if isinstance(method, Basic.Nack):
                 self._refused[t] = entry
+            elif t in self._returned:
+                self._returned.discard(t)
+                self._park(entry)
+            else:  # a queue took it
+                self._unrouted_since.pop(entry[2], None)
+                if self._unrouted:
+                    self._unrouted = False
+                    self._log.info("%s: a queue takes them again", self.name)
+
+    def _on_return(self, _channel: object, _method: object, _props: object, body: bytes) -> None:
+        """pika's callback for a message no queue took (basic.return; its ack follows)."""
+        tag = min(
+            (t for t, e in self._unconfirmed.items() if e[2] == body and t not in self._returned),
+            default=None,
+        )
+        if tag is None:
+            return
+        self._returned.add(tag)
+        self._unrouted_since.setdefault(body, time.monotonic())
+        if not self._unrouted:
+            self._unrouted = True
+            self._log.warning(
+                "%s: no queue took them (the stream is not back yet?); sent again every %g s",
+                self.name,
+                RETURNED_AGAIN_S,
+            )
+
+    def _park(self, entry: tuple[float, T, bytes]) -> None:
+        """A returned message, to be sent again later; dropped, with a line, once no queue
+        took it for RETURNED_KEEP_S (or to make room for a newer one)."""
+        _, item, body = entry
+        now = time.monotonic()
+        if now - self._unrouted_since.get(body, now) > RETURNED_KEEP_S:
+            self._unrouted_since.pop(body, None)
+            self._log.warning(
+                "%s: dropped a message no queue took for %g s", self.name, RETURNED_KEEP_S
+            )
+            return
+        self._parked.append((now, item, body))
+        if len(self._parked) > MAX_RETURNED:
+            self._unrouted_since.pop(self._parked.pop(0)[2], None)
+            self._log.warning("%s: dropped a message no queue took: too many wait", self.name)
 
     def lost(self, error: BaseException) -> None:
         self._channel = None
@@ -163,11 +224,15 @@ class SideConnection(Generic[T]):
 
     def _give_back(self) -> None:
         """Refused or unconfirmed: it may or may not be on the broker, so it is sent again,
-        and a copy that did arrive is kept once by every reader (they know a state by its id)."""
+        and a copy that did arrive is kept once by every reader (they know a state by its id).
+        What no queue took goes first: it is the oldest."""
         every = {**self._unconfirmed, **self._refused}
-        self._back.extend(item for _, (_, item) in sorted(every.items()))
+        self._back.extend(item for _, item, _ in self._parked)
+        self._back.extend(item for _, (_, item, _) in sorted(every.items()))
         self._unconfirmed.clear()
         self._refused.clear()
+        self._returned.clear()
+        self._parked.clear()
 
     def close(self) -> None:
         if self.connection is not None:
