@@ -158,11 +158,12 @@ class Follower:
         broker refuses it, a queue of our own: live events only. The channel it reads on
         (the one `_follow` watches: the stream's is closed by then).
 
-        RabbitMQ 3.10 refuses a stream whose node was SIGKILLed and restarted ("home node
-        ... is down or inaccessible", 404, for as long as we looked: a minute), so after a
-        broker restart the app follows live events only until the stream is granted again
-        (`_stream_again`): what it knew stays, what workers told before it listened again is
-        lost, and an app restarted meanwhile knows only what follows."""
+        RabbitMQ 3.10 refuses a stream ("home node ... is down or inaccessible", 404) for a
+        second or so after its node restarted, and for good when the node was SIGKILLed
+        within 0.5 s of the first stream's declare (measure/faults.py, RA_SAVED_S), so after
+        a broker restart the app follows live events only until the stream is granted again
+        (`_stream_again`): what it knew stays, the workers send again what no queue took
+        meanwhile, and an app restarted meanwhile knows only what follows."""
         self._live = None
         try:
             self._replay(channel)
