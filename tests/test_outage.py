@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -325,3 +326,14 @@ def test_an_app_whose_stream_went_with_a_node_reads_the_one_declared_again(
     finally:
         follower.close()
         conn.close()
+
+
+def test_an_apps_status_follower_tries_again_at_least_every_second() -> None:
+    """The others back off up to --reconnect-max (10 s): an app's follower, so capped, came
+    back up to 4.7 s after a broker that was away 1.8 s, and once its users were asked before
+    it was back ("queued" for good). Its waits stay under STATUS_RECONNECT_MAX_S."""
+    settings = AmqpSettings(url="amqp://guest:guest@127.0.0.1:1/%2F")
+    outage = amqp_settings.status_outage(settings, logging.getLogger("test"))
+    waits = [outage.lost(ConnectionRefusedError()) for _ in range(20)]
+    assert max(waits) <= amqp_settings.STATUS_RECONNECT_MAX_S
+    assert settings.reconnect_max_s > amqp_settings.STATUS_RECONNECT_MAX_S  # the others' cap
