@@ -4,12 +4,14 @@ workers, sink and RabbitMQ; what an app restart keeps (broker) and forgets (thre
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from pika.adapters.blocking_connection import BlockingConnection
 
 from mqlab.amqp import settings as amqp_settings
 from mqlab.amqp.settings import AmqpSettings, status_exchange, status_stream
@@ -429,6 +431,24 @@ def test_a_worker_keeps_what_its_lost_jobs_connection_held_for_the_next_one(
         conn.close()
 
 
+@contextlib.contextmanager
+def confirming_worker(
+    queues: Queues,
+) -> Iterator[tuple[AmqpSettings, BlockingConnection, status.Events]]:
+    """A worker's job states on the test's exchange (a slow scan: each state goes at once),
+    whose confirms the test takes itself, and a connection of the test's own."""
+    settings = AmqpSettings(url=queues.url, queue=queues.name, exchange=queues.exchange)
+    conn = connect(queues.url)
+    events = status.worker_events(settings, 200.0)
+    try:
+        status.attach(events, lambda s, f: None)  # no timer: the test calls send_unsent
+        assert events.side is not None
+        yield settings, conn, events
+    finally:
+        events.close()
+        conn.close()
+
+
 def test_a_state_the_broker_refuses_is_sent_again_until_it_is_confirmed(
     queues: Queues, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -436,12 +456,7 @@ def test_a_state_the_broker_refuses_is_sent_again_until_it_is_confirmed(
     refuses every message (full, reject-publish) makes the broker nack the state, as a
     stream whose node died would not confirm it; the worker sends it again, and once the
     broker can take it, it is confirmed. Without confirms it went out once, unknown."""
-    settings = AmqpSettings(url=queues.url, queue=queues.name, exchange=queues.exchange)
-    conn = connect(queues.url)
-    events = status.worker_events(settings, 200.0)  # a slow scan: each state goes at once
-    try:
-        status.attach(events, lambda s, f: None)  # the test takes the confirms itself
-        assert events.side is not None
+    with confirming_worker(queues) as (settings, conn, events):
         ch = conn.channel()
         heard = status.listen(ch, settings)
         full = ch.queue_declare(
@@ -466,9 +481,6 @@ def test_a_state_the_broker_refuses_is_sent_again_until_it_is_confirmed(
         copies = drain_states(ch, heard)  # the refused copy reached this queue, then the new one
         assert [e.job for e in copies] == ["refused-1", "refused-1"]
         assert copies[0].id == copies[1].id  # one state: every reader keeps it once
-    finally:
-        events.close()
-        conn.close()
 
 
 def test_a_state_no_queue_took_is_sent_again_once_one_is_bound(
@@ -479,12 +491,7 @@ def test_a_state_no_queue_took_is_sent_again_once_one_is_bound(
     "queued" for good. Sent as mandatory, it comes back (basic.return), waits, and is sent
     again; once a queue is bound, that queue gets it, once."""
     caplog.set_level(logging.INFO, logger=status.log.name)
-    settings = AmqpSettings(url=queues.url, queue=queues.name, exchange=queues.exchange)
-    conn = connect(queues.url)
-    events = status.worker_events(settings, 200.0)  # a slow scan: each state goes at once
-    try:
-        status.attach(events, lambda s, f: None)  # the test takes the confirms itself
-        assert events.side is not None
+    with confirming_worker(queues) as (settings, conn, events):
         status.emit(events, "unrouted-1", "sent")  # no queue is bound to the exchange yet
 
         def returned() -> bool:
@@ -502,6 +509,3 @@ def test_a_state_no_queue_took_is_sent_again_once_one_is_bound(
         wait_until(delivered, timeout=10, what="the state sent again and taken by a queue")
         assert [e.job for e in drain_states(ch, heard)] == ["unrouted-1"]
         assert "a queue takes them again" in caplog.text
-    finally:
-        events.close()
-        conn.close()
