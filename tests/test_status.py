@@ -14,6 +14,7 @@ import pytest
 from pika.adapters.blocking_connection import BlockingConnection
 
 from mqlab.amqp import settings as amqp_settings
+from mqlab.amqp import side
 from mqlab.amqp.settings import AmqpSettings, status_exchange, status_stream
 from mqlab.job.scan import EICAR
 from mqlab.job.signup import Job
@@ -509,3 +510,29 @@ def test_a_state_no_queue_took_is_sent_again_once_one_is_bound(
         wait_until(delivered, timeout=10, what="the state sent again and taken by a queue")
         assert [e.job for e in drain_states(ch, heard)] == ["unrouted-1"]
         assert "a queue takes them again" in caplog.text
+
+
+def test_a_state_no_queue_takes_for_long_is_dropped_with_one_line_and_counted(
+    queues: Queues, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker with no app and no stream bound (nothing ever listens) does not send its
+    states again forever: past RETURNED_KEEP_S they are dropped, with one line, and the
+    count is told once a queue takes them again."""
+    monkeypatch.setattr(side, "RETURNED_KEEP_S", 0.0)  # dropped at the first return
+    caplog.set_level(logging.INFO, logger=status.log.name)
+    with confirming_worker(queues) as (settings, conn, events):
+        status.emit(events, "nobody-1", "sent")
+        status.emit(events, "nobody-2", "sent")
+
+        def dropped() -> bool:
+            status.send_unsent(events, again=False)
+            return events.side is not None and events.side.waiting == 0 and not events.unsent
+
+        wait_until(dropped, timeout=10, what="the states no queue took, dropped")
+        assert caplog.text.count("dropping what no queue took") == 1
+        ch = conn.channel()
+        heard = status.listen(ch, settings)
+        status.emit(events, "heard-1", "sent")
+        wait_until(dropped, timeout=10, what="the next state, taken by a queue")
+        assert [e.job for e in drain_states(ch, heard)] == ["heard-1"]
+        assert "a queue takes them again (2 dropped meanwhile)" in caplog.text

@@ -72,6 +72,7 @@ class SideConnection(Generic[T]):
         self._parked: list[tuple[float, T, bytes]] = []  # returned: (when, item, body)
         self._log = log
         self._unrouted = False  # said in the log that no queue takes them
+        self._unrouted_dropped = 0  # returned messages dropped since, not yet told
         self._outage = Outage(
             settings.url,
             settings.reconnect_max_s,
@@ -181,7 +182,12 @@ class SideConnection(Generic[T]):
                 self._unrouted_since.pop(entry[2], None)
                 if self._unrouted:
                     self._unrouted = False
-                    self._log.info("%s: a queue takes them again", self.name)
+                    dropped, self._unrouted_dropped = self._unrouted_dropped, 0
+                    self._log.info(
+                        "%s: a queue takes them again%s",
+                        self.name,
+                        f" ({dropped} dropped meanwhile)" if dropped else "",
+                    )
 
     def _on_return(self, _channel: object, _method: object, _props: object, body: bytes) -> None:
         """pika's callback for a message no queue took (basic.return; its ack follows)."""
@@ -202,20 +208,29 @@ class SideConnection(Generic[T]):
             )
 
     def _park(self, entry: tuple[float, T, bytes]) -> None:
-        """A returned message, to be sent again later; dropped, with a line, once no queue
-        took it for RETURNED_KEEP_S (or to make room for a newer one)."""
+        """A returned message, to be sent again later; dropped once no queue took it for
+        RETURNED_KEEP_S (or to make room for a newer one): one line at the first, the count
+        when a queue takes them again."""
         _, item, body = entry
         now = time.monotonic()
         if now - self._unrouted_since.get(body, now) > RETURNED_KEEP_S:
             self._unrouted_since.pop(body, None)
-            self._log.warning(
-                "%s: dropped a message no queue took for %g s", self.name, RETURNED_KEEP_S
-            )
+            self._drop_unrouted()
             return
         self._parked.append((now, item, body))
         if len(self._parked) > MAX_RETURNED:
             self._unrouted_since.pop(self._parked.pop(0)[2], None)
-            self._log.warning("%s: dropped a message no queue took: too many wait", self.name)
+            self._drop_unrouted()
+
+    def _drop_unrouted(self) -> None:
+        if not self._unrouted_dropped:
+            self._log.warning(
+                "%s: dropping what no queue took for %g s (or beyond %d waiting)",
+                self.name,
+                RETURNED_KEEP_S,
+                MAX_RETURNED,
+            )
+        self._unrouted_dropped += 1
 
     def lost(self, error: BaseException) -> None:
         self._channel = None
