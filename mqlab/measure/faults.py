@@ -14,6 +14,7 @@ from mqlab.amqp.settings import AmqpSettings
 from mqlab.errors import MqlabError
 from mqlab.measure.lab import Lab
 from mqlab.processes.brokers import Restartable
+from mqlab.processes.procs import wait_for
 
 
 class ChaosThread:
@@ -153,12 +154,10 @@ def wait_saved(amqp: AmqpSettings | None, cancel: threading.Event) -> str:
     if amqp is None or amqp.broker != "rabbitmq":
         return ""
     names = own_queues(amqp)
-    deadline = time.monotonic() + DECLARED_TIMEOUT_S
-    while not all_declared(amqp, names):
-        if cancel.is_set() or time.monotonic() > deadline:
-            return f"the fault never fired: the run's queues were not declared ({', '.join(names)})"
-        time.sleep(0.05)
-    time.sleep(RA_SAVED_S)
+    if not wait_for(lambda: cancel.is_set() or all_declared(amqp, names), DECLARED_TIMEOUT_S):
+        return f"the fault never fired: the run's queues were not declared ({', '.join(names)})"
+    if cancel.is_set() or cancel.wait(RA_SAVED_S):
+        return "the fault never fired: the run ended before it was ready"
     return ""
 
 
