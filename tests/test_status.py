@@ -10,15 +10,17 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import pika
 import pytest
 from pika.adapters.blocking_connection import BlockingConnection
 
 from mqlab.amqp import settings as amqp_settings
 from mqlab.amqp import side
-from mqlab.amqp.settings import AmqpSettings, status_exchange, status_stream
+from mqlab.amqp.settings import AmqpSettings, close_quietly, status_exchange, status_stream
 from mqlab.job.scan import EICAR
 from mqlab.job.signup import Job
 from mqlab.job.status import MAX_BATCH, Board, Event, batch_to_bytes
+from mqlab.processes import status_follow
 from mqlab.processes.procs import free_port
 from scenarios import status
 
@@ -186,6 +188,36 @@ def test_an_app_refused_the_stream_asks_again_and_reads_it_once_it_is_granted(
     assert states(settled(app, "streamed-1")) == ["queued", "scanning", "sent"]
     later = start_app("broker", None, *args)
     assert states(settled(later, "streamed-1")) == ["queued", "scanning", "sent"]
+
+
+def test_an_app_given_the_stream_again_keeps_what_only_its_own_queue_brought(
+    queues: Queues,
+) -> None:
+    """Refused the stream, the app follows a queue of its own. Granted it again, it drops that
+    queue, but only after taking in what it brought and was not read yet: the stream may
+    lack it (one declared again lacks all of it), and those users would read "queued" for
+    good. Driven step by step on the test's thread, so the states are surely unread then."""
+    settings = AmqpSettings(url=queues.url, queue=queues.name, exchange=queues.exchange)
+    follower = status_follow.Follower(settings)
+    conn = connect(queues.url)
+    app = pika.BlockingConnection(amqp_settings.parameters(settings))
+    try:
+        publisher = conn.channel()
+        publisher.queue_declare(status_stream(settings), durable=True)  # not a stream
+        reading = follower._subscribe(app, app.channel())
+        assert follower._live is not None  # refused: following a queue of its own
+        publisher.confirm_delivery()  # confirmed: in the app's queue, not read by the app
+        told = [Event.now(f"own-queue-{n}", "sent") for n in range(5)]
+        for event in told:
+            status.send(publisher, status_exchange(settings), [event], mandatory=True)
+        publisher.queue_delete(status_stream(settings))  # out of the way
+        follower._stream_again(app, reading)
+        assert follower._live is None  # granted
+        assert [follower.board.get(e.job) is not None for e in told] == [True] * len(told)
+    finally:
+        close_quietly(app)
+        conn.channel().queue_delete(status_stream(settings))
+        conn.close()
 
 
 def test_a_worker_with_short_jobs_sends_their_states_together(

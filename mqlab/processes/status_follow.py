@@ -60,6 +60,7 @@ from mqlab.amqp.settings import (
     Cancels,
     close_quietly,
     parameters,
+    status_exchange,
     status_outage,
 )
 from mqlab.job.status import MAX_BATCH, Board, Event
@@ -91,6 +92,7 @@ class Follower:
         self._newest: float | None = None  # the time of the newest state read from the stream
         self._cancels: Cancels | None = None  # of the channel we read on
         self._live: str | None = None  # our own queue, while the broker refuses the stream
+        self._live_tag = ""  # its consumer
         self._stream_at = 0.0  # when to ask for the stream again, meanwhile
         self._bookmark = uuid.uuid4().hex.encode()
         self._started = time.monotonic()
@@ -176,7 +178,7 @@ class Follower:
             )
             channel = connection.channel()
             self._live = status.listen(channel, self.settings)
-            channel.basic_consume(self._live, self._on_live, auto_ack=True)
+            self._live_tag = channel.basic_consume(self._live, self._on_live, auto_ack=True)
             self._stream_at = time.monotonic() + STREAM_RETRY_S
             self.caught_up.set()
         # The broker may end our consumer and keep the channel open: its stream deleted, or
@@ -198,8 +200,9 @@ class Follower:
     ) -> BlockingChannel:
         """Following live events only: ask for the stream again (a node with a replica may be
         back, the queue in its way gone). Granted, read it from its first offset (it may be a
-        new one, numbered from 0) and drop our own queue: the events that queue brought are in
-        the stream too, and the board keeps each once."""
+        new one, numbered from 0), then take in everything our own queue brought before
+        dropping it: what pika holds undelivered and what the queue still has. The stream may
+        lack some of it (a new one lacks all of it), and the board keeps each event once."""
         channel = connection.channel()
         try:
             self._newest = None
@@ -208,7 +211,17 @@ class Follower:
             self._stream_at = time.monotonic() + STREAM_RETRY_S
             return reading
         assert self._live is not None
-        reading.queue_delete(self._live)  # its consumer with it
+        # Unbound, the queue takes no more (the stream has what follows), so it drains. An
+        # auto-ack consumer's cancel hands back what arrived and was not dispatched yet.
+        reading.queue_unbind(self._live, status_exchange(self.settings))
+        for _method, properties, body in reading.basic_cancel(self._live_tag):
+            self._on_live(reading, None, properties, body)
+        while True:
+            _get, properties, body = reading.basic_get(self._live, auto_ack=True)
+            if properties is None:
+                break
+            self._on_live(reading, None, properties, body)
+        reading.queue_delete(self._live)
         reading.close()
         self._live = None
         self._cancels = Cancels(channel, CONSUMER)
