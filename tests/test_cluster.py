@@ -461,9 +461,10 @@ def test_a_quorum_queue_loses_nothing_accepted_when_its_leader_is_sigkilled(
     # so the ones the workers sent while the status log's node died, until the log had a
     # new leader, are lost and leave their users at "queued" (seen in CI: 1 of 200, and 3
     # of 58: 2 workers finish 10 jobs a second here); never "never heard", nor told wrong,
-    # but for the ones told it failed and mailed anyway.
+    # but for the ones told it failed and mailed anyway (not those told "outcome unknown",
+    # the app's connection gone with the node mid-publish, whose status then said "sent").
     assert row["never_heard"] == 0, row
-    assert row["told_wrong"] == row["sent_anyway"], row
+    assert row["told_wrong"] <= row["sent_anyway"], row
     assert row["told_queued"] <= row["accepted"] // 10, row  # a few, at the kill
 
 

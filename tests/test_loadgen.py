@@ -127,6 +127,42 @@ def test_an_answer_later_than_the_timeout_is_a_timeout(slow_server: str) -> None
     assert [(s.status, s.error) for s in result.samples] == [(None, "Timeout")] * 2
 
 
+class _Doubtful(_Slow):
+    """Answers by the job id's number: 202, a 503 that says the outcome is unknown, a 503 that
+    says the job was not taken, a 503 whose body is not JSON."""
+
+    ANSWERS: ClassVar[list[tuple[int, bytes]]] = [
+        (202, b'{"status": "queued"}'),
+        (503, b'{"error": "...", "outcome": "unknown", "job_id": "x"}'),
+        (503, b'{"error": "...", "outcome": "not_taken", "job_id": "x"}'),
+        (503, b"Service Unavailable"),
+    ]
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        status, body = self.ANSWERS[int(self.headers["X-Job-Id"].rsplit("-", 1)[1]) % 4]
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_a_503_that_says_the_outcome_is_unknown_is_told_apart() -> None:
+    """One after another on one kept-alive connection: each answer's body is its own."""
+    server = _Server((HOST, 0), _Doubtful)
+    server.ports = set()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://{HOST}:{server.server_address[1]}/signup"
+        result = loadgen.run_load(url, loadgen.signups(8, "doubt"), rate=50, timeout_s=5)
+    finally:
+        server.shutdown()
+        server.server_close()
+    got = [(s.status, s.outcome, s.in_doubt) for s in result.samples]
+    answers = [(202, None, False), (503, "unknown", True), (503, "not_taken", False)]
+    assert got == [*answers, (503, None, False), *answers, (503, None, False)]
+
+
 def test_the_session_posts_one_after_another_on_one_connection(slow_server: str) -> None:
     with loadgen.session(slow_server) as post:
         statuses = [post(r) for r in loadgen.signups(3, "session")]

@@ -150,3 +150,32 @@ def test_what_each_user_was_told_is_checked_against_the_ledger() -> None:
     assert (s.told_truth, s.told_wrong, s.told_queued, s.never_heard) == (4, 5, 0, 0)
     # counted only when asked for: a summary without a mode (and an old file) says unknown
     assert summarize(samples, arrivals).told_truth is None
+
+
+def test_a_user_told_the_outcome_is_unknown_is_judged_by_the_status_read_afterwards() -> None:
+    """A 503 "outcome unknown" says the job may still be sent and to look again: the final
+    status the app then tells decides. A 503 that said it was not taken is judged by that
+    answer, whatever the status says (a lie is not excused by what follows)."""
+
+    def doubt(job: str, outcome: str) -> Sample:
+        s = sample(job, 0.0, 503)
+        s.outcome = outcome
+        return s
+
+    samples = [
+        doubt("a", "unknown"),  # "sent", mailed: the truth
+        doubt("b", "unknown"),  # "sent", mailed: the truth
+        doubt("c", "unknown"),  # the app does not know it, no mail: the truth (it failed)
+        doubt("d", "unknown"),  # the app does not know it, mailed: wrong (told failed)
+        doubt("e", "unknown"),  # still "queued", mailed: not final, so told failed: wrong
+        doubt("f", "not_taken"),  # "not taken", yet "sent" and mailed: wrong
+        doubt("g", "unknown"),  # "dead", no mail: the truth
+    ]
+    arrivals = [Arrival(j, "welcome", f"{j}@x.test", 0.5) for j in ("a", "b", "d", "e", "f")]
+    heard = {"a": "sent", "b": "sent", "c": "unknown", "e": "queued", "f": "sent", "g": "dead"}
+    s = summarize(samples, arrivals, mode="broker", heard=heard)
+    assert (s.told_truth, s.told_wrong, s.told_queued, s.never_heard) == (4, 3, 0, 0)
+    assert (s.failed, s.sent_anyway) == (7, 5)  # still told failed, and still mailed anyway
+    # "sent" with no mail: wrong, though the 503 alone would have been the truth
+    s = summarize([doubt("h", "unknown")], [], mode="broker", heard={"h": "sent"})
+    assert (s.told_truth, s.told_wrong) == (0, 1)

@@ -70,10 +70,17 @@ class Sample:
     status: int | None = None
     response_ms: float | None = None  # answer - intended
     error: str | None = None
+    outcome: str | None = None  # what a 503 said of the job: "unknown" (may still be sent)
 
     @property
     def accepted(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def in_doubt(self) -> bool:
+        """Answered 503 "outcome unknown": the broker may still have the job, and its user
+        is told to look again (as the accepted ones look at their status)."""
+        return self.status == 503 and self.outcome == "unknown"
 
 
 @dataclass(frozen=True)
@@ -178,9 +185,10 @@ def _follow(
                     samples.append(Sample(requests[i].job_id, intended, at))
                     if before_send is not None:
                         before_send(i)
-                for i, status, error, response_ms in answered:
+                for i, status, error, response_ms, outcome in answered:
                     sample = samples[i]
                     sample.status, sample.error, sample.response_ms = status, error, response_ms
+                    sample.outcome = outcome
                     if on_answer is not None:
                         on_answer(sample)
             else:  # "done"

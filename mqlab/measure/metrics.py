@@ -19,7 +19,9 @@ Definitions (the README repeats them):
   told "queued" forever (accepted, and the status never became final), never heard
   (accepted, and the app had no answer about the job: it does not know it, as a restarted
   thread app, or it did not answer). A request with no answer at all counts as told
-  failed, as in `failed`: the user knew at once. Sync's answer is its outcome (2xx: sent);
+  failed, as in `failed`: the user knew at once. A 503 that said the outcome is unknown
+  (the broker may still have the job) counts by the final status the app tells of the job
+  afterwards, where it tells one; else as told failed. Sync's answer is its outcome (2xx: sent);
   thread and broker users are asked `GET /signup/{id}` after the drain (`heard.ask`).
 - throughput: delivered mails / seconds from the first request sent to the last mail delivered.
 - response: answer - *intended* send time. e2e: first arrival in the sink - intended send time.
@@ -127,7 +129,10 @@ def told(
     out = {"told_truth": 0, "told_wrong": 0, "told_queued": 0, "never_heard": 0}
     for sample in samples:
         mailed = acc.welcome[sample.job_id] > 0
-        if not sample.accepted:  # an error answer, or none: the user knew it failed
+        if sample.in_doubt and heard.get(sample.job_id) in FINAL:
+            # told "it may still be sent, look again", and the status it then read was final
+            key = "told_truth" if (heard[sample.job_id] == "sent") == mailed else "told_wrong"
+        elif not sample.accepted:  # an error answer, or none: the user knew it failed
             key = "told_wrong" if mailed else "told_truth"
         elif mode == "sync":
             key = "told_truth" if mailed else "told_wrong"

@@ -18,7 +18,9 @@ Format history (`format_version`):
       value, the verdict, and the result document of its core (`mqlab.measure.lesson`);
       summary and crash-test row fields "told_truth", "told_wrong", "told_queued" and
       "never_heard", what the users were told against the ledger (`metrics.told`): readers
-      treat a missing one as unknown and show "-").
+      treat a missing one as unknown and show "-"; sample field "outcome", what a 503 said
+      of the job ("unknown": the broker may still have it; "not_taken"), else null: a file
+      without it counted a 503 "unknown" as told failed, whatever the job's status said).
 Every file opens with the same envelope, built by `envelope()` alone: `format_version`,
 `kind` (a run's `mode` with it), `created` (UTC), the `config` for the kinds run from one,
 and the `environment` (`mqlab.measure.environment`); each kind's own fields follow.

@@ -236,11 +236,12 @@ def _run(
 
 
 def ask_users(lab: Lab, samples: Sequence[Sample]) -> dict[str, str]:
-    """What the app tells each accepted job's user now (thread and broker; sync's answer
-    was the outcome): job id -> state, or "unknown"; no answer leaves a job out."""
+    """What the app tells each accepted job's user now, and each user answered "outcome
+    unknown" (thread and broker; sync's answer was the outcome): job id -> state, or
+    "unknown"; no answer leaves a job out."""
     if lab.config.mode is Mode.sync:
         return {}
-    accepted = [s.job_id for s in samples if s.accepted]
+    accepted = [s.job_id for s in samples if s.accepted or s.in_doubt]
     return heard.ask(HOST, lab.app_port, accepted, total_s=max(10.0, 0.02 * len(accepted)))
 
 
@@ -283,6 +284,7 @@ def sample_dict(s: Sample, start: float, delivered: float | None) -> dict[str, A
         "status": s.status,
         "response_ms": round(s.response_ms, 3) if s.response_ms is not None else None,
         "error": s.error,
+        "outcome": s.outcome,
         "delivered": round(delivered - start, 6) if delivered is not None else None,
     }
 

@@ -9,6 +9,7 @@ measures, so its own CPU matters: libcurl takes about half of what aiohttp on uv
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import select
@@ -81,14 +82,17 @@ def _loop(
     outbox: _Outbox,
 ) -> None:
     """The schedule itself, in the child. Each turn ends with one report: ("turn", sent,
-    answered), sent as (i, intended, sent) and answered as (i, status, error, response_ms),
-    wall clock times. A turn with nothing to tell reports only every REPORT_EVERY_S; one
-    that takes longer (a big spike) reports what it sent so far every REPORT_EVERY_S."""
+    answered), sent as (i, intended, sent) and answered as (i, status, error, response_ms,
+    outcome), wall clock times; `outcome` is what a 503 said of the job ("unknown": it may
+    still be sent; "not_taken"), else None. A turn with nothing to tell reports only every
+    REPORT_EVERY_S; one that takes longer (a big spike) reports what it sent so far every
+    REPORT_EVERY_S."""
     multi = pycurl.CurlMulti()
     multi.setopt(pycurl.M_MAX_TOTAL_CONNECTIONS, connections)
     multi.setopt(pycurl.M_MAXCONNECTS, connections)  # and keep that many open between requests
     spare: list[pycurl.Curl] = []
     in_flight: dict[pycurl.Curl, tuple[int, float]] = {}  # handle: (index, intended)
+    bodies: dict[pycurl.Curl, list[bytes]] = {}  # handle: its answer's body, in chunks
     mono0 = time.perf_counter() + 0.05  # a moment to get going
     wall0 = time.time() + (mono0 - time.perf_counter())
     outbox.send("start", os.getpid(), wall0)
@@ -101,12 +105,17 @@ def _loop(
         i = 0
         while i < len(requests) or in_flight:
             sent: list[tuple[int, float, float]] = []
-            answered: list[tuple[int, int | None, str | None, float]] = []
+            answered: list[tuple[int, int | None, str | None, float, str | None]] = []
             while i < len(requests) and due(i) <= time.perf_counter():
                 intended = due(i)
                 wall = wall0 + (intended - mono0)
                 sent.append((i, wall, wall + (time.perf_counter() - intended)))
-                handle = spare.pop() if spare else new_handle(url, timeout_s)
+                if spare:
+                    handle = spare.pop()
+                else:
+                    handle = new_handle(url, timeout_s)
+                    bodies[handle] = []
+                    handle.setopt(pycurl.WRITEFUNCTION, bodies[handle].append)
                 prepare(handle, requests[i])
                 multi.add_handle(handle)  # curl holds it until a connection is free
                 in_flight[handle] = (i, intended)
@@ -120,7 +129,9 @@ def _loop(
                 spare.append(handle)
                 # no status: the user saw an error (or nothing at all)
                 status = handle.getinfo(pycurl.RESPONSE_CODE) if error is None else None
-                answered.append((index, status, error, (time.perf_counter() - intended) * 1000))
+                took_ms = (time.perf_counter() - intended) * 1000
+                answered.append((index, status, error, took_ms, outcome(status, bodies[handle])))
+                bodies[handle].clear()
             if sent or answered or time.perf_counter() - reported > REPORT_EVERY_S:
                 outbox.send("turn", sent, answered)
                 reported = time.perf_counter()
@@ -139,7 +150,6 @@ def new_handle(url: str, timeout_s: float) -> pycurl.Curl:
     handle.setopt(pycurl.TIMEOUT_MS, int(timeout_s * 1000))  # counts the wait for a connection
     handle.setopt(pycurl.PROXY, "")  # never through an http_proxy of the environment
     handle.setopt(pycurl.NOSIGNAL, 1)
-    handle.setopt(pycurl.WRITEFUNCTION, _discard)
     return handle
 
 
@@ -152,8 +162,16 @@ def prepare(handle: pycurl.Curl, request: Request) -> None:
     )
 
 
-def _discard(_: bytes) -> None:
-    """The answer's body: read off the connection (it must be), then dropped."""
+def outcome(status: int | None, body: list[bytes]) -> str | None:
+    """What a 503's JSON body says of the job (`outcome`: "unknown" or "not_taken"), else
+    None. Other answers' bodies are read off the connection (they must be) and dropped."""
+    if status != 503:
+        return None
+    try:
+        said = json.loads(b"".join(body)).get("outcome")
+    except (ValueError, AttributeError):  # not JSON, or not an object
+        return None
+    return said if isinstance(said, str) else None
 
 
 def _finished(multi: pycurl.CurlMulti) -> Iterator[tuple[pycurl.Curl, str | None]]:
