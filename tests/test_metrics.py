@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from mqlab.job.ledger import Arrival
+from mqlab.measure import runner
 from mqlab.measure.loadgen import Sample
 from mqlab.measure.metrics import account, percentiles, summarize, timeline
 from mqlab.measure.results import Percentiles, Summary
@@ -179,3 +180,7 @@ def test_a_user_told_the_outcome_is_unknown_is_judged_by_the_status_read_afterwa
     # "sent" with no mail: wrong, though the 503 alone would have been the truth
     s = summarize([doubt("h", "unknown")], [], mode="broker", heard={"h": "sent"})
     assert (s.told_truth, s.told_wrong) == (0, 1)
+
+    # and these are the users the runner asks, with the accepted ones
+    samples = [sample("ok", 0.0, 202), doubt("maybe", "unknown"), doubt("no", "not_taken")]
+    assert runner.to_ask([*samples, sample("none", 0.0, None, None)]) == ["ok", "maybe"]

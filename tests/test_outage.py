@@ -16,6 +16,7 @@ import pytest
 
 from mqlab.amqp import settings as amqp_settings
 from mqlab.amqp.settings import AmqpSettings, status_exchange, status_stream
+from mqlab.amqp.side import SideConnection
 from mqlab.job.status import Event
 from mqlab.processes import rabbit, status_follow
 from mqlab.processes.procs import http_ok
@@ -337,3 +338,17 @@ def test_an_apps_status_follower_tries_again_at_least_every_second() -> None:
     waits = [outage.lost(ConnectionRefusedError()) for _ in range(20)]
     assert max(waits) <= amqp_settings.STATUS_RECONNECT_MAX_S
     assert settings.reconnect_max_s > amqp_settings.STATUS_RECONNECT_MAX_S  # the others' cap
+
+
+def test_a_workers_state_connection_tries_again_at_least_every_second() -> None:
+    """A worker with no job left has nothing else that brings the broker back: capped at
+    10 s, its held states waited past a run's end (2 users "queued" for good in a
+    `--transient` broker-restart trial, their mails sent). Its waits stay under
+    STATUS_RECONNECT_MAX_S too."""
+    settings = AmqpSettings(url="amqp://guest:guest@127.0.0.1:1/%2F")
+    side: SideConnection[str] = SideConnection(settings, "states", logging.getLogger("test"))
+    waits = []
+    for _ in range(20):
+        side.lost(ConnectionRefusedError())
+        waits.append(side.wait_s())
+    assert 0 < max(waits) <= amqp_settings.STATUS_RECONNECT_MAX_S

@@ -12,11 +12,13 @@ from typing import Any
 
 import pytest
 
+from mqlab.amqp.consumer import Shutdown
 from mqlab.amqp.queues import REASON_HEADER, RETRIES_HEADER
-from mqlab.amqp.settings import dead_letter_queue, retry_queue
+from mqlab.amqp.settings import STATUS_RECONNECT_MAX_S, dead_letter_queue, retry_queue
 from mqlab.job.ledger import ProcessedJobs, read_arrivals
 from mqlab.job.scan import EICAR
 from mqlab.job.signup import Job
+from mqlab.processes import worker
 from mqlab.processes.procs import free_port
 
 from .helpers import Queues, Sink, Workers, connect, into_a_job, signup_job, sink_on, wait_until
@@ -261,3 +263,17 @@ def test_broker_mode_end_to_end_quarantines_eicar(
     (arrival,) = sink.wait_for(1)
     assert (arrival.job_id, arrival.kind) == ("eicar-1", "quarantine")
     assert "mo@example.test" not in arrival.recipient
+
+
+def test_a_worker_waiting_to_reconnect_does_its_other_duties_every_second() -> None:
+    """Between two tries at the jobs' connection (up to --reconnect-max apart) the worker
+    sends the job states it holds at least every STATUS_RECONNECT_MAX_S; a stop ends the
+    wait at once."""
+    calls: list[float] = []
+    shutdown = Shutdown()
+    t0 = time.monotonic()
+    worker.backoff(shutdown, 1.5, lambda: calls.append(time.monotonic() - t0))
+    assert len(calls) == 2 and calls[0] >= STATUS_RECONNECT_MAX_S and calls[1] >= 1.5, calls
+    shutdown.request()
+    worker.backoff(shutdown, 30.0, lambda: calls.append(-1.0))
+    assert len(calls) == 2

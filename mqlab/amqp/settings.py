@@ -248,7 +248,9 @@ class Outage:
             self._since = self.lost_at = None
 
 
-STATUS_RECONNECT_MAX_S = 1.0  # an app's status follower: the longest wait between attempts
+# Job states (an app's follower, a worker's connection for them): the longest wait between
+# two attempts to reach the broker again.
+STATUS_RECONNECT_MAX_S = 1.0
 
 
 def status_outage(

@@ -32,7 +32,14 @@ from pika.adapters.blocking_connection import BlockingChannel, BlockingConnectio
 from pika.frame import Method
 from pika.spec import Basic
 
-from mqlab.amqp.settings import UNAVAILABLE, AmqpSettings, Outage, close_quietly, parameters
+from mqlab.amqp.settings import (
+    STATUS_RECONNECT_MAX_S,
+    UNAVAILABLE,
+    AmqpSettings,
+    Outage,
+    close_quietly,
+    parameters,
+)
 
 STEADY_S = 0.5
 CONFIRM_S = 5.0  # a message the broker has not confirmed by then is taken as lost
@@ -75,7 +82,9 @@ class SideConnection(Generic[T]):
         self._unrouted_dropped = 0  # returned messages dropped since, not yet told
         self._outage = Outage(
             settings.url,
-            settings.reconnect_max_s,
+            # at least every second, as an app's status follower: with the 10 s cap of the
+            # jobs' connection, a worker with no job left held its states past a run's end
+            min(settings.reconnect_max_s, STATUS_RECONNECT_MAX_S),
             log,
             lost_line=f"{name}: lost the broker (%s); held until it is back",
             back_line=f"{name}: back after %.1f s",

@@ -241,8 +241,14 @@ def ask_users(lab: Lab, samples: Sequence[Sample]) -> dict[str, str]:
     "unknown"; no answer leaves a job out."""
     if lab.config.mode is Mode.sync:
         return {}
-    accepted = [s.job_id for s in samples if s.accepted or s.in_doubt]
-    return heard.ask(HOST, lab.app_port, accepted, total_s=max(10.0, 0.02 * len(accepted)))
+    asked = to_ask(samples)
+    return heard.ask(HOST, lab.app_port, asked, total_s=max(10.0, 0.02 * len(asked)))
+
+
+def to_ask(samples: Sequence[Sample]) -> list[str]:
+    """The users who look at their job's status after the run: those accepted, and those
+    answered 503 "outcome unknown", which tells them to look again."""
+    return [s.job_id for s in samples if s.accepted or s.in_doubt]
 
 
 def generator_warning(summary: Summary, rate: float) -> str | None:

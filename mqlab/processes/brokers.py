@@ -132,6 +132,7 @@ class WorkerParts:
     # the queue exists with other settings, or is not a queue at all: one line, exit 2
     misfit: Callable[[BaseException], str | None] = lambda error: None
     close: Callable[[], None] = lambda: None  # once the worker stops
+    between: Callable[[], None] = lambda: None  # while its jobs' connection waits to retry
 
 
 def worker_parts(settings: AmqpSettings, scan_ms: float) -> WorkerParts:
@@ -160,6 +161,7 @@ def worker_parts(settings: AmqpSettings, scan_ms: float) -> WorkerParts:
         refused,
         other_queue,
         close=events.close,
+        between=functools.partial(status.send_unsent, events, again=False),  # held states
     )
 
 

@@ -16,12 +16,14 @@ from __future__ import annotations
 import logging
 import signal
 import socket
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pika.exceptions
 
 from mqlab.amqp.consumer import Shutdown, WorkerScanner
-from mqlab.amqp.settings import Outage, quiet_pika_logs
+from mqlab.amqp.settings import STATUS_RECONNECT_MAX_S, Outage, quiet_pika_logs
 from mqlab.errors import BadInput, NoBroker
 from mqlab.job.ledger import ProcessedJobs
 from mqlab.job.mailjob import MailJob
@@ -54,6 +56,18 @@ def other_queue(error: BaseException) -> str | None:
     return None
 
 
+def backoff(shutdown: Shutdown, seconds: float, between: Callable[[], None]) -> None:
+    """The wait before the jobs' connection is tried again, in steps of at most
+    STATUS_RECONNECT_MAX_S, `between` each two (a RabbitMQ worker sends the job states it
+    holds: with its jobs' connection away up to --reconnect-max, nothing else did, and a
+    state held at a broker restart reached the app only when the worker stopped)."""
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        if shutdown.requested.wait(min(left, STATUS_RECONNECT_MAX_S)):
+            return
+        between()
+
+
 def run(config: WorkerConfig, processed_db: Path | None = None) -> None:
     """Consume until SIGTERM/SIGINT. With `processed_db` (--idempotent), skip jobs sent before."""
     parts = brokers.worker_parts(config.amqp, config.scan.ms)  # RabbitMQ, Redis or NATS
@@ -80,7 +94,7 @@ def run(config: WorkerConfig, processed_db: Path | None = None) -> None:
                 if why is not None and not outage.connected_once:  # before: a broker restarting
                     name = brokers.NAMES[config.amqp.broker]
                     raise NoBroker(f"no {name} at {mask_url(config.amqp.url)} ({why})") from e
-                shutdown.requested.wait(outage.lost(e))
+                backoff(shutdown, outage.lost(e), parts.between)
     finally:
         parts.close()
         if processed is not None:
