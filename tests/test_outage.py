@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from mqlab.amqp import settings as amqp_settings
+from mqlab.amqp import side as side_connection
 from mqlab.amqp.settings import AmqpSettings, status_exchange, status_stream
 from mqlab.amqp.side import SideConnection
 from mqlab.job.status import Event
@@ -29,6 +30,7 @@ from .helpers import (
     Workers,
     connect,
     drain_states,
+    hear_states,
     into_a_job,
     jobs_connection_lines,
     signup_job,
@@ -326,6 +328,37 @@ def test_an_app_whose_stream_went_with_a_node_reads_the_one_declared_again(
         )
     finally:
         follower.close()
+        conn.close()
+
+
+@pytest.mark.broker
+def test_a_state_the_broker_has_not_confirmed_in_a_second_goes_out_once_more(
+    node: rabbit.PrivateNode, node_queues: Queues
+) -> None:
+    """After a restart RabbitMQ neither confirmed nor returned a state routed to the stream
+    not back yet, and the worker sent it again only after CONFIRM_S (5 s): the app heard it
+    after its users were asked. Here the broker holds the confirm (frozen): after RESEND_S
+    the worker sends a copy, and both arrive once it resumes (readers keep one)."""
+    settings = AmqpSettings(url=node.url, exchange=node_queues.exchange, queue=node_queues.name)
+    conn = connect(node.url)
+    events = status.worker_events(settings, scan_ms=0)
+    try:
+        channel = conn.channel()
+        channel.exchange_declare(status_exchange(settings), "fanout", durable=True)
+        heard = status.listen(channel, settings)
+        status.publish(events, [Event.now("warm-1", "sent")])  # the side connection is up
+        assert [e.job for e in hear_states(channel, heard, 1, "the first state")] == ["warm-1"]
+        node.freeze()
+        try:
+            status.publish(events, [Event.now("held-1", "sent")])  # into the socket: no confirm
+            time.sleep(side_connection.RESEND_S + 0.3)
+            status.send_unsent(events, again=False)  # what a worker's timer does
+        finally:
+            node.thaw()
+        got = hear_states(channel, heard, 2, "the state and its copy")
+        assert [e.job for e in got] == ["held-1", "held-1"]
+    finally:
+        events.close()
         conn.close()
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from typing import Any, Generic, TypeVar
 
 import pika
@@ -43,6 +44,7 @@ from mqlab.amqp.settings import (
 
 STEADY_S = 0.5
 CONFIRM_S = 5.0  # a message the broker has not confirmed by then is taken as lost
+RESEND_S = 1.0  # a message not confirmed by then goes out once more (see `_resend_stuck`)
 RETURNED_AGAIN_S = 0.5  # a message no queue took is sent again after this long...
 RETURNED_KEEP_S = 30.0  # ...until none took it for this long: then it is dropped
 MAX_RETURNED = 1000  # messages waiting to be sent again for that reason; then the oldest go
@@ -141,9 +143,23 @@ class SideConnection(Generic[T]):
         if self._lost_to_refusal():  # a nack may also have come in while pika sent a message
             return
         if self._unconfirmed:
+            now = time.monotonic()
             oldest = min(at for at, _, _ in self._unconfirmed.values())
-            if time.monotonic() - oldest > CONFIRM_S:
+            if now - oldest > CONFIRM_S:
                 self.lost(TimeoutError(f"no confirm from the broker within {CONFIRM_S:g} s"))
+                return
+            self._resend_stuck(now)
+
+    def _resend_stuck(self, now: float) -> None:
+        """A message unconfirmed for RESEND_S, the only copy of it on its way, goes out once
+        more: routed to a stream not back yet after a restart, RabbitMQ 3.10 neither confirmed
+        nor returned a state, and it reached the app only after CONFIRM_S, once its users had
+        been asked. Readers keep a state once; the first confirm of a copy settles them all."""
+        copies = Counter(body for _, _, body in self._unconfirmed.values())
+        for at, item, body in list(self._unconfirmed.values()):
+            if now - at > RESEND_S and copies[body] == 1:
+                self._back.append(item)
+                copies[body] += 1
 
     def settle(self, timeout: float) -> None:
         """Wait up to `timeout` for the confirms of what was sent (a worker that stops)."""
@@ -187,7 +203,9 @@ class SideConnection(Generic[T]):
             elif t in self._returned:
                 self._returned.discard(t)
                 self._park(entry)
-            else:  # a queue took it
+            else:  # a queue took it: and its other copies with it
+                for other in [o for o, e in self._unconfirmed.items() if e[2] == entry[2]]:
+                    del self._unconfirmed[other]
                 self._unrouted_since.pop(entry[2], None)
                 if self._unrouted:
                     self._unrouted = False
