@@ -348,6 +348,9 @@ def test_a_state_the_broker_has_not_confirmed_in_a_second_goes_out_once_more(
         heard = status.listen(channel, settings)
         status.publish(events, [Event.now("warm-1", "sent")])  # the side connection is up
         assert [e.job for e in hear_states(channel, heard, 1, "the first state")] == ["warm-1"]
+        assert events.side is not None
+        events.side.settle(10.0)  # its confirm taken in: nothing else is waiting for one
+        assert events.side.waiting == 0
         node.freeze()
         try:
             status.publish(events, [Event.now("held-1", "sent")])  # into the socket: no confirm
