@@ -163,11 +163,14 @@ def test_a_503_that_says_the_outcome_is_unknown_is_told_apart() -> None:
     assert got == [*answers, (503, None, False), *answers, (503, None, False)]
 
 
-def test_the_session_posts_one_after_another_on_one_connection(slow_server: str) -> None:
+def test_the_session_posts_one_after_another_on_one_connection(
+    slow_server: str, capfd: pytest.CaptureFixture[str]
+) -> None:
     with loadgen.session(slow_server) as post:
         statuses = [post(r) for r in loadgen.signups(3, "session")]
     assert statuses == [202] * 3
     assert len(_Slow.ports) == 1
+    assert capfd.readouterr().out == ""  # the answers' bodies are read, not printed by curl
 
 
 def _generator() -> int:

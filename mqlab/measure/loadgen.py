@@ -276,11 +276,15 @@ def _stop(child: subprocess.Popen[bytes]) -> None:
 def session(url: str, timeout_s: float = 30.0) -> Iterator[Callable[[Request], int]]:
     """`post(request) -> status`, one request after the other on one kept-alive connection:
     the same client, options and bodies as `run_load` (the HTTP floor is timed with it)."""
-    handle = sender.new_handle(url, timeout_s)
+    body: list[bytes] = []
+    handle = sender.new_handle(url, timeout_s, body)
 
     def post(request: Request) -> int:
         sender.prepare(handle, request)
-        handle.perform()  # raises pycurl.error when there is no answer
+        try:
+            handle.perform()  # raises pycurl.error when there is no answer
+        finally:
+            body.clear()
         return int(handle.getinfo(pycurl.RESPONSE_CODE))
 
     try:

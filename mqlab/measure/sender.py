@@ -113,9 +113,9 @@ def _loop(
                 if spare:
                     handle = spare.pop()
                 else:
-                    handle = new_handle(url, timeout_s)
-                    bodies[handle] = []
-                    handle.setopt(pycurl.WRITEFUNCTION, bodies[handle].append)
+                    body: list[bytes] = []
+                    handle = new_handle(url, timeout_s, body)
+                    bodies[handle] = body
                 prepare(handle, requests[i])
                 multi.add_handle(handle)  # curl holds it until a connection is free
                 in_flight[handle] = (i, intended)
@@ -144,12 +144,15 @@ def _loop(
         multi.close()
 
 
-def new_handle(url: str, timeout_s: float) -> pycurl.Curl:
+def new_handle(url: str, timeout_s: float, body: list[bytes]) -> pycurl.Curl:
+    """A handle for `url` whose answers' bodies go into `body` (curl's default would print
+    them), to be cleared after each."""
     handle = pycurl.Curl()
     handle.setopt(pycurl.URL, url)
     handle.setopt(pycurl.TIMEOUT_MS, int(timeout_s * 1000))  # counts the wait for a connection
     handle.setopt(pycurl.PROXY, "")  # never through an http_proxy of the environment
     handle.setopt(pycurl.NOSIGNAL, 1)
+    handle.setopt(pycurl.WRITEFUNCTION, body.append)
     return handle
 
 
