@@ -25,6 +25,8 @@ RabbitMQ 3.10 (checked on 3.10.8: a 300 ms backoff came back after 0.35 s).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pika
@@ -226,22 +228,31 @@ def own_queues(settings: AmqpSettings) -> tuple[str, ...]:
     return (q, retry_queue(q), dead_letter_queue(q), status_stream(settings))
 
 
-def all_declared(settings: AmqpSettings, names: tuple[str, ...]) -> bool:
-    """Whether every queue of `names` exists on the broker (False if it does not answer)."""
+@contextmanager
+def declared_check(settings: AmqpSettings) -> Iterator[Callable[[tuple[str, ...]], bool]]:
+    """`declared(names)`: whether every queue of `names` exists on the broker (False if it
+    does not answer). One connection for every look, opened again only after it failed: a
+    passive declare of a missing queue closes only its channel."""
+    connection: BlockingConnection | None = None
+
+    def declared(names: tuple[str, ...]) -> bool:
+        nonlocal connection
+        try:
+            if connection is None or not connection.is_open:
+                connection = pika.BlockingConnection(parameters(settings))
+            for name in names:
+                channel = connection.channel()
+                channel.queue_declare(name, passive=True)  # a 404 closes the channel: raises
+                channel.close()
+            return True
+        except (pika.exceptions.AMQPError, OSError):
+            return False
+
     try:
-        connection = pika.BlockingConnection(parameters(settings))
-    except (pika.exceptions.AMQPError, OSError):
-        return False
-    try:
-        for name in names:
-            channel = connection.channel()
-            channel.queue_declare(name, passive=True)  # a 404 closes the channel: raises
-            channel.close()
-        return True
-    except (pika.exceptions.AMQPError, OSError):
-        return False
+        yield declared
     finally:
-        close_quietly(connection)
+        if connection is not None:
+            close_quietly(connection)
 
 
 def _delete(settings: AmqpSettings, exchange: bool) -> None:

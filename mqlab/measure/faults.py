@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from mqlab import failpoint
-from mqlab.amqp.queues import all_declared, own_queues
+from mqlab.amqp.queues import declared_check, own_queues
 from mqlab.amqp.settings import AmqpSettings
 from mqlab.errors import MqlabError
 from mqlab.measure.lab import Lab
@@ -154,7 +154,9 @@ def wait_saved(amqp: AmqpSettings | None, cancel: threading.Event) -> str:
     if amqp is None or amqp.broker != "rabbitmq":
         return ""
     names = own_queues(amqp)
-    if not wait_for(lambda: cancel.is_set() or all_declared(amqp, names), DECLARED_TIMEOUT_S):
+    with declared_check(amqp) as declared:
+        ready = wait_for(lambda: cancel.is_set() or declared(names), DECLARED_TIMEOUT_S)
+    if not ready:
         return f"the fault never fired: the run's queues were not declared ({', '.join(names)})"
     if cancel.is_set() or cancel.wait(RA_SAVED_S):
         return "the fault never fired: the run ended before it was ready"
