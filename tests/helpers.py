@@ -36,6 +36,7 @@ from mqlab.job.signup import Job
 from mqlab.job.status import Event
 from mqlab.measure.results import load
 from mqlab.processes.procs import Child, mqlab_argv
+from scenarios import status
 
 HOST = "127.0.0.1"
 
@@ -479,3 +480,21 @@ def own_count(
     finally:
         db.close()
     return int(distinct), int(total - distinct)
+
+
+@contextlib.contextmanager
+def confirming_worker(
+    queues: Queues,
+) -> Iterator[tuple[AmqpSettings, pika.BlockingConnection, status.Events]]:
+    """A worker's job states on the test's exchange (a slow scan: each state goes at once),
+    whose confirms the test takes itself, and a connection of the test's own."""
+    settings = AmqpSettings(url=queues.url, queue=queues.name, exchange=queues.exchange)
+    conn = connect(queues.url)
+    events = status.worker_events(settings, 200.0)
+    try:
+        status.attach(events, lambda s, f: None)  # no timer: the test calls send_unsent
+        assert events.side is not None
+        yield settings, conn, events
+    finally:
+        events.close()
+        conn.close()

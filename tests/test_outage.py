@@ -28,6 +28,7 @@ from .helpers import (
     Queues,
     Sink,
     Workers,
+    confirming_worker,
     connect,
     drain_states,
     hear_states,
@@ -339,12 +340,8 @@ def test_a_state_the_broker_has_not_confirmed_in_a_second_goes_out_once_more(
     not back yet, and the worker sent it again only after CONFIRM_S (5 s): the app heard it
     after its users were asked. Here the broker holds the confirm (frozen): after RESEND_S
     the worker sends a copy, and both arrive once it resumes (readers keep one)."""
-    settings = AmqpSettings(url=node.url, exchange=node_queues.exchange, queue=node_queues.name)
-    conn = connect(node.url)
-    events = status.worker_events(settings, scan_ms=0)
-    try:
+    with confirming_worker(node_queues) as (settings, conn, events):
         channel = conn.channel()
-        channel.exchange_declare(status_exchange(settings), "fanout", durable=True)
         heard = status.listen(channel, settings)
         status.publish(events, [Event.now("warm-1", "sent")])  # the side connection is up
         assert [e.job for e in hear_states(channel, heard, 1, "the first state")] == ["warm-1"]
@@ -360,9 +357,6 @@ def test_a_state_the_broker_has_not_confirmed_in_a_second_goes_out_once_more(
             node.thaw()
         got = hear_states(channel, heard, 2, "the state and its copy")
         assert [e.job for e in got] == ["held-1", "held-1"]
-    finally:
-        events.close()
-        conn.close()
 
 
 def test_an_apps_status_follower_tries_again_at_least_every_second() -> None:

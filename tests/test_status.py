@@ -4,15 +4,13 @@ workers, sink and RabbitMQ; what an app restart keeps (broker) and forgets (thre
 from __future__ import annotations
 
 import base64
-import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pika
 import pytest
-from pika.adapters.blocking_connection import BlockingConnection
 
 from mqlab.amqp import settings as amqp_settings
 from mqlab.amqp import side
@@ -30,6 +28,7 @@ from .helpers import (
     Sink,
     Sse,
     Workers,
+    confirming_worker,
     connect,
     drain_states,
     get,
@@ -459,24 +458,6 @@ def test_a_worker_keeps_what_its_lost_jobs_connection_held_for_the_next_one(
         status.attach(events, lambda s, f: None)  # the next jobs' connection
         got = hear_states(ch, heard, 2, "the states held across the connections")
         assert [(e.job, e.state) for e in got] == [("carried-1", "scanning"), ("carried-1", "sent")]
-    finally:
-        events.close()
-        conn.close()
-
-
-@contextlib.contextmanager
-def confirming_worker(
-    queues: Queues,
-) -> Iterator[tuple[AmqpSettings, BlockingConnection, status.Events]]:
-    """A worker's job states on the test's exchange (a slow scan: each state goes at once),
-    whose confirms the test takes itself, and a connection of the test's own."""
-    settings = AmqpSettings(url=queues.url, queue=queues.name, exchange=queues.exchange)
-    conn = connect(queues.url)
-    events = status.worker_events(settings, 200.0)
-    try:
-        status.attach(events, lambda s, f: None)  # no timer: the test calls send_unsent
-        assert events.side is not None
-        yield settings, conn, events
     finally:
         events.close()
         conn.close()
