@@ -237,14 +237,17 @@ def send_unsent(events: Events, again: bool = True) -> None:
         _open(events)  # None while the broker is away
         if events.channel is None:
             break
+        batch = events.unsent.popleft()
+        body = encode(batch)
+        # Known before it goes: pika may take in its return and confirm while it writes it.
+        side.sent(batch, body)  # to be confirmed, or returned by no queue
         try:
-            body = send(events.channel, events.exchange, events.unsent[0], mandatory=True)
+            send(events.channel, events.exchange, batch, mandatory=True, body=body)
         except UNAVAILABLE as e:
             side.lost(e)  # one line, then a new connection after a backoff
             events.channel = None
-            events.unsent.extendleft(reversed(side.take_back()))
+            events.unsent.extendleft(reversed(side.take_back()))  # this one among them
             break
-        side.sent(events.unsent.popleft(), body)  # to be confirmed, or returned by no queue
     if events.dropped and not events.unsent:
         log.warning("%d job states were dropped while the broker was away", events.dropped)
         events.dropped = 0
@@ -261,12 +264,22 @@ def _retry(events: Events) -> None:
     send_unsent(events)
 
 
+def encode(batch: Sequence[Event]) -> bytes:
+    """A message's body: one event, or several as a JSON array."""
+    return batch[0].to_bytes() if len(batch) == 1 else batch_to_bytes(batch)
+
+
 def send(
-    channel: BlockingChannel, exchange: str, batch: Sequence[Event], mandatory: bool = False
+    channel: BlockingChannel,
+    exchange: str,
+    batch: Sequence[Event],
+    mandatory: bool = False,
+    body: bytes | None = None,
 ) -> bytes:
-    """One message on `channel`, returned by the broker if no queue takes it (`mandatory`);
-    what the broker's absence raises goes up. Returns the body sent."""
-    body = batch[0].to_bytes() if len(batch) == 1 else batch_to_bytes(batch)
+    """One message on `channel` (`body`: `batch` encoded already), returned by the broker if
+    no queue takes it (`mandatory`); what the broker's absence raises goes up. Returns the
+    body sent."""
+    body = encode(batch) if body is None else body
     channel.basic_publish(
         exchange,
         routing_key="",  # a fanout exchange ignores it

@@ -59,7 +59,7 @@ class RefusedError(Exception):
 class SideConnection(Generic[T]):
     """`channel()`: a channel on this connection, (re)opened when needed, or None while the
     broker is away or refused the last attempt (then asked again after a capped backoff).
-    `sent(item, body)`: `item` went out on it as `body`, to be confirmed; `lost(error)`: it
+    `sent(item, body)`: `item` goes out on it now as `body`, to be confirmed; `lost(error)`: it
     failed, and what was not confirmed comes back; `take_back()`: what to send again (refused
     by the broker, unconfirmed when the connection was lost or for CONFIRM_S, returned by no
     queue RETURNED_AGAIN_S ago). Named `name` in the broker's connection list.
