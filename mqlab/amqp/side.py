@@ -147,8 +147,8 @@ class SideConnection(Generic[T]):
             oldest = min(at for at, _, _ in self._unconfirmed.values())
             if now - oldest > CONFIRM_S:
                 self.lost(TimeoutError(f"no confirm from the broker within {CONFIRM_S:g} s"))
-                return
-            self._resend_stuck(now)
+            elif now - oldest > RESEND_S:  # on every publish: look closer only then
+                self._resend_stuck(now)
 
     def _resend_stuck(self, now: float) -> None:
         """A message unconfirmed for RESEND_S, the only copy of it on its way, goes out once
