@@ -188,7 +188,9 @@ def mqlab_result(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Callable
 
 @pytest.fixture
 def queues(broker_url: str) -> Iterator[Queues]:
-    """A queue, exchange, retry and dead-letter queue of this test's own, deleted after it."""
+    """A queue, exchange, retry and dead-letter queue of this test's own, deleted after it.
+    Ask for it before `start_app`: fixtures end in reverse order, and an app still running
+    when its status stream is deleted declares it again (left on the broker for good)."""
     q = Queues(broker_url)
     yield q
     q.delete()

@@ -61,7 +61,7 @@ def states(body: dict[str, Any]) -> list[str]:
 
 
 def test_broker_status_via_get_and_sse_and_after_the_app_is_killed(
-    start_app: Callable[..., App], sink: Sink, queues: Queues, workers: Workers
+    queues: Queues, start_app: Callable[..., App], sink: Sink, workers: Workers
 ) -> None:
     # two handler threads: fewer publisher connections to open, a faster start
     args = (*queues.args(), "--server-threads", "2")
@@ -126,7 +126,7 @@ def test_retries_and_the_dead_letter_are_told(
 
 
 def test_an_app_whose_status_consumer_the_broker_cancels_follows_the_log_again(
-    start_app: Callable[..., App], sink: Sink, queues: Queues, workers: Workers
+    queues: Queues, start_app: Callable[..., App], sink: Sink, workers: Workers
 ) -> None:
     """The broker may end the app's consumer of the stream and leave its channel open (the
     stream deleted here; its member lost with a node in a cluster): the app says so, follows
@@ -155,9 +155,9 @@ def test_an_app_whose_status_consumer_the_broker_cancels_follows_the_log_again(
 
 
 def test_an_app_refused_the_stream_asks_again_and_reads_it_once_it_is_granted(
+    queues: Queues,
     start_app: Callable[..., App],
     sink: Sink,
-    queues: Queues,
     workers: Workers,
 ) -> None:
     """A broker may refuse the stream (a node without a replica of it, after a node loss; here
