@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import os
 import signal
 import socket
@@ -34,6 +35,7 @@ from mqlab.errors import BadInput
 from mqlab.failpoint import ENV as FAILPOINT
 from mqlab.jetstream import UNAVAILABLE, Watch, dead_job_ids, delete_run_objects, refused
 from mqlab.jetstream.connection import close_quietly, connect
+from mqlab.jetstream.consumer import BEACON_S
 from mqlab.jetstream.status import Follower
 from mqlab.jetstream.streams import DEAD_REASON, dead_stream, stream_name
 from mqlab.job.answer import Answer
@@ -325,9 +327,14 @@ def test_a_worker_killed_mid_scan_its_job_is_sent_by_another_after_ack_wait(
     print(f"\ntakeover after SIGKILL: {takeover:.2f} s; watch dropped it after "
           f"{counted_at - killed_at:.2f} s")  # fmt: skip
     assert arrival.job_id == job.id
-    # The server waits out the AckWait from the last "in progress" (at most a quarter of
-    # it before the kill): never at once, and not much later than TAKEOVER_S.
-    assert 0.7 * TAKEOVER_S <= takeover <= TAKEOVER_S + 2.0
+    # The server waits out the AckWait from the last "in progress": never at once, and not
+    # much later than TAKEOVER_S. The worker says it at the first beacon a quarter of the
+    # AckWait after the last time (every 1.5 s: three beacons), later when the machine is
+    # busy; so the last one came up to that long before the kill, and a takeover of 3.48 s
+    # was seen under the full suite. Two of those cadences apart still tells "after the
+    # AckWait" from "at once" (a hand-back on a lost connection comes within a beacon).
+    cadence = math.ceil(TAKEOVER_S / 4 / BEACON_S) * BEACON_S
+    assert TAKEOVER_S - 2 * cadence <= takeover <= TAKEOVER_S + 2.0
     time.sleep(0.3)
     assert len(sink.arrivals()) == 1
 
