@@ -95,7 +95,10 @@ def hear_states(channel: BlockingChannel, queue: str, count: int, what: str) -> 
         got.extend(drain_states(channel, queue))
         return len(got) >= count
 
-    wait_until(heard, timeout=10, what=what)
+    try:
+        wait_until(heard, timeout=10, what=what)
+    except AssertionError as e:
+        raise AssertionError(f"{e}; heard {[(ev.job, ev.state) for ev in got]}") from None
     return got
 
 

@@ -63,6 +63,9 @@ def test_every_fault_runs_for_every_mode_it_applies_to(default_run: dict[str, An
     assert ("broker", "broker-restart", "kill", "broker") in kinds
     assert ("broker", "broker-restart", "restart", "broker") in kinds
     assert ("thread", "app-kill", "kill", "app") in kinds
+    # --keep keeps the restarted node's log beside the trials' (what it did on its restart)
+    (node_log,) = default_run["kept"].glob("broker-*.log")
+    assert "Starting RabbitMQ" in node_log.read_text(errors="replace")
 
 
 def test_a_thread_pool_loses_accepted_jobs_when_its_process_dies(

@@ -18,6 +18,7 @@ of the test itself. A request that died with the app may have been mailed all th
 from __future__ import annotations
 
 import contextlib
+import shutil
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
@@ -143,7 +144,7 @@ def crash_test(
     needs_cluster = cluster is None and any(c.fault in NODE_FAULTS for c in todo)
     with contextlib.ExitStack() as stack:
         shared = _shared_broker(stack, config) if needs_shared else None
-        private = _private_node(stack) if needs_private else None
+        private = _private_node(stack, config.keep) if needs_private else None
         nodes = nodekill.private_cluster(stack) if needs_cluster else cluster
         for case in todo:
             mended = nodekill.mend(nodes) if isinstance(nodes, rabbit.Cluster) else None
@@ -171,17 +172,27 @@ def _shared_broker(stack: contextlib.ExitStack, config: CrashConfig) -> Broker |
     return broker if broker is not None else "no broker"
 
 
-def _private_node(stack: contextlib.ExitStack) -> rabbit.PrivateNode | str:
-    """A RabbitMQ node of mqlab's own, the only kind a crash test may kill."""
+def _private_node(stack: contextlib.ExitStack, keep: Path | None) -> rabbit.PrivateNode | str:
+    """A RabbitMQ node of mqlab's own, the only kind a crash test may kill; its log goes
+    to `keep` with the trials' own, when the node is done (what it did on its restarts)."""
     try:
         # One Erlang scheduler: a restart's boot otherwise takes every core for ~1.5 s, and
         # the load generator beside it sent 20-200 ms late on 2 cores; with one, 1-3 ms.
         node = rabbit.PrivateNode.create(schedulers=1)
         stack.callback(node.cleanup)
+        if keep is not None:
+            stack.callback(_keep_logs, node, keep)  # before the cleanup deletes them
         node.start()
     except rabbit.BrokerUnavailable as e:
         return f"no private RabbitMQ node could be started: {e}"
     return node
+
+
+def _keep_logs(node: rabbit.PrivateNode, keep: Path) -> None:
+    keep.mkdir(parents=True, exist_ok=True)
+    for path in (node.out_file, node.log_file):
+        with contextlib.suppress(OSError):
+            shutil.copyfile(path, keep / f"broker-{path.name}")
 
 
 Sources = tuple[
