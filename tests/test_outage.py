@@ -353,6 +353,7 @@ def test_a_state_the_broker_has_not_confirmed_in_a_second_goes_out_once_more(
             status.publish(events, [Event.now("held-1", "sent")])  # into the socket: no confirm
             time.sleep(side_connection.RESEND_S + 0.3)
             status.send_unsent(events, again=False)  # what a worker's timer does
+            assert events.side.waiting == 2  # the state and its copy, neither confirmed
         finally:
             node.thaw()
         got = hear_states(channel, heard, 2, "the state and its copy")
