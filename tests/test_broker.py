@@ -152,8 +152,8 @@ def test_serve_broker_and_separate_workers_deliver_each_signup(
         assert sorted(a.job_id for a in arrivals) == [f"job-{i}" for i in range(6)]
         assert rabbit.queue_depth(broker_url, queue) == 0
     finally:
-        for w in workers:
-            w.stop()
+        for w in [*workers, app.child]:  # the app first: running, it would declare again
+            w.stop()  # the status stream deleted under it, and leave it on the broker
         delete_run_objects(own)
 
 

@@ -135,9 +135,9 @@ def open_tab(browser: Browser, tmp_path: Path) -> Iterator[Callable[..., Tab]]:
 
 def test_the_broker_page_follows_a_signup_to_sent(
     open_tab: Callable[..., Tab],
+    workers: Workers,  # before the app: its queues are deleted once the app has stopped
     start_app: Callable[..., App],
     sink: Sink,
-    workers: Workers,
 ) -> None:
     app = start_app("broker", None, *workers.queues.args(), "--server-threads", "2")
     workers.start(sink.port, "--scan-ms", "400")
@@ -160,9 +160,9 @@ def test_the_broker_page_follows_a_signup_to_sent(
 
 def test_a_worker_killed_mid_scan_still_reaches_sent(
     open_tab: Callable[..., Tab],
+    workers: Workers,  # before the app: its queues are deleted once the app has stopped
     start_app: Callable[..., App],
     sink: Sink,
-    workers: Workers,
 ) -> None:
     app = start_app("broker", None, *workers.queues.args(), "--server-threads", "2")
     first = workers.start(sink.port, "--scan-ms", "3000")
