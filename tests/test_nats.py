@@ -29,13 +29,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from nats.aio.client import Client
 
 from mqlab.amqp.settings import AmqpSettings
 from mqlab.errors import BadInput
 from mqlab.failpoint import ENV as FAILPOINT
 from mqlab.jetstream import UNAVAILABLE, Watch, dead_job_ids, delete_run_objects, refused
-from mqlab.jetstream.connection import close_quietly, connect
+from mqlab.jetstream.connection import Lost, close_quietly, connect
 from mqlab.jetstream.consumer import BEACON_S
+from mqlab.jetstream.loop import Loop
 from mqlab.jetstream.status import Follower
 from mqlab.jetstream.streams import DEAD_REASON, dead_stream, stream_name
 from mqlab.job.answer import Answer
@@ -605,18 +607,6 @@ def test_a_close_cut_short_by_a_hung_server_still_closes_the_socket(tmp_path: Pa
     out, and its socket must go all the same, or each give-up leaks one (nats-py marks the
     client closed first, and no later close touches it)."""
 
-    def open_to(port: int) -> int:
-        """Sockets of this process connected to 127.0.0.1:`port`."""
-        remote = f"0100007F:{port:04X}"
-        inodes = set()
-        with open("/proc/net/tcp", encoding="ascii") as f:
-            for row in f.read().splitlines()[1:]:
-                fields = row.split()
-                if fields[2] == remote and fields[3] != "06":  # 06: TIME_WAIT, no socket
-                    inodes.add(f"socket:[{fields[9]}]")
-        fds = os.listdir("/proc/self/fd")
-        return sum(_readlink(f"/proc/self/fd/{fd}") in inodes for fd in fds)
-
     with PrivateNats(tmp_path / "nats", "memory") as server:
         assert server.pid is not None
 
@@ -637,6 +627,41 @@ def test_a_close_cut_short_by_a_hung_server_still_closes_the_socket(tmp_path: Pa
 
         asyncio.run(give_up())
         assert open_to(server.port) == 0
+
+
+def test_a_connection_a_caller_gave_up_on_as_it_came_is_closed_with_its_loop(
+    tmp_path: Path,
+) -> None:
+    """`Loop.run` gives up after its timeout; a connection made just then is the loop's
+    result, never the caller's, and was left open: its socket went only when garbage
+    collected, with a ResourceWarning in whichever test ran then. The loop closes it."""
+    with PrivateNats(tmp_path / "nats", "memory") as server:
+        loop = Loop("test")
+
+        async def slow_open() -> Client:
+            nc = await connect(own_settings(server), timeout=2)
+            time.sleep(0.5)  # blocks the loop: the caller gives up meanwhile
+            return nc
+
+        with pytest.raises(Lost):
+            loop.run(slow_open(), 0.2)
+        time.sleep(0.5)
+        assert open_to(server.port) == 1  # nobody holds it
+        loop.close()
+        assert open_to(server.port) == 0
+
+
+def open_to(port: int) -> int:
+    """Sockets of this process connected to 127.0.0.1:`port`."""
+    remote = f"0100007F:{port:04X}"
+    inodes = set()
+    with open("/proc/net/tcp", encoding="ascii") as f:
+        for row in f.read().splitlines()[1:]:
+            fields = row.split()
+            if fields[2] == remote and fields[3] != "06":  # 06: TIME_WAIT, no socket
+                inodes.add(f"socket:[{fields[9]}]")
+    fds = os.listdir("/proc/self/fd")
+    return sum(_readlink(f"/proc/self/fd/{fd}") in inodes for fd in fds)
 
 
 def _readlink(path: str) -> str | None:

@@ -15,6 +15,7 @@ import concurrent.futures
 import logging
 import math
 import socket
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -120,7 +121,22 @@ async def connect(
     except BaseException:
         await close_quietly(nc)
         raise
+    _OPEN.setdefault(asyncio.get_running_loop(), weakref.WeakSet()).add(nc)
     return nc
+
+
+# Every connection `connect` made, by event loop, for `close_all`: a connection whose caller
+# stopped waiting for it (`Loop.run`'s timeout, as it came) was dropped still open.
+_OPEN: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, weakref.WeakSet[Client]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def close_all() -> None:
+    """Close every connection `connect` made on the running loop that is still open: the
+    last thing before the loop stops, so that no socket outlives it."""
+    for nc in list(_OPEN.pop(asyncio.get_running_loop(), ())):
+        await close_quietly(nc)
 
 
 def quiet_lost_connections(loop: asyncio.AbstractEventLoop) -> None:

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from mqlab.jetstream.connection import UNAVAILABLE, Lost, quiet_lost_connections
+from mqlab.jetstream.connection import UNAVAILABLE, Lost, close_all, quiet_lost_connections
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +52,14 @@ class Loop:
 
     def close(self, timeout: float = 2.0) -> None:
         """Cancel what still runs on the loop, then stop it and its thread. Close the
-        connections first (their owners do): a task cancelled here closes nothing."""
+        connections first (their owners do): a task cancelled here closes nothing, and
+        a connection still open then (one `run` gave up on as it came) is closed here."""
         if self.loop.is_closed():
             return
         with contextlib.suppress(Lost):
             self.run(_cancel_the_rest(), timeout)
+        with contextlib.suppress(Lost):  # after: no task is left to connect meanwhile
+            self.run(close_all(), timeout)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout)
         if not self._thread.is_alive():

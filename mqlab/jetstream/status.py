@@ -43,6 +43,7 @@ from mqlab.amqp.settings import AmqpSettings, status_outage
 from mqlab.jetstream.connection import (
     UNAVAILABLE,
     Lost,
+    close_all,
     close_quietly,
     connect,
     quiet_lost_connections,
@@ -132,11 +133,14 @@ class Follower:
     async def _main(self) -> None:
         self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
         quiet_lost_connections(self._loop)
-        while not self._closed.is_set():
-            try:
-                await self._follow()
-            except UNAVAILABLE as e:
-                await self._pause(self.outage.lost(e))
+        try:
+            while not self._closed.is_set():
+                try:
+                    await self._follow()
+                except UNAVAILABLE as e:
+                    await self._pause(self.outage.lost(e))
+        finally:
+            await close_all()  # one a timeout dropped as it came (see `Loop.close`)
 
     async def _pause(self, seconds: float) -> None:
         end = time.monotonic() + seconds
