@@ -254,7 +254,7 @@ Keep = Annotated[
         file_okay=False,
         callback=writable_folder,
         help="Keep each run's SMTP ledger (SQLite) and process logs in this folder, to count "
-        "for yourself.",
+        "for yourself (a crash test: also the log of the RabbitMQ node it restarts).",
     ),
 ]
 Floors = Annotated[
