@@ -82,3 +82,39 @@ def test_a_child_whose_port_another_process_took_is_not_ready_but_failed(tmp_pat
         assert sink.proc is not None and proctable.listening_pids(port) == [sink.proc.pid]
     finally:
         sink.stop()
+
+
+def test_a_process_shows_stopped_only_once_every_thread_of_it_is() -> None:
+    """`PrivateNode.freeze` waits on this: SIGSTOP only asks, and a thread still running on
+    the other core could answer what the test sent next."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    def until(wanted: bool) -> bool:
+        deadline = time.monotonic() + 5
+        while proctable.stopped(child.pid) != wanted and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return proctable.stopped(child.pid)
+
+    threads = (
+        "import threading, time\n"
+        "for _ in range(3): threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)"
+    )
+    argv = [sys.executable, "-c", threads]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) as child:
+        try:
+            assert child.stdout is not None and child.stdout.readline() == "ready\n"
+            assert len(os.listdir(f"/proc/{child.pid}/task")) == 4
+            assert not proctable.stopped(child.pid)
+            os.kill(child.pid, signal.SIGSTOP)
+            assert until(True)
+            os.kill(child.pid, signal.SIGCONT)
+            assert not until(False)
+        finally:
+            child.kill()
+            child.wait(10)
+    assert proctable.stopped(child.pid)  # gone counts as stopped: nothing of it runs

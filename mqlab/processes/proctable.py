@@ -73,6 +73,23 @@ def descendants(roots: Iterable[int], procs: dict[int, Proc]) -> list[int]:
     return sorted(found)
 
 
+def stopped(pid: int) -> bool:
+    """Whether every thread of `pid` is stopped (SIGSTOP), or it is gone."""
+    try:
+        threads = os.listdir(f"{PROC}/{pid}/task")
+    except OSError:
+        return True
+    for tid in threads:
+        try:
+            with open(f"{PROC}/{pid}/task/{tid}/stat", encoding="ascii", errors="replace") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue  # that thread ended
+        if state not in ("T", "t", *GONE):
+            return False
+    return True
+
+
 def has_env(pid: int, entry: bytes) -> bool:
     """Whether `entry` (b"NAME=value") is in the environment `pid` started with."""
     try:

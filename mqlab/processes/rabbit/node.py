@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from mqlab.processes import proctable
 from mqlab.processes.procs import free_ports, tcp_open, wait_for
 from mqlab.processes.rabbit.ctl import ctl as rabbitmqctl
 from mqlab.processes.rabbit.launch import (
@@ -46,6 +47,7 @@ class _NodeExited(Exception):
 
 
 _ATTACHED: dict[int, PrivateNode] = {}  # nodes to stop when this interpreter exits
+FREEZE_TIMEOUT_S = 5.0  # until every thread of a node sent SIGSTOP shows stopped
 
 
 @dataclass
@@ -336,20 +338,27 @@ class PrivateNode:
     def freeze(self) -> None:
         """SIGSTOP the node: a broker that hangs instead of dying. Its port still accepts TCP
         connections (the kernel does), but nothing answers: no handshake, no confirm, no
-        heartbeat. Only this node's own processes are stopped; `thaw()` resumes them."""
-        self._signal_family(signal.SIGSTOP)
+        heartbeat. Only this node's own processes are stopped; `thaw()` resumes them.
+        Returns once every thread of them is stopped: a signal only asks, and on a busy
+        machine a thread still running could answer what was sent just after."""
+        family = self._signal_family(signal.SIGSTOP)
+        if proctable.available() and not wait_for(
+            lambda: all(proctable.stopped(pid) for pid in family), FREEZE_TIMEOUT_S, 0.01
+        ):
+            raise self.failure(f"was sent SIGSTOP but did not stop within {FREEZE_TIMEOUT_S:g} s")
 
     def thaw(self) -> None:
         """SIGCONT what `freeze()` stopped."""
         self._signal_family(signal.SIGCONT)
 
-    def _signal_family(self, sig: signal.Signals) -> None:
+    def _signal_family(self, sig: signal.Signals) -> list[int]:
         family = self._family()
         if not family:
             raise BrokerUnavailable(f"private RabbitMQ node {self.nodename} is not running")
         for pid in family:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
+        return family
 
     def memory_alarm(self, on: bool) -> None:
         """Raise (or clear) a memory alarm: the node blocks every publishing connection
