@@ -214,6 +214,34 @@ def test_a_probe_that_raises_something_unforeseen_keeps_the_breaker_trying(
         breaker.close()
 
 
+def test_the_line_that_the_broker_is_back_comes_before_any_answer_that_it_is(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A test read the app's log as soon as it got its 202 and found no "back" line: the
+    breaker let answers through, then wrote it. Now the line is written first."""
+    from mqlab.amqp import publisher
+
+    breaker = publisher.Breaker(lambda: None, "amqp://127.0.0.1:1", cap_s=0.1)
+    up_when_told: list[bool] = []
+
+    class Watch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "the broker is back" in record.getMessage():
+                up_when_told.append(breaker.up)
+
+    watch = Watch()
+    caplog.set_level(logging.INFO, logger=publisher.log.name)
+    publisher.log.addHandler(watch)
+    try:
+        breaker.trip(ConnectionError("gone"))
+        wait_until(lambda: breaker.up, 10, "the breaker up again")
+        wait_until(lambda: bool(up_when_told), 10, "the line")
+        assert up_when_told == [False]
+    finally:
+        publisher.log.removeHandler(watch)
+        breaker.close()
+
+
 def test_a_breaker_closed_while_its_probe_fails_ends_its_thread_quietly(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

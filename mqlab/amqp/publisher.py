@@ -109,9 +109,10 @@ class Breaker:
                     log.warning("the broker probe failed (%s); trying again", self.reason)
                 attempt += 1
                 continue
-            with self._lock:
-                since, self._down_since = self._down_since or time.monotonic(), None
-            log.info("the broker is back after %.1f s", time.monotonic() - since)
+            with self._lock:  # the line first: no answer that it is back comes before it
+                since = self._down_since or time.monotonic()
+                log.info("the broker is back after %.1f s", time.monotonic() - since)
+                self._down_since = None
             return
 
     def close(self) -> None:
