@@ -18,6 +18,7 @@ import pytest
 from mqlab.amqp import queues
 from mqlab.amqp.settings import private_settings
 from mqlab.cli.core import main
+from mqlab.job.status import FINAL, STATES
 from mqlab.measure import faults
 from mqlab.measure.results import load
 from scenarios import status
@@ -66,6 +67,12 @@ def test_every_fault_runs_for_every_mode_it_applies_to(default_run: dict[str, An
     # --keep keeps the restarted node's log beside the trials' (what it did on its restart)
     (node_log,) = default_run["kept"].glob("broker-*.log")
     assert "Starting RabbitMQ" in node_log.read_text(errors="replace")
+    # and, for each trial, what each user heard when asked: a told_queued count names its jobs
+    (trial,) = default_run["kept"].glob("*-broker-broker-restart-default-*")
+    heard = json.loads((trial / "heard.json").read_text())
+    assert heard and set(heard.values()) <= {*STATES, "unknown"}
+    waiting = sum(state in STATES and state not in FINAL for state in heard.values())
+    assert row(default_run, "broker", "broker-restart")["told_queued"] <= waiting
 
 
 def test_a_thread_pool_loses_accepted_jobs_when_its_process_dies(

@@ -253,8 +253,9 @@ Keep = Annotated[
         "--keep",
         file_okay=False,
         callback=writable_folder,
-        help="Keep each run's SMTP ledger (SQLite) and process logs in this folder, to count "
-        "for yourself (a crash test: also the log of the RabbitMQ node it restarts).",
+        help="Keep each run's SMTP ledger (SQLite), process logs and what each user heard "
+        "when asked (heard.json) in this folder, to count for yourself (a crash test: also the "
+        "log of the RabbitMQ node it restarts).",
     ),
 ]
 Floors = Annotated[

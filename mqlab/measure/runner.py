@@ -8,6 +8,7 @@ lab to drain is in `drain` (its names stay importable from here, as `X as X`).
 from __future__ import annotations
 
 import contextlib
+import json
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -207,6 +208,8 @@ def _run(
                 always_settle=chaos is not None,
             )
         users = ask_users(lab, load.samples)
+        with contextlib.suppress(OSError):  # beside the logs, for --keep: who heard what
+            (workdir / "heard.json").write_text(json.dumps(users, indent=1, sort_keys=True))
         arrivals = ledger.read_arrivals(lab.ledger, include_refused=True)
     finally:
         lab.close()
