@@ -21,7 +21,7 @@ from mqlab.processes.procs import (
     tcp_open,
 )
 
-from .helpers import HOST
+from .helpers import HOST, wait_until
 
 
 def test_free_ports_are_distinct_free_and_never_ones_the_kernel_gives_outgoing_connections() -> (
@@ -90,13 +90,6 @@ def test_a_process_shows_stopped_only_once_every_thread_of_it_is() -> None:
     import signal
     import subprocess
     import sys
-    import time
-
-    def until(wanted: bool) -> bool:
-        deadline = time.monotonic() + 5
-        while proctable.stopped(child.pid) != wanted and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return proctable.stopped(child.pid)
 
     threads = (
         "import threading, time\n"
@@ -111,9 +104,9 @@ def test_a_process_shows_stopped_only_once_every_thread_of_it_is() -> None:
             assert len(os.listdir(f"/proc/{child.pid}/task")) == 4
             assert not proctable.stopped(child.pid)
             os.kill(child.pid, signal.SIGSTOP)
-            assert until(True)
+            wait_until(lambda: proctable.stopped(child.pid), 5, "every thread stopped")
             os.kill(child.pid, signal.SIGCONT)
-            assert not until(False)
+            wait_until(lambda: not proctable.stopped(child.pid), 5, "its threads running again")
         finally:
             child.kill()
             child.wait(10)

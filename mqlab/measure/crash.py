@@ -190,7 +190,7 @@ def _private_node(stack: contextlib.ExitStack, keep: Path | None) -> rabbit.Priv
 
 def _keep_logs(node: rabbit.PrivateNode, keep: Path) -> None:
     keep.mkdir(parents=True, exist_ok=True)
-    for path in (node.out_file, node.log_file):
+    for path in node.logs:
         with contextlib.suppress(OSError):
             shutil.copyfile(path, keep / f"broker-{path.name}")
 

@@ -43,15 +43,25 @@ def table() -> dict[int, Proc] | None:
 
 
 def _stat(pid: int) -> Proc | None:
+    fields = _fields(f"{PROC}/{pid}/stat")
+    if fields is None:
+        return None  # gone since it was listed
     try:
-        with open(f"{PROC}/{pid}/stat", encoding="ascii", errors="replace") as f:
-            # after the command name in parentheses (which may hold spaces and parentheses)
-            fields = f.read().rsplit(")", 1)[1].split()
         return Proc(
             pid, int(fields[1]), int(fields[2]), fields[0], sum(int(v) for v in fields[11:15])
         )
-    except (OSError, ValueError, IndexError):
-        return None  # gone since it was listed
+    except (ValueError, IndexError):
+        return None
+
+
+def _fields(path: str) -> list[str] | None:
+    """The fields of a process's or thread's `stat` file from its state on: after the command
+    name in parentheses (which may hold spaces and parentheses). None if it is gone."""
+    try:
+        with open(path, encoding="ascii", errors="replace") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
 
 
 def children(pid: int) -> list[int]:
@@ -80,12 +90,8 @@ def stopped(pid: int) -> bool:
     except OSError:
         return True
     for tid in threads:
-        try:
-            with open(f"{PROC}/{pid}/task/{tid}/stat", encoding="ascii", errors="replace") as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue  # that thread ended
-        if state not in ("T", "t", *GONE):
+        fields = _fields(f"{PROC}/{pid}/task/{tid}/stat")  # None: that thread ended
+        if fields and fields[0] not in ("T", "t", *GONE):
             return False
     return True
 

@@ -181,10 +181,15 @@ class PrivateNode:
             self.data_dir, self.nodename, self.port, self.dist_port, self.schedulers, self.preload
         )
 
+    @property
+    def logs(self) -> tuple[Path, Path]:
+        """Its console output and its log file."""
+        return self.out_file, self.log_file
+
     def log_tail(self, lines: int = 12) -> str:
         """The last lines of the node's console output and of its log file."""
         parts = []
-        for path in (self.out_file, self.log_file):
+        for path in self.logs:
             last = tail(path, lines)
             if last:
                 parts.append(f"  == {path}")
