@@ -52,7 +52,10 @@ def settled(app: App, job: str, timeout: float = 15.0) -> dict[str, Any]:
         found.update(body)
         return code == 200 and bool(body["final"])
 
-    wait_until(final, timeout, f"job {job} to reach a final state: {found}")
+    try:
+        wait_until(final, timeout, f"job {job} to reach a final state")
+    except AssertionError as e:  # with what it read last (the message is made before)
+        raise AssertionError(f"{e}; last read: {found}") from None
     return found
 
 
@@ -152,6 +155,73 @@ def test_an_app_whose_status_consumer_the_broker_cancels_follows_the_log_again(
     )
     assert app.post(SIGNUP, headers={"X-Job-Id": "after-1"})[0] == 202
     assert states(settled(app, "after-1")) == ["queued", "scanning", "sent"]
+
+
+def test_an_app_that_reads_nothing_of_its_own_back_follows_the_log_again(
+    queues: Queues, start_app: Callable[..., App], sink: Sink, workers: Workers
+) -> None:
+    """A consumer may go silent without a cancel (RabbitMQ 3.10, on a stream member a restart
+    replaced; here a neighbour unbound the stream, so nothing reaches it): what the app
+    publishes does not come back within ECHO_S, so it reads the log again, binding the
+    stream again, and the job's states come through (the workers send them again)."""
+    args = (*queues.args(), "--server-threads", "2", "--reconnect-max", "0.5")
+    app = start_app("broker", None, *args)
+    workers.start(sink.port, "--scan-ms", "0")
+    assert app.post(SIGNUP, headers={"X-Job-Id": "before-1"})[0] == 202
+    assert settled(app, "before-1")["state"] == "sent"
+    settings = AmqpSettings(url=queues.url, queue=queues.name, exchange=queues.exchange)
+    conn = connect(queues.url)
+    try:
+        conn.channel().queue_unbind(status_stream(settings), status_exchange(settings))
+    finally:
+        conn.close()
+    assert app.post(SIGNUP, headers={"X-Job-Id": "after-1"})[0] == 202
+    assert states(settled(app, "after-1")) == ["queued", "scanning", "sent"]
+    log = app.child.log_path.read_text(errors="replace")
+    assert "nothing it sent came back from the stream" in log
+    assert "status events: back" in log
+
+
+def test_an_app_with_a_job_no_worker_takes_probes_less_and_less_often(queues: Queues) -> None:
+    """With a job unfinished and nothing read, the app sends a probe down the stream after
+    PROBE_S to know its reading lives; each that alone comes back doubles the wait (0.5, 1,
+    2, 4 s): 3 probes in 5 s, not one every 0.5 s. A state read brings it back to PROBE_S."""
+    settings = AmqpSettings(url=queues.url, queue=queues.name, exchange=queues.exchange)
+    follower = status_follow.Follower(settings).start()
+    conn = connect(queues.url)
+    try:
+        assert follower.caught_up.wait(15)
+        follower.tell(Event.now("nobody-takes-it", "queued"))
+        time.sleep(5.0)
+        probes = read_types(conn.channel(), settings).count(status_follow.PROBE)
+        assert 2 <= probes <= 4
+        assert follower._probe_every >= 4 * status_follow.PROBE_S
+        status.send(conn.channel(), status_exchange(settings), [Event.now("other", "sent")])
+        wait_until(lambda: follower.board.get("other") is not None, 5, "the state to be read")
+        assert follower._probe_every == status_follow.PROBE_S
+    finally:
+        follower.close()
+        conn.channel().queue_delete(status_stream(settings))
+        conn.close()
+
+
+def read_types(
+    channel: pika.adapters.blocking_connection.BlockingChannel, settings: AmqpSettings
+) -> list[str]:
+    """The `type` of every message in the status stream, from its first."""
+    channel.basic_qos(prefetch_count=1000)
+    types: list[str] = []
+    end = {"at": time.monotonic() + 1.0}
+
+    def on(ch: Any, method: Any, properties: Any, body: bytes) -> None:
+        types.append(str(properties.type))
+        end["at"] = time.monotonic() + 0.5
+        ch.basic_ack(method.delivery_tag)
+
+    channel.basic_consume(status_stream(settings), on, arguments={"x-stream-offset": "first"})
+    while time.monotonic() < end["at"]:
+        channel.connection.process_data_events(time_limit=0.1)
+    return types
 
 
 def test_an_app_refused_the_stream_asks_again_and_reads_it_once_it_is_granted(

@@ -239,6 +239,12 @@ class Board:
         with self._lock:
             return len(self._jobs)
 
+    @property
+    def unfinished(self) -> int:
+        """Jobs with no final state yet: someone may be waiting for their next one."""
+        with self._lock:
+            return len(self._jobs) - len(self._finished)
+
     def _forget(self) -> None:
         while len(self._jobs) > self.max_jobs:
             if self._finished:

@@ -36,6 +36,18 @@ a lost connection could not take included. A consumer
 the broker cancels while the connection lives (its stream deleted, or its node lost in a
 cluster) is a lost connection too, except that the reading starts again from the first
 offset: the stream may be a new one.
+
+A consumer that hears nothing: in the crash test's broker restart, 4 to 7 users read
+"queued" for good in 3 full runs of the suite (one in CI), although the broker had confirmed
+every state to the workers, after the app had attached to the stream again: its consumer
+delivered nothing more and was not cancelled. In each, the restarted node had replaced the
+stream's writer within milliseconds of starting it; RabbitMQ 3.10's stream consumers are
+known to hang on a member that goes away (rabbitmq-server#4133). So what the app publishes must
+come back: its own events, its bookmark, or, when nothing was read for PROBE_S while a job
+is unfinished (PROBE_IDLE_S otherwise), a probe; the wait doubles after each probe that
+alone came back, up to PROBE_IDLE_S (jobs no worker takes cost a probe every 30 s, not two
+a second). With one of them on its way and nothing read for ECHO_S, the connection counts
+as lost, and the reading resumes as above.
 """
 
 from __future__ import annotations
@@ -76,6 +88,17 @@ BOOKMARK = "mqlab.status.bookmark"  # the `type` of the message that marks the r
 CONSUMER = "the status consumer (its queue moved or is gone)"  # in the line of a cancel
 CONNECTION_NAME = "mqlab app: job states"
 RESUME_MARGIN_S = 10.0  # read again from this long before the newest state read (clocks)
+ECHO_S = 2.0  # what the app published and did not read back by then: the reading is stuck
+PROBE_S = 0.5  # nothing read for this long while a job is unfinished: a probe goes out...
+PROBE_IDLE_S = 30.0  # ...and, at the latest (the wait doubles up to it), after this long
+PROBE = "mqlab.status.probe"  # the `type` of a probe: read back by the app that sent it
+
+
+class Unheard(Exception):
+    """What the app published did not come back from the stream: its consumer is stuck."""
+
+
+LOST: tuple[type[Exception], ...] = (*UNAVAILABLE, Unheard)  # the reading starts again
 
 
 class Follower:
@@ -96,6 +119,9 @@ class Follower:
         self._stream_at = 0.0  # when to ask for the stream again, meanwhile
         self._bookmark = uuid.uuid4().hex.encode()
         self._started = time.monotonic()
+        self._echo: tuple[str, float] | None = None  # (id, since) of ours, awaited back
+        self._heard_at = 0.0  # when the last message of any kind was read
+        self._probe_every = PROBE_S  # doubled by each probe that alone came back
         self.outage = status_outage(settings, log)
         self._thread = threading.Thread(target=self._run, name="status", daemon=True)
 
@@ -120,12 +146,14 @@ class Follower:
         while not self._closed.is_set():
             try:
                 self._follow()
-            except UNAVAILABLE as e:
+            except LOST as e:
                 self._closed.wait(self.outage.lost(e))
 
     def _follow(self) -> None:
         connection = pika.BlockingConnection(parameters(self.settings, name=CONNECTION_NAME))
         try:
+            self._echo, self._heard_at = None, time.monotonic()
+            self._probe_every = PROBE_S
             reading = self._subscribe(connection, connection.channel())
             self._events = status.events(connection, self.settings)
             self.outage.back()
@@ -142,6 +170,7 @@ class Follower:
                     connection.process_data_events(time_limit=POLL_S)
                 if not reading.is_open:
                     raise pika.exceptions.ChannelClosed(0, "the status channel was closed")
+                self._check_echo()
                 if self._live is not None and time.monotonic() >= self._stream_at:
                     reading = self._stream_again(connection, reading)
                 if self._cancels is not None and self._cancels.cancelled:
@@ -234,14 +263,55 @@ class Follower:
             self._events.channel.basic_publish(
                 self._events.exchange, "", self._bookmark, BasicProperties(type=BOOKMARK)
             )
+            self._await(self._bookmark.decode())
+
+    def _probe(self) -> None:
+        """A message of no use but to come back: the reading is alive if it does."""
+        assert self._events.channel is not None
+        probe = uuid.uuid4().hex
+        self._events.channel.basic_publish(
+            self._events.exchange, "", probe.encode(), BasicProperties(type=PROBE)
+        )
+        self._await(probe)
+
+    def _await(self, key: str) -> None:
+        if self._echo is None:
+            self._echo = (key, time.monotonic())
+
+    def _heard(self, key: str, state: bool = False) -> None:
+        """A message was read: a job's `state` (`key`: the event's id), or else another kind
+        (`key`: its body; ours if it is the bookmark or probe we await)."""
+        self._heard_at = time.monotonic()
+        if state:
+            self._probe_every = PROBE_S
+        elif self._echo is not None and self._echo[0] == key:
+            self._probe_every = min(2 * self._probe_every, PROBE_IDLE_S)
+        if self._echo is not None:  # a stuck reading reads nothing: any message is progress
+            self._echo = None if self._echo[0] == key else (self._echo[0], self._heard_at)
+
+    def _check_echo(self) -> None:
+        """Unheard if we await something of ours and read nothing for ECHO_S; else a probe,
+        if one is due."""
+        now = time.monotonic()
+        if self._echo is not None:
+            if now - self._echo[1] > ECHO_S:
+                raise Unheard(f"nothing it sent came back from the stream within {ECHO_S:g} s")
+            return
+        if self._events.channel is None or not self.caught_up.is_set():
+            return
+        quiet = now - self._heard_at
+        if quiet > (self._probe_every if self.board.unfinished else PROBE_IDLE_S):
+            self._probe()
 
     def _on_event(self, event: Event, offset: int) -> None:
+        self._heard(event.id, state=True)
         self._newest = max(self._newest or event.at, event.at)
         self.board.add(event)
         if not self.caught_up.is_set():
             self.replayed += 1
 
     def _on_other(self, properties: BasicProperties, body: bytes) -> None:
+        self._heard(body.decode("ascii", "replace"))
         if properties.type == BOOKMARK and body == self._bookmark and not self.caught_up.is_set():
             self.caught_up.set()
             log.info(
@@ -257,7 +327,10 @@ class Follower:
         if properties.type == status.EVENT_TYPE:
             with contextlib.suppress(ValueError):
                 for event in Event.many_from_bytes(body):
+                    self._heard(event.id, state=True)
                     self.board.add(event)
+        else:
+            self._heard(body.decode("ascii", "replace"))
 
     def _flush(self) -> None:
         """The app's own events, as many to a message as are waiting (up to MAX_BATCH). A
@@ -266,5 +339,6 @@ class Follower:
         while self._pending and self._events.channel is not None:
             batch = list(itertools.islice(self._pending, MAX_BATCH))
             status.send(self._events.channel, self._events.exchange, batch)
+            self._await(batch[-1].id)
             for _ in batch:
                 self._pending.popleft()
