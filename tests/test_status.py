@@ -193,7 +193,7 @@ def test_an_app_with_a_job_no_worker_takes_probes_less_and_less_often(queues: Qu
         assert follower.caught_up.wait(15)
         follower.tell(Event.now("nobody-takes-it", "queued"))
         time.sleep(5.0)
-        probes = read_types(conn.channel(), settings).count(status_follow.PROBE)
+        probes = read_types(queues.url, settings).count(status_follow.PROBE)
         assert 2 <= probes <= 4
         assert follower._probe_every >= 4 * status_follow.PROBE_S
         status.send(conn.channel(), status_exchange(settings), [Event.now("other", "sent")])
@@ -205,10 +205,12 @@ def test_an_app_with_a_job_no_worker_takes_probes_less_and_less_often(queues: Qu
         conn.close()
 
 
-def read_types(
-    channel: pika.adapters.blocking_connection.BlockingChannel, settings: AmqpSettings
-) -> list[str]:
-    """The `type` of every message in the status stream, from its first."""
+def read_types(url: str, settings: AmqpSettings) -> list[str]:
+    """The `type` of every message in the status stream, from its first, on a connection of
+    its own: closed quietly, since what arrives meanwhile cannot be handed back to a stream
+    (pika would reject it, and RabbitMQ closes the connection of a reject on a stream)."""
+    reader = connect(url)
+    channel = reader.channel()
     channel.basic_qos(prefetch_count=1000)
     types: list[str] = []
     end = {"at": time.monotonic() + 1.0}
@@ -218,9 +220,12 @@ def read_types(
         end["at"] = time.monotonic() + 0.5
         ch.basic_ack(method.delivery_tag)
 
-    channel.basic_consume(status_stream(settings), on, arguments={"x-stream-offset": "first"})
-    while time.monotonic() < end["at"]:
-        channel.connection.process_data_events(time_limit=0.1)
+    try:
+        channel.basic_consume(status_stream(settings), on, arguments={"x-stream-offset": "first"})
+        while time.monotonic() < end["at"]:
+            reader.process_data_events(time_limit=0.1)
+    finally:
+        close_quietly(reader)
     return types
 
 
