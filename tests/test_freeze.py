@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from mqlab.job.signup import Job
-from mqlab.processes import rabbit
+from mqlab.processes import rabbit, status_follow
 from mqlab.processes.procs import Child, mqlab_argv
 
 from .helpers import (
@@ -172,6 +172,11 @@ def test_a_memory_alarm_gets_a_503_in_time_then_202_once_it_clears(
         then = [signup(app) for _ in range(5)]  # the app knows now: not even tried
         assert {(s.status, s.outcome) for s in then} == {(503, "not_taken")}
         assert max(s.seconds for s in then) < 0.5
+        # The status reading notices too (its probe of the stream does not come back), once:
+        # a new connection that cannot publish is not "back" (that line flapped every 3 s)
+        wait_until(lambda: "status events: lost" in log(app), 10, "the reading to notice")
+        time.sleep(3 * status_follow.ECHO_S)
+        assert "status events: back" not in log(app)
     finally:
         node.memory_alarm(False)  # also when an assertion failed: the next tests need none
     deadline = time.monotonic() + 15
@@ -179,6 +184,12 @@ def test_a_memory_alarm_gets_a_503_in_time_then_202_once_it_clears(
         assert time.monotonic() < deadline, "no 202 within 15 s of the alarm's end"
         time.sleep(0.1)
     assert app.child.alive
+    wait_until(lambda: "status events: back" in log(app), 15, "the reading to be back")
+    assert log(app).count("status events: lost") == 1
+
+
+def log(app: App) -> str:
+    return app.child.log_path.read_text(errors="replace")
 
 
 def test_a_worker_started_while_the_broker_is_frozen_consumes_once_it_resumes(

@@ -47,7 +47,8 @@ come back: its own events, its bookmark, or, when nothing was read for PROBE_S w
 is unfinished (PROBE_IDLE_S otherwise), a probe; the wait doubles after each probe that
 alone came back, up to PROBE_IDLE_S (jobs no worker takes cost a probe every 30 s, not two
 a second). With one of them on its way and nothing read for ECHO_S, the connection counts
-as lost, and the reading resumes as above.
+as lost, and the reading resumes as above; it is back (its line, the answers' "live") once a
+probe sent on the new connection came back through it.
 """
 
 from __future__ import annotations
@@ -156,9 +157,15 @@ class Follower:
             self._probe_every = PROBE_S
             reading = self._subscribe(connection, connection.channel())
             self._events = status.events(connection, self.settings)
-            self.outage.back()
-            if not self.caught_up.is_set():
+            # Back once something of ours comes back through the reading (`_heard`): a
+            # connection that opens but cannot publish (a memory alarm) or hears nothing is
+            # not back, and saying so flapped the lines every few seconds of an alarm.
+            if self._events.channel is None:
+                self.outage.back()  # nothing of ours can go out: the reading is all there is
+            elif not self.caught_up.is_set():
                 self._mark()
+            else:
+                self._probe()
             while not self._closed.is_set():
                 self._flush()  # raises if the connection is gone: its events wait for the next
                 if not connection.is_open:
@@ -286,8 +293,11 @@ class Follower:
             self._probe_every = PROBE_S
         elif self._echo is not None and self._echo[0] == key:
             self._probe_every = min(2 * self._probe_every, PROBE_IDLE_S)
-        if self._echo is not None:  # a stuck reading reads nothing: any message is progress
-            self._echo = None if self._echo[0] == key else (self._echo[0], self._heard_at)
+        if self._echo is not None and self._echo[0] == key:
+            self._echo = None
+            self.outage.back()  # a line only if it was lost
+        elif self._echo is not None:  # a stuck reading reads nothing: any message is progress
+            self._echo = (self._echo[0], self._heard_at)
 
     def _check_echo(self) -> None:
         """Unheard if we await something of ours and read nothing for ECHO_S; else a probe,
