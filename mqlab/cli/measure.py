@@ -27,6 +27,7 @@ from mqlab.cli.options import (
 )
 from mqlab.cli.rabbit_options import (
     AmqpUrl,
+    BenchAmqpUrl,
     BrokerChoice,
     BrokerOpt,
     BrokerUrl,
@@ -308,7 +309,7 @@ def calibrate(
 
 
 def bench(
-    amqp_url: AmqpUrl = None,
+    amqp_url: BenchAmqpUrl = None,
     celery: Annotated[
         bool,
         typer.Option(

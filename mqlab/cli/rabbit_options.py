@@ -109,6 +109,17 @@ AmqpUrl = Annotated[
     ),
 ]
 
+BenchAmqpUrl = Annotated[
+    str | None,
+    typer.Option(
+        flag.AMQP_URL,
+        envvar=rabbit.ENV_VAR,
+        show_envvar=True,
+        help="RabbitMQ to use (default: a private node mqlab starts, since the bench floods "
+        "its broker).",
+    ),
+]
+
 
 Exchange = Annotated[str, typer.Option(flag.EXCHANGE, help="RabbitMQ exchange for signup jobs.")]
 

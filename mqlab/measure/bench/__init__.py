@@ -14,6 +14,7 @@ This is a benchmark, not a test: nothing here asserts. Tests check the arithmeti
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 
@@ -54,6 +55,7 @@ from mqlab.measure.bench.targets import (
     verdict,
 )
 from mqlab.measure.bench.timing import broker_start_row, phase_clock
+from mqlab.processes import rabbit
 from mqlab.processes.config import Mode, RunConfig, Workload
 
 __all__ = [
@@ -101,7 +103,11 @@ def bench(
     notes: list[str] = []
     phases: dict[str, dict[str, float]] = {}
     default = Workload()
-    with runner.broker_for(RunConfig(Mode.broker, default, amqp_url)) as broker:
+    with contextlib.ExitStack() as stack:
+        if amqp_url is None:  # it floods the broker: a node of mqlab's own, not the machine's
+            say("starting a private RabbitMQ node")
+            amqp_url = stack.enter_context(rabbit.PrivateNode.create()).url
+        broker = stack.enter_context(runner.broker_for(RunConfig(Mode.broker, default, amqp_url)))
         assert broker is not None
         url = broker.url
         local = doubt.local_broker(url)  # its CPU works for us: not "other load"
