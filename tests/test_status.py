@@ -196,8 +196,8 @@ def test_an_app_with_a_job_no_worker_takes_probes_less_and_less_often(queues: Qu
         probes = read_types(queues.url, settings).count(status_follow.PROBE)
         assert 2 <= probes <= 4
         assert follower._probe_every >= 4 * status_follow.PROBE_S
-        status.send(conn.channel(), status_exchange(settings), [Event.now("other", "sent")])
-        wait_until(lambda: follower.board.get("other") is not None, 5, "the state to be read")
+        follower.close()  # stopped, so that no probe comes back between the next two lines
+        follower._on_event(Event.now("other", "sent"), 0)
         assert follower._probe_every == status_follow.PROBE_S
     finally:
         follower.close()
