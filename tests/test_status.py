@@ -11,6 +11,7 @@ from typing import Any
 
 import pika
 import pytest
+from pika.adapters.blocking_connection import BlockingChannel
 
 from mqlab.amqp import settings as amqp_settings
 from mqlab.amqp import side
@@ -128,12 +129,15 @@ def test_retries_and_the_dead_letter_are_told(
     assert "gave up after 1 retries" in seen[3].detail
 
 
-def test_an_app_whose_status_consumer_the_broker_cancels_follows_the_log_again(
-    queues: Queues, start_app: Callable[..., App], sink: Sink, workers: Workers
-) -> None:
-    """The broker may end the app's consumer of the stream and leave its channel open (the
-    stream deleted here; its member lost with a node in a cluster): the app says so, follows
-    the log again, and hears the next jobs through."""
+def app_with_a_job_sent(
+    queues: Queues,
+    start_app: Callable[..., App],
+    sink: Sink,
+    workers: Workers,
+    then: Callable[[BlockingChannel, AmqpSettings], object],
+) -> App:
+    """An app and a worker that have sent one job ("before-1"); then a neighbour does `then`
+    to the app's status stream, on a channel of its own."""
     args = (*queues.args(), "--server-threads", "2", "--reconnect-max", "0.5")
     app = start_app("broker", None, *args)
     workers.start(sink.port, "--scan-ms", "0")
@@ -142,9 +146,25 @@ def test_an_app_whose_status_consumer_the_broker_cancels_follows_the_log_again(
     settings = AmqpSettings(url=queues.url, queue=queues.name, exchange=queues.exchange)
     conn = connect(queues.url)
     try:
-        conn.channel().queue_delete(status_stream(settings))  # its consumer: cancelled
+        then(conn.channel(), settings)
     finally:
         conn.close()
+    return app
+
+
+def test_an_app_whose_status_consumer_the_broker_cancels_follows_the_log_again(
+    queues: Queues, start_app: Callable[..., App], sink: Sink, workers: Workers
+) -> None:
+    """The broker may end the app's consumer of the stream and leave its channel open (the
+    stream deleted here; its member lost with a node in a cluster): the app says so, follows
+    the log again, and hears the next jobs through."""
+    app = app_with_a_job_sent(
+        queues,
+        start_app,
+        sink,
+        workers,
+        lambda channel, settings: channel.queue_delete(status_stream(settings)),  # cancelled
+    )
     wait_until(
         lambda: "status events: back" in app.child.log_path.read_text(errors="replace"),
         timeout=15,
@@ -164,17 +184,15 @@ def test_an_app_that_reads_nothing_of_its_own_back_follows_the_log_again(
     replaced; here a neighbour unbound the stream, so nothing reaches it): what the app
     publishes does not come back within ECHO_S, so it reads the log again, binding the
     stream again, and the job's states come through (the workers send them again)."""
-    args = (*queues.args(), "--server-threads", "2", "--reconnect-max", "0.5")
-    app = start_app("broker", None, *args)
-    workers.start(sink.port, "--scan-ms", "0")
-    assert app.post(SIGNUP, headers={"X-Job-Id": "before-1"})[0] == 202
-    assert settled(app, "before-1")["state"] == "sent"
-    settings = AmqpSettings(url=queues.url, queue=queues.name, exchange=queues.exchange)
-    conn = connect(queues.url)
-    try:
-        conn.channel().queue_unbind(status_stream(settings), status_exchange(settings))
-    finally:
-        conn.close()
+    app = app_with_a_job_sent(
+        queues,
+        start_app,
+        sink,
+        workers,
+        lambda channel, settings: channel.queue_unbind(
+            status_stream(settings), status_exchange(settings)
+        ),
+    )
     assert app.post(SIGNUP, headers={"X-Job-Id": "after-1"})[0] == 202
     assert states(settled(app, "after-1")) == ["queued", "scanning", "sent"]
     log = app.child.log_path.read_text(errors="replace")

@@ -6,7 +6,7 @@ compare, crash-test, sweep), and the settings they make. The flag names come fro
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -99,25 +99,20 @@ class QueueTypeChoice(str, Enum):
     quorum = "quorum"
 
 
-AmqpUrl = Annotated[
-    str | None,
-    typer.Option(
+def _amqp_url(default: str) -> Any:
+    return typer.Option(
         flag.AMQP_URL,
         envvar=rabbit.ENV_VAR,
         show_envvar=True,
-        help=f"RabbitMQ to use (default: {rabbit.DEFAULT_URL}, else a private node mqlab starts).",
-    ),
-]
+        help=f"RabbitMQ to use (default: {default}).",
+    )
 
-BenchAmqpUrl = Annotated[
-    str | None,
-    typer.Option(
-        flag.AMQP_URL,
-        envvar=rabbit.ENV_VAR,
-        show_envvar=True,
-        help="RabbitMQ to use (default: a private node mqlab starts, since the bench floods "
-        "its broker).",
-    ),
+
+AmqpUrl = Annotated[
+    str | None, _amqp_url(f"{rabbit.DEFAULT_URL}, else a private node mqlab starts")
+]
+BenchAmqpUrl = Annotated[  # the bench floods its broker: never the machine's by default
+    str | None, _amqp_url("a private node mqlab starts, since the bench floods its broker")
 ]
 
 
