@@ -37,18 +37,18 @@ the broker cancels while the connection lives (its stream deleted, or its node l
 cluster) is a lost connection too, except that the reading starts again from the first
 offset: the stream may be a new one.
 
-A consumer that hears nothing: in the crash test's broker restart, 4 to 7 users read
-"queued" for good in 3 full runs of the suite (one in CI), although the broker had confirmed
-every state to the workers, after the app had attached to the stream again: its consumer
-delivered nothing more and was not cancelled. In each, the restarted node had replaced the
-stream's writer within milliseconds of starting it; RabbitMQ 3.10's stream consumers are
-known to hang on a member that goes away (rabbitmq-server#4133). So what the app publishes must
-come back: its own events, its bookmark, or, when nothing was read for PROBE_S while a job
-is unfinished (PROBE_IDLE_S otherwise), a probe; the wait doubles after each probe that
-alone came back, up to PROBE_IDLE_S (jobs no worker takes cost a probe every 30 s, not two
-a second). With one of them on its way and nothing read for ECHO_S, the connection counts
-as lost, and the reading resumes as above; it is back (its line, the answers' "live") once a
-probe sent on the new connection came back through it.
+A consumer that hears nothing: one that goes silent without a cancel would leave every
+user at their last state for good. RabbitMQ 3.10's stream consumers are known to hang on a
+member that goes away (rabbitmq-server#4133), and a restarted node starts each past epoch's
+writer again, each dying within milliseconds, before the last; a frozen broker or a memory
+alarm silences the reading too. (The broker-restart users left at "queued" that first
+pointed here were states the broker confirmed and never stored: see mqlab/amqp/side.py.)
+So what the app publishes must come back: its own events, its bookmark, or, when nothing
+was read for PROBE_S while a job is unfinished (PROBE_IDLE_S otherwise), a probe; the wait
+doubles after each probe that alone came back, up to PROBE_IDLE_S (jobs no worker takes
+cost a probe every 30 s, not two a second). With one of them on its way and nothing read
+for ECHO_S, the connection counts as lost, and the reading resumes as above; it is back (its
+line, the answers' "live") once a probe sent on the new connection came back through it.
 """
 
 from __future__ import annotations
