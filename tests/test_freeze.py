@@ -261,3 +261,28 @@ def test_a_worker_resumed_after_sigstop_does_not_send_a_job_given_to_another(
             if child.alive:
                 os.kill(child.pid, signal.SIGCONT)
         workers.stop_all()
+
+
+def test_a_run_stopped_with_sigterm_leaves_none_of_its_queues_on_the_broker(
+    node: rabbit.PrivateNode, tmp_path: Path
+) -> None:
+    """A run declares queues, an exchange and a stream of its own, and deletes them at its
+    end, also when a SIGTERM ends it mid-load: left on a broker it did not start, they
+    stayed there for good. (On this file's private node: every queue there is a test's.)"""
+    import subprocess
+
+    from mqlab.processes.procs import wait_for
+
+    argv = mqlab_argv("crash-test", "--amqp-url", node.url, "--modes", "broker", "--faults",
+                      "app-kill", "--trials", "3", "-n", "40", "--rate", "100", "--scan-ms",
+                      "50", "--workers", "2")  # fmt: skip
+    cli = subprocess.Popen([*argv, "--out", str(tmp_path)], cwd=tmp_path)
+    try:
+        assert wait_for(lambda: ".run-" in node.ctl("list_queues", "name"), 30, 0.5)
+        time.sleep(2.0)  # the app killed, or being started again
+        cli.send_signal(signal.SIGTERM)
+        assert cli.wait(timeout=30) == 143
+        assert ".run-" not in node.ctl("list_queues", "name")
+    finally:
+        if cli.poll() is None:
+            cli.kill()

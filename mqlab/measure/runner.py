@@ -212,10 +212,15 @@ def _run(
             (workdir / "heard.json").write_text(json.dumps(users, indent=1, sort_keys=True))
         arrivals = ledger.read_arrivals(lab.ledger, include_refused=True)
     finally:
-        lab.close()
-        dead = brokers.dead_job_ids(amqp) if amqp is not None else []
-        if amqp is not None:
-            brokers.delete_run_objects(amqp)
+        dead: list[str] = []
+        try:
+            if chaos is not None:  # a fault under way ends first: a restarted app would
+                chaos.finish(timeout=60)  # declare the run's queues again once deleted
+            lab.close()
+            dead = brokers.dead_job_ids(amqp) if amqp is not None else []
+        finally:  # even when a second SIGTERM cut the teardown short: never left on a broker
+            if amqp is not None:
+                brokers.delete_run_objects(amqp)
     summary = metrics.summarize(load.samples, arrivals, dead, config.mode.value, users)
     first = metrics.account(load.samples, arrivals).first_arrival
     warnings = []
