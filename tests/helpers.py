@@ -199,6 +199,10 @@ class App:
     def url(self) -> str:
         return f"http://{HOST}:{self.port}"
 
+    def log(self) -> str:
+        """What the app wrote to its log so far."""
+        return self.child.log_path.read_text(errors="replace")
+
     def post(
         self,
         body: bytes | dict[str, Any],

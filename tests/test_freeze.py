@@ -174,9 +174,9 @@ def test_a_memory_alarm_gets_a_503_in_time_then_202_once_it_clears(
         assert max(s.seconds for s in then) < 0.5
         # The status reading notices too (its probe of the stream does not come back), once:
         # a new connection that cannot publish is not "back" (it flapped every 3 s)
-        wait_until(lambda: "status events: lost" in log(app), 10, "the reading to notice")
+        wait_until(lambda: "status events: lost" in app.log(), 10, "the reading to notice")
         time.sleep(status_follow.ECHO_S)  # it said "back" 0.1 s after "lost"
-        assert "status events: back" not in log(app)
+        assert "status events: back" not in app.log()
     finally:
         node.memory_alarm(False)  # also when an assertion failed: the next tests need none
     deadline = time.monotonic() + 15
@@ -184,12 +184,8 @@ def test_a_memory_alarm_gets_a_503_in_time_then_202_once_it_clears(
         assert time.monotonic() < deadline, "no 202 within 15 s of the alarm's end"
         time.sleep(0.1)
     assert app.child.alive
-    wait_until(lambda: "status events: back" in log(app), 15, "the reading to be back")
-    assert log(app).count("status events: lost") == 1
-
-
-def log(app: App) -> str:
-    return app.child.log_path.read_text(errors="replace")
+    wait_until(lambda: "status events: back" in app.log(), 15, "the reading to be back")
+    assert app.log().count("status events: lost") == 1
 
 
 def test_a_worker_started_while_the_broker_is_frozen_consumes_once_it_resumes(

@@ -166,13 +166,11 @@ def test_an_app_whose_status_consumer_the_broker_cancels_follows_the_log_again(
         lambda channel, settings: channel.queue_delete(status_stream(settings)),  # cancelled
     )
     wait_until(
-        lambda: "status events: back" in app.child.log_path.read_text(errors="replace"),
+        lambda: "status events: back" in app.log(),
         timeout=15,
         what="the app to follow the status log again",
     )
-    assert "the broker cancelled the status consumer" in app.child.log_path.read_text(
-        errors="replace"
-    )
+    assert "the broker cancelled the status consumer" in app.log()
     assert app.post(SIGNUP, headers={"X-Job-Id": "after-1"})[0] == 202
     assert states(settled(app, "after-1")) == ["queued", "scanning", "sent"]
 
@@ -195,7 +193,7 @@ def test_an_app_that_reads_nothing_of_its_own_back_follows_the_log_again(
     )
     assert app.post(SIGNUP, headers={"X-Job-Id": "after-1"})[0] == 202
     assert states(settled(app, "after-1")) == ["queued", "scanning", "sent"]
-    log = app.child.log_path.read_text(errors="replace")
+    log = app.log()
     assert "nothing it sent came back from the stream" in log
     assert "status events: back" in log
 

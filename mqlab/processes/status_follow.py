@@ -266,20 +266,19 @@ class Follower:
 
     def _mark(self) -> None:
         """A bookmark at the end of the stream: once the replay reaches it, it is done."""
-        if self._events.channel is not None:
-            self._events.channel.basic_publish(
-                self._events.exchange, "", self._bookmark, BasicProperties(type=BOOKMARK)
-            )
-            self._await(self._bookmark.decode())
+        self._send_own(self._bookmark.decode(), BOOKMARK)
 
     def _probe(self) -> None:
         """A message of no use but to come back: the reading is alive if it does."""
-        assert self._events.channel is not None
-        probe = uuid.uuid4().hex
-        self._events.channel.basic_publish(
-            self._events.exchange, "", probe.encode(), BasicProperties(type=PROBE)
-        )
-        self._await(probe)
+        self._send_own(uuid.uuid4().hex, PROBE)
+
+    def _send_own(self, key: str, kind: str) -> None:
+        """`key` as a message of `kind` (not a state: readers skip it), awaited back."""
+        if self._events.channel is not None:
+            self._events.channel.basic_publish(
+                self._events.exchange, "", key.encode(), BasicProperties(type=kind)
+            )
+            self._await(key)
 
     def _await(self, key: str) -> None:
         if self._echo is None:
@@ -289,11 +288,12 @@ class Follower:
         """A message was read: a job's `state` (`key`: the event's id), or else another kind
         (`key`: its body; ours if it is the bookmark or probe we await)."""
         self._heard_at = time.monotonic()
+        ours = self._echo is not None and self._echo[0] == key
         if state:
             self._probe_every = PROBE_S
-        elif self._echo is not None and self._echo[0] == key:
+        elif ours:
             self._probe_every = min(2 * self._probe_every, PROBE_IDLE_S)
-        if self._echo is not None and self._echo[0] == key:
+        if ours:
             self._echo = None
             self.outage.back()  # a line only if it was lost
         elif self._echo is not None:  # a stuck reading reads nothing: any message is progress
