@@ -270,12 +270,15 @@ def test_a_run_stopped_with_sigterm_leaves_none_of_its_queues_on_the_broker(
     from mqlab.processes.procs import wait_for
 
     argv = mqlab_argv("crash-test", "--amqp-url", node.url, "--modes", "broker", "--faults",
-                      "app-kill", "--trials", "3", "-n", "40", "--rate", "100", "--scan-ms",
+                      "app-kill", "--trials", "20", "-n", "40", "--rate", "100", "--scan-ms",
                       "50", "--workers", "2")  # fmt: skip
-    cli = subprocess.Popen([*argv, "--out", str(tmp_path)], cwd=tmp_path)
+    progress = tmp_path / "progress.txt"  # one line as each trial starts
+    with progress.open("w") as err:
+        cli = subprocess.Popen([*argv, "--out", str(tmp_path)], cwd=tmp_path, stderr=err)
     try:
-        assert wait_for(lambda: ".run-" in node.ctl("list_queues", "name"), 30, 0.5)
-        time.sleep(2.0)  # the app killed, or being started again
+        # a rabbitmqctl call took seconds on a busy machine, longer than a trial's queues live
+        assert wait_for(lambda: "trial 2: starting" in progress.read_text(), 60, 0.1)
+        time.sleep(1.0)  # mid-trial: the app killed, or being started again
         cli.send_signal(signal.SIGTERM)
         assert cli.wait(timeout=30) == 143
         assert ".run-" not in node.ctl("list_queues", "name")
