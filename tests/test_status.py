@@ -181,7 +181,8 @@ def test_an_app_that_reads_nothing_of_its_own_back_follows_the_log_again(
     """A consumer may go silent without a cancel (RabbitMQ 3.10, on a stream member a restart
     replaced; here a neighbour unbound the stream, so nothing reaches it): what the app
     publishes does not come back within ECHO_S, so it reads the log again, binding the
-    stream again, and the job's states come through (the workers send them again)."""
+    stream again, and the job's states come through (the workers send them again), its own
+    "queued" too: the log, not only this app's memory, holds it for the next app."""
     app = app_with_a_job_sent(
         queues,
         start_app,
@@ -196,6 +197,18 @@ def test_an_app_that_reads_nothing_of_its_own_back_follows_the_log_again(
     log = app.log()
     assert "nothing it sent came back from the stream" in log
     assert "status events: back" in log
+    settings = AmqpSettings(url=queues.url, queue=queues.name, exchange=queues.exchange)
+    logged = status_follow.Follower(settings).start()  # the next app: the log, from its first
+    try:
+        wait_until(
+            lambda: (found := logged.board.get("after-1")) is not None and found.final,
+            timeout=15,
+            what="the log to hold after-1's final state",
+        )
+        job = logged.board.get("after-1")
+        assert job is not None and [e.state for e in job.history] == ["queued", "scanning", "sent"]
+    finally:
+        logged.close()
 
 
 def test_an_app_with_a_job_no_worker_takes_probes_less_and_less_often(queues: Queues) -> None:
@@ -219,6 +232,66 @@ def test_an_app_with_a_job_no_worker_takes_probes_less_and_less_often(queues: Qu
         follower.close()
         conn.channel().queue_delete(status_stream(settings))
         conn.close()
+
+
+def test_a_state_of_the_apps_that_never_came_back_goes_out_again(
+    queues: Queues, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The app's "queued" goes out without a confirm; it knows the stream kept it when it
+    reads it back. One published while no stream was bound (a neighbour unbound it for 0.3 s)
+    is gone; the reading lives meanwhile (another app's states keep coming), so after
+    AGAIN_S the app sends it again, and the log holds it."""
+    caplog.set_level(logging.INFO, logger=status_follow.__name__)
+    settings = AmqpSettings(url=queues.url, queue=queues.name, exchange=queues.exchange)
+    follower = status_follow.Follower(settings).start()
+    conn = connect(queues.url)
+    try:
+        assert follower.caught_up.wait(15)
+        channel = conn.channel()
+        channel.queue_unbind(status_stream(settings), status_exchange(settings))
+        follower.tell(Event.now("unheard-1", "queued"))
+        time.sleep(0.3)  # flushed within READ_EVERY_S, into an exchange bound to nothing
+        channel.queue_bind(status_stream(settings), status_exchange(settings))
+        deadline = time.monotonic() + 2 * status_follow.AGAIN_S + 5
+        logged: list[str] = []
+        reader = connect(queues.url)
+        try:
+            status.replay(
+                reader.channel(), settings, lambda e, _o: logged.append(f"{e.job} {e.state}")
+            )
+            while "unheard-1 queued" not in logged and time.monotonic() < deadline:
+                status.send(channel, status_exchange(settings), [Event.now("other", "queued")])
+                reader.process_data_events(time_limit=0.1)
+        finally:
+            close_quietly(reader)
+        assert "unheard-1 queued" in logged
+        assert "1 of the app's job states did not come back: sent again" in caplog.text
+        assert "status events: lost" not in caplog.text  # the reading lived throughout
+    finally:
+        follower.close()
+        conn.channel().queue_delete(status_stream(settings))
+        conn.close()
+
+
+def test_only_a_later_message_of_its_own_read_back_makes_an_earlier_one_lost() -> None:
+    """A stream reads one channel's messages in order: a message of the app's read back
+    while one sent before it was not means that one was dropped, and it goes out again. Not
+    before the first of this connection's own is back (the stream may hold copies sent on
+    an older one), and never for a reading that only lags."""
+    follower = status_follow.Follower(AmqpSettings(url="amqp://guest:guest@127.0.0.1:1/%2F"))
+    a, b, c = (Event.now(f"job-{x}", "queued") for x in "abc")
+    follower._sent("probe-1")  # a new connection's first
+    follower._sent(a.id, [a])
+    follower._sent(b.id, [b])
+    follower._heard(b.id, state=True)  # before probe-1: an older connection's copy, maybe
+    assert not follower._pending and list(follower._unheard) == ["probe-1", a.id]
+    follower._heard("probe-1")  # in order from now on
+    assert not follower._pending and list(follower._unheard) == [a.id]
+    follower._sent(c.id, [c])
+    follower._check_echo()  # nothing is late yet: a lagging reading is not a lost message
+    assert not follower._pending
+    follower._heard(c.id, state=True)
+    assert list(follower._pending) == [a] and not follower._unheard
 
 
 def read_types(url: str, settings: AmqpSettings) -> list[str]:

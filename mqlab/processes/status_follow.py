@@ -49,6 +49,16 @@ doubles after each probe that alone came back, up to PROBE_IDLE_S (jobs no worke
 cost a probe every 30 s, not two a second). With one of them on its way and nothing read
 for ECHO_S, the connection counts as lost, and the reading resumes as above; it is back (its
 line, the answers' "live") once a probe sent on the new connection came back through it.
+
+The app's own states come back the same way, and that is how it knows they were kept (they
+go out without publisher confirms: the echo is the confirm). One that did not come back while
+something the app sent after it did was dropped (a stream reads one channel's messages in
+order): it goes out again, first in line, with a line; so does every one not read back when
+the connection is lost. One not back after AGAIN_S sends a probe after it, to find out; a
+reading that only lags brings both back, and nothing is sent twice. Without it, a "queued"
+told into a stream the broker had just restarted (which may confirm and drop what it gets in
+its first second: mqlab/amqp/side.py), or into an exchange no stream was bound to for a
+moment, was known to this app only: another app, or this one restarted, never heard it.
 """
 
 from __future__ import annotations
@@ -59,7 +69,7 @@ import logging
 import threading
 import time
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from datetime import datetime, timezone
 
 import pika
@@ -93,6 +103,7 @@ ECHO_S = 2.0  # what the app published and did not read back by then: the readin
 PROBE_S = 0.5  # nothing read for this long while a job is unfinished: a probe goes out...
 PROBE_IDLE_S = 30.0  # ...and, at the latest (the wait doubles up to it), after this long
 PROBE = "mqlab.status.probe"  # the `type` of a probe: read back by the app that sent it
+AGAIN_S = 2.0  # a message of the app's own states not read back by then: a probe after it
 
 
 class Unheard(Exception):
@@ -111,6 +122,11 @@ class Follower:
         self.caught_up = threading.Event()
         self.replayed = 0  # events read before the bookmark
         self._pending: deque[Event] = deque(maxlen=MAX_PENDING)
+        # sent and not read back yet, oldest first: {key: (when sent, its states or None)}; a
+        # message of states is keyed by its last event's id, a bookmark or probe by its body
+        self._unheard: OrderedDict[str, tuple[float, list[Event] | None]] = OrderedDict()
+        self._asked_at = 0.0  # when the last probe went out to find out about one of them
+        self._in_order = False  # reading what this connection sent, in order (see _heard)
         self._closed = threading.Event()
         self._events = status.Events(None, "")
         self._newest: float | None = None  # the time of the newest state read from the stream
@@ -153,7 +169,7 @@ class Follower:
     def _follow(self) -> None:
         connection = pika.BlockingConnection(parameters(self.settings, name=CONNECTION_NAME))
         try:
-            self._echo, self._heard_at = None, time.monotonic()
+            self._echo, self._heard_at, self._in_order = None, time.monotonic(), False
             self._probe_every = PROBE_S
             reading = self._subscribe(connection, connection.channel())
             self._events = status.events(connection, self.settings)
@@ -187,6 +203,8 @@ class Follower:
                     self._cancels.check()
         finally:
             self._events = status.Events(None, "")  # the app's own events wait in _pending
+            self._again(len(self._unheard), say=False)  # all it did not bring back (the
+            # lost connection has its line)
             close_quietly(connection)
 
     def _subscribe(
@@ -278,11 +296,16 @@ class Follower:
             self._events.channel.basic_publish(
                 self._events.exchange, "", key.encode(), BasicProperties(type=kind)
             )
-            self._await(key)
+            self._sent(key)
 
-    def _await(self, key: str) -> None:
+    def _sent(self, key: str, batch: list[Event] | None = None) -> None:
+        """`key` went out (with `batch`, the states it holds): awaited back."""
+        now = time.monotonic()
+        self._unheard[key] = (now, batch)
+        if len(self._unheard) > MAX_PENDING:
+            self._unheard.popitem(last=False)
         if self._echo is None:
-            self._echo = (key, time.monotonic())
+            self._echo = (key, now)
 
     def _heard(self, key: str, state: bool = False) -> None:
         """A message was read: a job's `state` (`key`: the event's id), or else another kind
@@ -293,7 +316,14 @@ class Follower:
             self._probe_every = PROBE_S
         elif ours:
             self._probe_every = min(2 * self._probe_every, PROBE_IDLE_S)
+        if key in self._unheard:  # ours
+            if self._in_order:  # what we sent before it and did not read back was dropped
+                self._again(next(i for i, k in enumerate(self._unheard) if k == key))
+            del self._unheard[key]
         if ours:
+            # The first of ours on this connection is back: what follows is read in the
+            # order it went out (before it, the stream may hold copies sent on an older one).
+            self._in_order = True
             self._echo = None
             self.outage.back()  # a line only if it was lost
         elif self._echo is not None:  # a stuck reading reads nothing: any message is progress
@@ -301,17 +331,35 @@ class Follower:
 
     def _check_echo(self) -> None:
         """Unheard if we await something of ours and read nothing for ECHO_S; else a probe,
-        if one is due."""
+        if one is due: after a message of ours not back within AGAIN_S (a later one of ours
+        read back tells that it was lost), or after a quiet spell."""
         now = time.monotonic()
-        if self._echo is not None:
-            if now - self._echo[1] > ECHO_S:
-                raise Unheard(f"nothing it sent came back from the stream within {ECHO_S:g} s")
-            return
-        if self._events.channel is None or not self.caught_up.is_set():
+        if self._echo is not None and now - self._echo[1] > ECHO_S:
+            raise Unheard(f"nothing it sent came back from the stream within {ECHO_S:g} s")
+        if self._unheard and self.caught_up.is_set() and self._events.channel is not None:
+            oldest = next(iter(self._unheard.values()))[0]
+            if now - max(oldest, self._asked_at) > AGAIN_S:  # a probe after it: is it lost?
+                self._asked_at = now
+                self._probe()
+        if self._echo is not None or self._events.channel is None or not self.caught_up.is_set():
             return
         quiet = now - self._heard_at
         if quiet > (self._probe_every if self.board.unfinished else PROBE_IDLE_S):
             self._probe()
+
+    def _again(self, count: int, say: bool = True) -> None:
+        """The oldest `count` of what the app sent and did not read back, taken as lost: its
+        states first in line again (a copy that did arrive is kept once by every reader)."""
+        batches: list[list[Event]] = []
+        for _ in range(count):
+            _key, (_sent, batch) = self._unheard.popitem(last=False)
+            if batch is not None:
+                batches.append(batch)
+        if batches and say:
+            count = sum(len(batch) for batch in batches)
+            log.warning("%d of the app's job states did not come back: sent again", count)
+        for batch in reversed(batches):  # a full _pending drops its newest for these
+            self._pending.extendleft(reversed(batch))
 
     def _on_event(self, event: Event, offset: int) -> None:
         self._heard(event.id, state=True)
@@ -349,6 +397,6 @@ class Follower:
         while self._pending and self._events.channel is not None:
             batch = list(itertools.islice(self._pending, MAX_BATCH))
             status.send(self._events.channel, self._events.exchange, batch)
-            self._await(batch[-1].id)
+            self._sent(batch[-1].id, batch)
             for _ in batch:
                 self._pending.popleft()
