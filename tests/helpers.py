@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import sqlite3
+import subprocess
 import sys
 import threading
 import time
@@ -21,7 +22,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import pika
 import pytest
@@ -127,6 +128,27 @@ def sigterm_storm(child: Child, seconds: float, every_s: float = 50e-6) -> int:
         while time.perf_counter() < pause:
             pass  # a spin: a sleep takes 50 µs or more
     return sent
+
+
+@contextlib.contextmanager
+def command(
+    *args: str, cwd: Path, stderr: IO[str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`mqlab <args>` as a child process, as a person runs it; killed if it still runs when
+    the block ends (a failed test leaves no run behind)."""
+    cli = subprocess.Popen(mqlab_argv(*args), cwd=cwd, stderr=stderr)
+    try:
+        yield cli
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+            cli.wait(timeout=10)
+
+
+def stop_with_sigterm(cli: subprocess.Popen[bytes], timeout: float) -> None:
+    """SIGTERM, and the command ends within `timeout` with 143, as a shell's `kill` expects."""
+    cli.send_signal(signal.SIGTERM)
+    assert cli.wait(timeout=timeout) == 143
 
 
 def flags(**options: object) -> list[str]:

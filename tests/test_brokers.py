@@ -14,7 +14,7 @@ import pytest
 from mqlab.cli.core import main
 from mqlab.measure.results import load
 from mqlab.processes import proctable
-from tests.helpers import WORKLOAD, crash_test
+from tests.helpers import WORKLOAD, command, crash_test, stop_with_sigterm
 
 pytestmark = [pytest.mark.slow]
 
@@ -134,25 +134,22 @@ def test_a_run_stopped_with_sigterm_stops_its_private_server_and_children_first(
 ) -> None:
     import os
     import signal
-    import subprocess
 
-    from mqlab.processes.procs import mqlab_argv, wait_for
+    from mqlab.processes.procs import wait_for
 
-    argv = mqlab_argv("run", "broker", "--broker", "redis", "-n", "400", "--rate", "20")
-    cli = subprocess.Popen([*argv, "--no-floors", "--out", str(tmp_path)], cwd=tmp_path)
+    argv = ("run", "broker", "--broker", "redis", "-n", "400", "--rate", "20", "--no-floors",
+            "--out", str(tmp_path))  # fmt: skip
     below: set[int] = set()
     try:
-        # under way: the private redis-server, the app, the workers and the sink all run
-        assert wait_for(lambda: len(_descendants(cli.pid)) >= 6, 30, 0.1)
-        time.sleep(1.0)
-        below = _descendants(cli.pid)
-        cli.send_signal(signal.SIGTERM)
-        assert cli.wait(timeout=20) == 143
-        assert wait_for(lambda: not _alive(below), 10, 0.1), [
-            Path(f"/proc/{p}/cmdline").read_bytes()[:60] for p in _alive(below)
-        ]
+        with command(*argv, cwd=tmp_path) as cli:
+            # under way: the private redis-server, the app, the workers and the sink all run
+            assert wait_for(lambda: len(_descendants(cli.pid)) >= 6, 30, 0.1)
+            time.sleep(1.0)
+            below = _descendants(cli.pid)
+            stop_with_sigterm(cli, timeout=20)
+            assert wait_for(lambda: not _alive(below), 10, 0.1), [
+                Path(f"/proc/{p}/cmdline").read_bytes()[:60] for p in _alive(below)
+            ]
     finally:
-        if cli.poll() is None:
-            cli.kill()
         for pid in _alive(below):  # what a failed test would leave behind
             os.kill(pid, signal.SIGKILL)

@@ -29,8 +29,10 @@ from .helpers import (
     Queues,
     Sink,
     Workers,
+    command,
     into_a_job,
     jobs_connection_lines,
+    stop_with_sigterm,
     wait_until,
 )
 
@@ -265,23 +267,13 @@ def test_a_run_stopped_with_sigterm_leaves_none_of_its_queues_on_the_broker(
     """A run declares queues, an exchange and a stream of its own, and deletes them at its
     end, also when a SIGTERM ends it mid-load: left on a broker it did not start, they
     stayed there for good. (On this file's private node: every queue there is a test's.)"""
-    import subprocess
-
-    from mqlab.processes.procs import wait_for
-
-    argv = mqlab_argv("crash-test", "--amqp-url", node.url, "--modes", "broker", "--faults",
-                      "app-kill", "--trials", "20", "-n", "40", "--rate", "100", "--scan-ms",
-                      "50", "--workers", "2")  # fmt: skip
+    argv = ("crash-test", "--amqp-url", node.url, "--modes", "broker", "--faults", "app-kill",
+            "--trials", "20", "-n", "40", "--rate", "100", "--scan-ms", "50", "--workers", "2",
+            "--out", str(tmp_path))  # fmt: skip
     progress = tmp_path / "progress.txt"  # one line as each trial starts
-    with progress.open("w") as err:
-        cli = subprocess.Popen([*argv, "--out", str(tmp_path)], cwd=tmp_path, stderr=err)
-    try:
+    with progress.open("w") as err, command(*argv, cwd=tmp_path, stderr=err) as cli:
         # a rabbitmqctl call took seconds on a busy machine, longer than a trial's queues live
-        assert wait_for(lambda: "trial 2: starting" in progress.read_text(), 60, 0.1)
+        wait_until(lambda: "trial 2: starting" in progress.read_text(), 60, "trial 2")
         time.sleep(1.0)  # mid-trial: the app killed, or being started again
-        cli.send_signal(signal.SIGTERM)
-        assert cli.wait(timeout=30) == 143
+        stop_with_sigterm(cli, timeout=30)
         assert ".run-" not in node.ctl("list_queues", "name")
-    finally:
-        if cli.poll() is None:
-            cli.kill()
