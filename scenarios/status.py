@@ -300,6 +300,27 @@ def listen(channel: BlockingChannel, settings: AmqpSettings) -> str:
     return queue
 
 
+def read(
+    properties: BasicProperties,
+    body: bytes,
+    on_event: Callable[[Event], None],
+    on_other: Callable[[BasicProperties, bytes], None] | None = None,
+) -> None:
+    """One message off the exchange: `on_event` for each state change it holds (one, or a
+    worker's few), `on_other` for anything else (an app's bookmark or probe). A message of
+    states that holds none is skipped with a line; the reading goes on."""
+    if properties.type == EVENT_TYPE:
+        try:
+            events = Event.many_from_bytes(body)
+        except ValueError as e:
+            log.warning("skipped a malformed status event: %s", e)
+            return
+        for event in events:
+            on_event(event)
+    elif on_other is not None:
+        on_other(properties, body)
+
+
 def replay(
     channel: BlockingChannel,
     settings: AmqpSettings,
@@ -320,17 +341,8 @@ def replay(
     def on_message(
         ch: BlockingChannel, method: Basic.Deliver, properties: BasicProperties, body: bytes
     ) -> None:
-        position = (properties.headers or {}).get("x-stream-offset", -1)
-        if properties.type == EVENT_TYPE:
-            try:
-                events = Event.many_from_bytes(body)  # one event, or a worker's few
-            except ValueError as e:  # not events: skip the message, do not stop reading
-                log.warning("skipped a malformed status event: %s", e)
-            else:
-                for event in events:
-                    on_event(event, int(position))
-        elif on_other is not None:
-            on_other(properties, body)
+        position = int((properties.headers or {}).get("x-stream-offset", -1))
+        read(properties, body, lambda event: on_event(event, position), on_other)
         if method.delivery_tag % ACK_EVERY == 0:  # fewer than PREFETCH unacked, always
             ch.basic_ack(method.delivery_tag, multiple=True)
 

@@ -63,7 +63,6 @@ moment, was known to this app only: another app, or this one restarted, never he
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
 import threading
@@ -382,13 +381,11 @@ class Follower:
     def _on_live(
         self, _ch: BlockingChannel, _m: object, properties: BasicProperties, body: bytes
     ) -> None:
-        if properties.type == status.EVENT_TYPE:
-            with contextlib.suppress(ValueError):
-                for event in Event.many_from_bytes(body):
-                    self._heard(event.id, state=True)
-                    self.board.add(event)
-        else:
-            self._heard(body.decode("ascii", "replace"))
+        status.read(properties, body, self._on_live_event, self._on_other)
+
+    def _on_live_event(self, event: Event) -> None:
+        self._heard(event.id, state=True)
+        self.board.add(event)
 
     def _flush(self) -> None:
         """The app's own events, as many to a message as are waiting (up to MAX_BATCH). A
