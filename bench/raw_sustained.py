@@ -44,11 +44,12 @@ def main() -> None:
 
         ratios = []
         for i in range(args.pairs):
-            ratio, mine, top, bounds = bench.sustained_pair(raw, raw)
-            ratios.append(ratio)
+            pair = bench.sustained_pair(raw, raw)
+            ratios.append(pair.ratio)
             print(
-                f"pair {i + 1}: the raw pipeline sustains {mine:.0f} of {top:.0f} mails/s, "
-                f"{ratio:.3f} of its ceiling ({bounds} of the first ceiling offered)",
+                f"pair {i + 1}: the raw pipeline sustains {pair.mails:.0f} of {pair.top:.0f} "
+                f"mails/s, {pair.ratio:.3f} of its ceiling ({pair.bounds} of the first ceiling "
+                f"offered); {pair.story()}",
                 flush=True,
             )
     print(f"median of {len(ratios)} pairs: {statistics.median(ratios):.3f}")

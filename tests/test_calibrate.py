@@ -259,19 +259,23 @@ def test_a_pair_bisects_towards_what_keeps_up_and_divides_by_the_mean_ceiling() 
         offered.append(rate)
         return min(rate, 700.0)
 
-    ratio, mine, top, bounds = bench.sustained_pair(lambda: next(ceilings), delivers)
+    pair = bench.sustained_pair(lambda: next(ceilings), delivers)
     # 750 (behind: 700 < .97 * 750), 625, 687.5, 718.75 (700 >= .97 * 718.75), 734.375 (behind)
     assert offered == [750.0, 625.0, 687.5, 718.75, 734.375]
-    assert (mine, top) == (700.0, 900.0)
-    assert ratio == pytest.approx(700 / 900)
-    assert bounds == "kept up at 0.719, fell behind at 0.734"
+    assert (pair.mails, pair.top) == (700.0, 900.0)
+    assert pair.ratio == pytest.approx(700 / 900)
+    assert pair.bounds == "kept up at 0.719, fell behind at 0.734"
+    assert pair.story() == (
+        "ratio 0.78: raw ceiling 1000 then 800 mails/s; mqlab offered→delivered "
+        "750→700, 625→625, 688→688, 719→700, 734→700"
+    )
 
 
 def test_a_pair_that_never_keeps_up_says_so() -> None:
     ceilings = iter([1000.0, 1000.0])
-    ratio, mine, _, bounds = bench.sustained_pair(lambda: next(ceilings), lambda rate: 100.0)
-    assert (ratio, mine) == (0.0, 0.0)
-    assert bounds == "fell behind even at 0.516"
+    pair = bench.sustained_pair(lambda: next(ceilings), lambda rate: 100.0)
+    assert (pair.ratio, pair.mails) == (0.0, 0.0)
+    assert pair.bounds == "fell behind even at 0.516"
 
 
 def test_rows_are_judged_against_their_target_unless_in_doubt() -> None:

@@ -13,7 +13,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mqlab.amqp.queues import delete_queue
@@ -112,13 +112,33 @@ def raw_ceiling(url: str, count: int, workers: int, threads: int, rate: float = 
     return count / (last - first)
 
 
-def sustained_pair(
-    ceiling: Callable[[], float], delivers: Callable[[float], float]
-) -> tuple[float, float, float, str]:
+@dataclass(frozen=True)
+class Pair:
+    """One pair of the capacity row: `ratio` = `mails` (the most delivered while keeping up)
+    ÷ `top` (the mean of the ceilings measured before and after); `steps`: each probe's
+    (offered, delivered) mails/s; `bounds`: where the bisection ended."""
+
+    ratio: float
+    mails: float
+    top: float
+    bounds: str
+    ceilings: tuple[float, float]
+    steps: tuple[tuple[float, float], ...]
+
+    def story(self) -> str:
+        """The pair in one line, for the bench's notes: why a pair reads what it reads."""
+        probes = ", ".join(f"{o:.0f}→{d:.0f}" for o, d in self.steps)
+        before, after = self.ceilings
+        return (
+            f"ratio {self.ratio:.2f}: raw ceiling {before:.0f} then {after:.0f} mails/s; "
+            f"mqlab offered→delivered {probes}"
+        )
+
+
+def sustained_pair(ceiling: Callable[[], float], delivers: Callable[[float], float]) -> Pair:
     """One pair: a raw ceiling, then `delivers(rate)` offered a share of it, bisected between
     0.5 and 1 over CAPACITY_PROBES runs (kept up: offer more; fell behind: offer less), then
-    the raw ceiling again. Returns (the most delivered while keeping up ÷ the mean of the
-    two ceilings, that rate, the mean ceiling, the bounds of the bisection)."""
+    the raw ceiling again."""
     before = ceiling()
     steps: list[tuple[float, float]] = []
     low, high = 0.5, 1.0
@@ -129,14 +149,15 @@ def sustained_pair(
             low = share
         else:
             high = share
-    top = (before + ceiling()) / 2
+    after = ceiling()
+    top = (before + after) / 2
     best = sustained(steps)
     bounds = (
         f"kept up at {low:.3f}, fell behind at {high:.3f}"
         if best is not None
         else f"fell behind even at {high:.3f}"
     )
-    return (best or 0.0) / top, best or 0.0, top, bounds
+    return Pair((best or 0.0) / top, best or 0.0, top, bounds, (before, after), tuple(steps))
 
 
 def capacity_row(url: str, default: Workload, notes: list[str], meter: doubt.Meter) -> Row:
@@ -180,23 +201,25 @@ def capacity_row(url: str, default: Workload, notes: list[str], meter: doubt.Met
             notes.append(f"capacity, flooded: {s.failed} failed, {s.lost} lost")
         return s.throughput_per_s or 0.0
 
-    pairs: list[tuple[float, float, float, str]] = []  # (ratio, mails/s, raw mails/s, bounds)
+    pairs: list[Pair] = []
     flooded: list[float] = []  # mqlab flooded ÷ the same pair's mean ceiling
     try:
-        for _ in range(CAPACITY_PAIRS):
+        for i in range(CAPACITY_PAIRS):
             pairs.append(sustained_pair(ceiling, mqlab_delivers))
-            flooded.append(mqlab_flooded() / pairs[-1][2])
+            flooded.append(mqlab_flooded() / pairs[-1].top)
+            notes.append(f"capacity pair {i + 1}: {pairs[-1].story()}")
     except (ChildFailed, subprocess.SubprocessError, ValueError, IndexError) as e:
         notes.append(f"capacity not measured: {e}")
         return Row("capacity.broker", None, "-", "capacity not measured")
-    pairs.sort()
-    value, mine, top, bounds = pairs[len(pairs) // 2]
-    spread = ", ".join(f"{p[0]:.2f}" for p in pairs)
+    pairs.sort(key=lambda p: p.ratio)
+    median = pairs[len(pairs) // 2]
+    spread = ", ".join(f"{p.ratio:.2f}" for p in pairs)
     return Row(
         "capacity.broker",
-        value,
-        f"median of {len(pairs)} pairs ({spread}): sustains {mine:.0f} of {top:.0f} mails/s "
-        f"({bounds} of the first ceiling offered); flooded as the ceiling is, not judged: "
+        median.ratio,
+        f"median of {len(pairs)} pairs ({spread}): sustains {median.mails:.0f} of "
+        f"{median.top:.0f} mails/s ({median.bounds} of the first ceiling offered); "
+        "flooded as the ceiling is, not judged: "
         f"{statistics.median(flooded):.2f}",
         why,
     )
