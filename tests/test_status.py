@@ -249,8 +249,12 @@ def test_a_state_of_the_apps_that_never_came_back_goes_out_again(
         assert follower.caught_up.wait(15)
         channel = conn.channel()
         channel.queue_unbind(status_stream(settings), status_exchange(settings))
-        follower.tell(Event.now("unheard-1", "queued"))
-        time.sleep(0.3)  # flushed within READ_EVERY_S, into an exchange bound to nothing
+        unheard = Event.now("unheard-1", "queued")
+        follower.tell(unheard)
+        # published (within READ_EVERY_S) into an exchange bound to nothing; then 0.5 s for
+        # the broker to route it before the stream is bound again
+        wait_until(lambda: unheard.id in follower._unheard, 15, "the follower to publish it")
+        time.sleep(0.5)
         channel.queue_bind(status_stream(settings), status_exchange(settings))
         deadline = time.monotonic() + 2 * status_follow.AGAIN_S + 5
         logged: list[str] = []
