@@ -307,8 +307,8 @@ def read(
     on_other: Callable[[BasicProperties, bytes], None] | None = None,
 ) -> None:
     """One message off the exchange: `on_event` for each state change it holds (one, or a
-    worker's few), `on_other` for anything else (an app's bookmark or probe). A message of
-    states that holds none is skipped with a line; the reading goes on."""
+    worker's few), `on_other` for anything else (an app's bookmark or probe). A malformed
+    message of states is skipped with a line; the reading goes on."""
     if properties.type == EVENT_TYPE:
         try:
             events = Event.many_from_bytes(body)
@@ -341,8 +341,8 @@ def replay(
     def on_message(
         ch: BlockingChannel, method: Basic.Deliver, properties: BasicProperties, body: bytes
     ) -> None:
-        position = int((properties.headers or {}).get("x-stream-offset", -1))
-        read(properties, body, lambda event: on_event(event, position), on_other)
+        position = (properties.headers or {}).get("x-stream-offset", -1)
+        read(properties, body, lambda event: on_event(event, int(position)), on_other)
         if method.delivery_tag % ACK_EVERY == 0:  # fewer than PREFETCH unacked, always
             ch.basic_ack(method.delivery_tag, multiple=True)
 

@@ -238,8 +238,8 @@ def test_a_state_of_the_apps_that_never_came_back_goes_out_again(
     queues: Queues, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The app's "queued" goes out without a confirm; it knows the stream kept it when it
-    reads it back. One published while no stream was bound (a neighbour unbound it for 0.3 s)
-    is gone; the reading lives meanwhile (another app's states keep coming), so after
+    reads it back. One published while no stream was bound (a neighbour unbound it for a
+    moment) is gone; the reading lives meanwhile (another app's states keep coming), so after
     AGAIN_S the app sends it again, and the log holds it."""
     caplog.set_level(logging.INFO, logger=status_follow.__name__)
     settings = AmqpSettings(url=queues.url, queue=queues.name, exchange=queues.exchange)
