@@ -10,6 +10,7 @@ bench`'s business, not the test suite's.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -24,6 +25,7 @@ from mqlab.cli.core import main
 from mqlab.job import mail
 from mqlab.job.signup import Job
 from mqlab.measure import bench, calibrate, metrics, results
+from mqlab.measure.bench import doubt
 from mqlab.processes import proctable
 from mqlab.processes.procs import Child, mqlab_argv
 from mqlab.report import render
@@ -190,6 +192,19 @@ def test_the_cpu_meter_reports_shares_of_the_machine() -> None:
             pass
     assert cpu.busy is not None and 0 < cpu.busy <= 1
     assert cpu.foreign_cores is not None and cpu.foreign_cores >= 0
+    assert cpu.steal_cores is not None and 0 <= cpu.steal_cores <= (os.cpu_count() or 1)
+
+
+def test_a_doubt_names_the_hypervisor_when_its_steal_was_part_of_what_others_took() -> None:
+    cpu = calibrate.CpuMeter()
+    cpu.foreign_cores, cpu.steal_cores = 0.30, 0.02
+    assert doubt.foreign(cpu, 0.25) == "other processes took 0.30 cores meanwhile"
+    cpu.steal_cores = 0.20
+    assert doubt.foreign(cpu, 0.25) == (
+        "others took 0.30 cores meanwhile, 0.20 of them the hypervisor's "
+        "(steal: CPU given to other virtual machines)"
+    )
+    assert doubt.foreign(cpu, 0.50) is None  # under the row's limit: judged
 
 
 # --- the bench's arithmetic ------------------------------------------------------------------

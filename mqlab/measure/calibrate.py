@@ -347,7 +347,9 @@ class CpuMeter:
 
     Ours: this process and its descendants (children that ended were waited for, so their
     time is in ours too). `foreign_cores` is the rest, in cores: other users of the machine,
-    and the broker if it runs here. Linux (/proc) only; elsewhere the fields stay None.
+    and the broker if it runs here, and the hypervisor's steal, also given on its own
+    (`steal_cores`: a virtual machine's cores given to other machines). Linux (/proc) only;
+    elsewhere the fields stay None.
     """
 
     def __init__(self, also: Sequence[int] = ()) -> None:
@@ -355,10 +357,11 @@ class CpuMeter:
         self.seconds = 0.0
         self.busy: float | None = None  # share of all cores busy
         self.foreign_cores: float | None = None
+        self.steal_cores: float | None = None
         self._t0 = 0.0
-        self._start: tuple[tuple[int, int], dict[int, int]] | None = None
+        self._start: tuple[tuple[int, int, int], dict[int, int]] | None = None
 
-    _machine = staticmethod(proctable.machine_ticks)  # all ticks, idle + iowait ticks
+    _machine = staticmethod(proctable.machine_ticks)  # all ticks, idle + iowait, steal
 
     def _ours(self) -> dict[int, int]:
         """pid -> CPU ticks (own + waited children): this process, `also`, their descendants."""
@@ -379,13 +382,14 @@ class CpuMeter:
         self.seconds = time.monotonic() - self._t0
         if self._start is None or machine is None or machine[0] <= self._start[0][0]:
             return
-        (total0, idle0), ours0 = self._start
+        (total0, idle0, steal0), ours0 = self._start
         ours1 = self._ours()
         total, busy = machine[0] - total0, (machine[0] - machine[1]) - (total0 - idle0)
         mine = sum(t - ours0.get(pid, 0) for pid, t in ours1.items())
         cores = os.cpu_count() or 1
         self.busy = busy / total
         self.foreign_cores = max(0.0, (busy - mine) / total * cores)
+        self.steal_cores = max(0.0, (machine[2] - steal0) / total * cores)
 
 
 def lateness_warning(summary: Mapping[str, Any]) -> str | None:

@@ -104,14 +104,16 @@ def has_env(pid: int, entry: bytes) -> bool:
         return False
 
 
-def machine_ticks() -> tuple[int, int] | None:
-    """(all CPU ticks, idle + iowait ticks) of the whole machine so far, from /proc/stat."""
+def machine_ticks() -> tuple[int, int, int] | None:
+    """(all CPU ticks, idle + iowait ticks, steal ticks) of the whole machine so far, from
+    /proc/stat. Steal: time a virtual machine was ready to run and the hypervisor ran
+    another instead."""
     try:
         with open(f"{PROC}/stat", encoding="ascii") as f:
             values = [int(v) for v in f.readline().split()[1:]]
     except (OSError, ValueError):
         return None
-    return sum(values), values[3] + values[4]
+    return sum(values), values[3] + values[4], values[7] if len(values) > 7 else 0
 
 
 def listening_pids(port: int) -> list[int]:

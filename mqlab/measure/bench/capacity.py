@@ -43,7 +43,7 @@ def generator_rows(cal: calibrate.Calibration) -> list[Row]:
         return []
     why = f"{sched.failed} requests failed" if sched.failed else None
     if sched.foreign_cores is not None and sched.foreign_cores > doubt.GENERATOR_DOUBT_CORES:
-        why = f"other processes took {sched.foreign_cores:.2f} cores meanwhile"
+        why = doubt.shared(sched.foreign_cores)
     return [
         Row(
             "capacity.rate",

@@ -23,11 +23,26 @@ GENERATOR_LATE_MS = 20  # a run whose generator sent later than this (p99) is no
 Meter = Callable[[], calibrate.CpuMeter]  # a fresh CPU meter that counts the broker as ours
 
 
+STEAL_SAID_CORES = 0.05  # the hypervisor's part of what others took is named from this much
+
+
 def foreign(cpu: calibrate.CpuMeter | None, limit: float) -> str | None:
-    """Why a measurement shared the machine (other processes took over `limit` cores), or None."""
+    """Why a measurement shared the machine (others took over `limit` cores), or None."""
     if cpu is None or cpu.foreign_cores is None or cpu.foreign_cores <= limit:
         return None
-    return f"other processes took {cpu.foreign_cores:.2f} cores meanwhile"
+    return shared(cpu.foreign_cores, cpu.steal_cores)
+
+
+def shared(cores: float, steal: float | None = None) -> str:
+    """What others took of the machine, in one clause; with the hypervisor's steal named
+    when it was part of it (a virtual machine's cores given to other machines: no process
+    here shows it, and "other processes" alone would send the reader looking for one)."""
+    if steal is None or steal < STEAL_SAID_CORES:
+        return f"other processes took {cores:.2f} cores meanwhile"
+    return (
+        f"others took {cores:.2f} cores meanwhile, {min(steal, cores):.2f} of them the "
+        "hypervisor's (steal: CPU given to other virtual machines)"
+    )
 
 
 def of_run(
