@@ -114,16 +114,27 @@ def raw_ceiling(url: str, count: int, workers: int, threads: int, rate: float = 
 
 @dataclass(frozen=True)
 class Pair:
-    """One pair of the capacity row: `ratio` = `mails` (the most delivered while keeping up)
-    ÷ `top` (the mean of the ceilings measured before and after); `steps`: each probe's
-    (offered, delivered) mails/s; `bounds`: where the bisection ended."""
+    """One pair of the capacity row: the raw `ceilings` measured before and after the
+    probes, each probe's (offered, delivered) mails/s (`steps`), and where the bisection
+    ended (`bounds`)."""
 
-    ratio: float
-    mails: float
-    top: float
-    bounds: str
     ceilings: tuple[float, float]
     steps: tuple[tuple[float, float], ...]
+    bounds: str
+
+    @property
+    def top(self) -> float:
+        """The mean of the two ceilings: the machine's pace drifts over a pair."""
+        return sum(self.ceilings) / 2
+
+    @property
+    def mails(self) -> float:
+        """The most a probe delivered while keeping up (0: none kept up)."""
+        return sustained(self.steps) or 0.0
+
+    @property
+    def ratio(self) -> float:
+        return self.mails / self.top
 
     def story(self) -> str:
         """The pair in one line, for the bench's notes: why a pair reads what it reads."""
@@ -150,14 +161,12 @@ def sustained_pair(ceiling: Callable[[], float], delivers: Callable[[float], flo
         else:
             high = share
     after = ceiling()
-    top = (before + after) / 2
-    best = sustained(steps)
     bounds = (
         f"kept up at {low:.3f}, fell behind at {high:.3f}"
-        if best is not None
+        if sustained(steps) is not None
         else f"fell behind even at {high:.3f}"
     )
-    return Pair((best or 0.0) / top, best or 0.0, top, bounds, (before, after), tuple(steps))
+    return Pair((before, after), tuple(steps), bounds)
 
 
 def capacity_row(url: str, default: Workload, notes: list[str], meter: doubt.Meter) -> Row:
