@@ -22,9 +22,14 @@ every retry and every takeover after a worker died. So here a takeover counts as
 a job is poison once it was delivered more than 1 + --max-retries + --max-redeliveries times:
 at most --max-retries of those deliveries ended in our own retry, so more than
 --max-redeliveries workers took it and never settled it (they crashed on it). The worker
-dead-letters it itself, with the reason; no advisory listener is needed. The consumer's
-MaxDeliver, one delivery above that, is only the server's backstop: in a work-queue stream,
-a job past MaxDeliver is never delivered again, yet stays there, in nobody's sight.
+dead-letters it itself, with the reason; no advisory listener is needed. The consumer has no
+MaxDeliver: in a work-queue stream a job past MaxDeliver is never delivered again, yet stays
+there, in nobody's sight. And the server's count can run ahead of what workers saw: before
+nats-server 2.10.14 (nats-io/nats-server#5305; Debian 12 ships 2.9.10), a redelivery that
+finds only an expired pull request, or one of a worker that just died, comes back counted
+as a first delivery while the server's own count goes on. With MaxDeliver the server could
+then stop on a job no worker ever saw as poison: lost. Without it, the next delivery is
+counted right again and the worker dead-letters the job, one delivery late.
 
 The stream is input like any request: a job that would not pass the app's own validation,
 or that makes the worker raise, is a poison message and goes to `<queue>.dead` too. Handed
@@ -78,7 +83,7 @@ def consume(
                 durable_name=CONSUMER,  # shared by every worker: each job goes to one of them
                 ack_policy=AckPolicy.EXPLICIT,  # a job is done only when a worker acks it
                 ack_wait=TAKEOVER_S,  # no ack, nor "in progress", for this long: next worker
-                max_deliver=poison_after + 1,  # the server's backstop; the worker stops first
+                max_deliver=-1,  # never given up by the server: the worker decides (docstring)
                 filter_subject=settings.queue,
             )
         )
