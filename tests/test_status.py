@@ -298,6 +298,35 @@ def test_only_a_later_message_of_its_own_read_back_makes_an_earlier_one_lost() -
     assert list(follower._pending) == [a] and not follower._unheard
 
 
+def test_a_later_message_of_its_own_read_back_answers_for_a_dropped_one_the_echo_awaited(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The echo awaits the first message of the app's own sent since the last one came back.
+    Dropped, it never comes: a later one of ours read back shows the reading works, so a
+    stream that then goes quiet is not a lost connection. And a probe read back (sent on this
+    connection: a fresh id) shows the order even before the connection's first echo."""
+    monkeypatch.setattr(status_follow, "ECHO_S", 0.0)  # "quiet for too long" at once
+    follower = status_follow.Follower(AmqpSettings(url="amqp://guest:guest@127.0.0.1:1/%2F"))
+    follower.caught_up.set()
+    a, b = (Event.now(f"job-{x}", "queued") for x in "ab")
+    follower._sent("probe-0")  # a new connection's first
+    follower._heard("probe-0")  # back: in order
+    follower._sent("probe-1")  # the echo awaits it; the broker drops it
+    follower._sent(a.id, [a])
+    follower._heard(a.id, state=True)
+    assert follower._echo is None and not follower._unheard
+    follower._check_echo()  # quiet now, and nothing of ours is awaited: no Unheard
+
+    fresh = status_follow.Follower(AmqpSettings(url="amqp://guest:guest@127.0.0.1:1/%2F"))
+    fresh.caught_up.set()
+    fresh._sent("probe-2")  # a new connection's first: dropped
+    fresh._sent(b.id, [b])  # dropped too
+    fresh._sent("probe-3")  # AGAIN_S later, to find out
+    fresh._heard("probe-3")
+    assert list(fresh._pending) == [b] and not fresh._unheard and fresh._echo is None
+    fresh._check_echo()
+
+
 def read_types(url: str, settings: AmqpSettings) -> list[str]:
     """The `type` of every message in the status stream, from its first, on a connection of
     its own: closed quietly, since what arrives meanwhile cannot be handed back to a stream

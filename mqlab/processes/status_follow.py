@@ -55,10 +55,12 @@ go out without publisher confirms: the echo is the confirm). One that did not co
 something the app sent after it did was dropped (a stream reads one channel's messages in
 order): it goes out again, first in line, with a line; so does every one not read back when
 the connection is lost. One not back after AGAIN_S sends a probe after it, to find out; a
-reading that only lags brings both back, and nothing is sent twice. Without it, a "queued"
-told into a stream the broker had just restarted (which may confirm and drop what it gets in
-its first second: mqlab/amqp/side.py), or into an exchange no stream was bound to for a
-moment, was known to this app only: another app, or this one restarted, never heard it.
+reading that only lags brings both back, and nothing is sent twice. The later one also
+answers for a dropped one the echo awaited: the reading works, and a dropped probe does not
+make a lost connection of a quiet stream. Without all this, a "queued" told into a stream
+the broker had just restarted (which may confirm and drop what it gets in its first second:
+mqlab/amqp/side.py), or into an exchange no stream was bound to for a moment, was known to
+this app only: another app, or this one restarted, never heard it.
 """
 
 from __future__ import annotations
@@ -310,15 +312,21 @@ class Follower:
         """A message was read: a job's `state` (`key`: the event's id), or else another kind
         (`key`: its body; ours if it is the bookmark or probe we await)."""
         self._heard_at = time.monotonic()
+        if key in self._unheard:  # ours
+            # Read in order, what we sent before it and did not read back was dropped. A probe
+            # was sent on this connection (a fresh id, never a copy): it proves the order too.
+            probe = self._unheard[key][1] is None and key != self._bookmark.decode()
+            if self._in_order or probe:
+                earlier = list(itertools.takewhile(lambda k: k != key, self._unheard))
+                if self._echo is not None and self._echo[0] in earlier:
+                    self._echo = (key, self._echo[1])  # it answers for the one awaited
+                self._again(len(earlier))
+            del self._unheard[key]
         ours = self._echo is not None and self._echo[0] == key
         if state:
             self._probe_every = PROBE_S
         elif ours:
             self._probe_every = min(2 * self._probe_every, PROBE_IDLE_S)
-        if key in self._unheard:  # ours
-            if self._in_order:  # what we sent before it and did not read back was dropped
-                self._again(next(i for i, k in enumerate(self._unheard) if k == key))
-            del self._unheard[key]
         if ours:
             # The first of ours on this connection is back: what follows is read in the
             # order it went out (before it, the stream may hold copies sent on an older one).
