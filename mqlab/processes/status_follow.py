@@ -363,8 +363,8 @@ class Follower:
             if batch is not None:
                 batches.append(batch)
         if batches and say:
-            count = sum(len(batch) for batch in batches)
-            log.warning("%d of the app's job states did not come back: sent again", count)
+            states = sum(len(batch) for batch in batches)
+            log.warning("%d of the app's job states did not come back: sent again", states)
         for batch in reversed(batches):  # a full _pending drops its newest for these
             self._pending.extendleft(reversed(batch))
 
