@@ -2,6 +2,8 @@
 
 The user gets 202 as soon as the broker has the job: the publish is persistent
 (delivery_mode=2) on a durable queue, and we wait for the publisher confirm.
+The handler awaits it on the HTTP server's event loop (`async def`): a signup
+waiting for the broker holds no thread, and many wait at once on one connection.
 No confirm (broker down, hung, blocked by an alarm) within --publish-timeout
 means 503: we never say "accepted" for a job the broker does not hold. A 503
 says whether the job surely was not taken, or whether nobody knows (it was sent
@@ -21,9 +23,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from pika.spec import BasicProperties
-
-from mqlab.amqp.publisher import Publisher, Unavailable
+from mqlab.amqp.publisher import Properties, Publisher, Unavailable
 from mqlab.amqp.settings import AmqpSettings
 from mqlab.job.answer import Answer
 from mqlab.job.signup import Job
@@ -38,24 +38,27 @@ class BrokerSignup:
     def __init__(
         self,
         settings: AmqpSettings,
-        handlers: int,
         status: Callable[[Event], None] = lambda event: None,
     ) -> None:
         self.settings = settings
         self.status = status  # publishes the job's first state (mqlab/processes/status_follow.py)
-        # One channel per handler thread (pika is not thread-safe), each with the durable
-        # queue declared and publisher confirms on. With the broker down, the app starts
-        # anyway: 503 until it is back (the publisher looks for it in the background).
-        self.publisher = Publisher(settings, size=handlers)
+        # One connection for every signup, with the durable queue declared and publisher
+        # confirms on.
+        self.publisher = Publisher(settings)
 
-    def handle(self, job: Job) -> Answer:
+    async def start(self) -> None:
+        # Opened before the first signup. With the broker down, the app starts anyway: 503
+        # until it is back (the publisher looks for it in the background).
+        await self.publisher.start()
+
+    async def handle(self, job: Job) -> Answer:
         handed_at = time.time()  # a worker may take the job before its confirm is back here
         try:
-            self.publisher.publish(
+            await self.publisher.publish(
                 exchange=self.settings.exchange,
                 routing_key=self.settings.routing_key,
                 body=job.to_bytes(),
-                properties=BasicProperties(
+                properties=Properties(
                     delivery_mode=2 if self.settings.durable else 1,  # 2 = persistent: on disk
                     message_id=job.id,
                     content_type="application/json",
@@ -78,5 +81,5 @@ class BrokerSignup:
     def backlog(self) -> int | None:
         return None  # the backlog lives in the broker: its queue depth
 
-    def close(self) -> None:
-        self.publisher.close()  # nothing in flight here: every 202 was confirmed
+    async def close(self) -> None:
+        await self.publisher.close()  # nothing in flight here: every 202 was confirmed

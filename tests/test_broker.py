@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -10,9 +11,8 @@ import pika
 import pika.exceptions
 import pytest
 from pika.adapters.blocking_connection import BlockingChannel
-from pika.spec import BasicProperties
 
-from mqlab.amqp.publisher import Publisher, Unavailable
+from mqlab.amqp.publisher import Properties, Publisher, Unavailable
 from mqlab.amqp.queues import declare, delete_run_objects
 from mqlab.amqp.settings import (
     dead_letter_queue,
@@ -169,35 +169,42 @@ def test_no_broker_means_503_never_202(start_app: Callable[..., App]) -> None:
         assert (body["outcome"], body["job_id"]) == ("not_taken", "n-1")  # it never left
 
 
-def test_the_publisher_opens_up_front_reuses_and_replaces_what_failed(broker_url: str) -> None:
+def test_the_publisher_opens_up_front_and_replaces_what_failed(broker_url: str) -> None:
     settings = private_settings(broker_url)
-    prepared: list[BlockingChannel] = []
+    declared: list[str] = []
 
     def prepare(channel: BlockingChannel) -> None:
         declare(channel, settings)
-        channel.confirm_delivery()
-        prepared.append(channel)
+        declared.append(settings.queue)
 
-    publisher = Publisher(settings, size=2, prepare=prepare)
+    async def publishing() -> None:
+        publisher = Publisher(settings, prepare=prepare)
+        try:
+            await publisher.start()
+            assert declared and publisher.breaker.up  # before any publish: no handshake then
+            jobs = (b"%d" % i for i in range(5))
+            await asyncio.gather(  # at once, on the one connection
+                *(publisher.publish(settings.exchange, settings.routing_key, job, Properties())
+                  for job in jobs)
+            )  # fmt: skip
+            assert len(declared) == 1  # the same connection for all five
+            with pytest.raises(Unavailable) as refused:
+                await publisher.publish(settings.exchange, "no.such.key", b"x", Properties())
+            assert refused.value.outcome == "not_taken"  # returned unroutable: surely not held
+            assert publisher.breaker.up  # the broker answered: it is not unavailable
+            idle = publisher._channel
+            assert idle is not None
+            await idle.connection.close()  # as if the broker dropped it while it sat idle
+            await publisher.publish(settings.exchange, settings.routing_key, b"5", Properties())
+            assert len(declared) == 2  # replaced on demand, the queues declared again
+        finally:
+            await publisher.close()
+        assert idle.connection.is_closed and publisher._channel is None
+
     try:
-        assert len(prepared) == 2  # before any publish: no handshake on a user's time
-        for i in range(5):
-            publisher.publish(settings.exchange, settings.routing_key, b"%d" % i, BasicProperties())
-        assert len(prepared) == 2  # given back and taken again
-        with pytest.raises(Unavailable) as refused:
-            publisher.publish(settings.exchange, "no.such.key", b"x", BasicProperties())
-        assert refused.value.outcome == "not_taken"  # returned unroutable: surely not held
-        assert publisher.breaker.up  # the broker answered: it is not unavailable
-        closed = [c for c in prepared if c.connection.is_closed]
-        assert len(closed) == 1  # its state is unknown: closed, not given back
-        (idle,) = (c for c in prepared if c.connection.is_open)
-        idle.connection.close()  # as if the broker dropped it while it sat in the pool
-        publisher.publish(settings.exchange, settings.routing_key, b"5", BasicProperties())
-        assert len(prepared) == 3  # replaced, on demand
+        asyncio.run(publishing())
         watch = QueueWatch(settings)
         assert watch.backlog() == 6
         watch.close()
     finally:
-        publisher.close()
         delete_run_objects(settings)
-    assert all(channel.connection.is_closed for channel in prepared)

@@ -8,6 +8,7 @@ need no broker (refusals, URL lists, command lines) come first and carry no mark
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime
@@ -18,7 +19,7 @@ import pika
 import pytest
 import typer
 
-from mqlab.amqp.publisher import Publisher
+from mqlab.amqp.publisher import Properties, Publisher
 from mqlab.amqp.queues import declare, delete_run_objects
 from mqlab.amqp.settings import (
     AmqpSettings,
@@ -343,17 +344,24 @@ def test_a_publisher_given_a_dead_first_url_and_a_live_second_one_connects(
     dead = f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F"
     settings = private_settings(f"{dead},{cluster.nodes[1].url}", queue_type="quorum")
     assert rabbit.server_version(settings.url) is not None  # the probes too
-    publisher = Publisher(settings, size=3)  # three connections: whichever URL each starts at
+
+    async def publishing() -> None:
+        for i in range(3):  # a new publisher each time: whichever URL it starts at
+            publisher = Publisher(settings)
+            try:
+                await publisher.start()
+                assert publisher.breaker.up
+                props = Properties(delivery_mode=2, message_id=f"m{i}")
+                await publisher.publish(settings.exchange, settings.routing_key, b"{}", props)
+            finally:
+                await publisher.close()
+
     try:
-        assert publisher.breaker.up
-        for i in range(3):
-            props = pika.BasicProperties(delivery_mode=2, message_id=f"m{i}")
-            publisher.publish(settings.exchange, settings.routing_key, b"{}", props)
+        asyncio.run(publishing())
         with pika.BlockingConnection(parameters(settings)) as connection:
             ok = connection.channel().queue_declare(settings.queue, passive=True)
             assert ok.method.message_count == 3
     finally:
-        publisher.close()
         delete_run_objects(settings)
 
 

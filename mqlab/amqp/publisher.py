@@ -1,34 +1,52 @@
-"""The app's publisher: a confirmed publish within a deadline, and a breaker that answers
-"unavailable" at once while the broker is known to be down, hung or blocked."""
+"""The app's publisher: a confirmed publish within a deadline, awaited on the app's event
+loop, and a breaker that answers "unavailable" at once while the broker is known to be down,
+hung or blocked."""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import contextlib
 import logging
 import math
-import queue
 import threading
 import time
 from collections.abc import Callable
 from typing import Literal
 
+import aiormq
+import aiormq.abc
+import aiormq.exceptions
 import pika
-import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
-from pika.spec import BasicProperties
+from yarl import URL
 
 from mqlab.amqp.queues import declare
 from mqlab.amqp.settings import (
     UNAVAILABLE,
     AmqpSettings,
-    Blocked,
+    DeadlinePassed,
     close_quietly,
     deadline,
     describe,
+    in_turn,
     parameters,
     reconnect_delay,
 )
 
 log = logging.getLogger(__name__)
+
+CONNECTION_NAME = "mqlab app: jobs"
+Properties = aiormq.spec.Basic.Properties
+
+# What a broker that is down, hung or unreachable raises through aiormq (a wait that ran out
+# is a TimeoutError, an OSError on Python 3.11+)
+LOST: tuple[type[BaseException], ...] = (
+    aiormq.exceptions.AMQPConnectionError,
+    aiormq.exceptions.ChannelInvalidStateError,
+    asyncio.TimeoutError,
+    *UNAVAILABLE,
+)
 
 
 Outcome = Literal["not_taken", "unknown"]
@@ -120,137 +138,212 @@ class Breaker:
 
 
 class Publisher:
-    """Confirmed publishes for the app's handler threads, each answered within
+    """Confirmed publishes on the app's event loop, each answered within
     `settings.publish_timeout_s` (connect included), behind a `Breaker`.
 
-    A pika channel (and its connection) is not thread-safe: a publish borrows an idle one and
-    gives it back afterwards. `size` are opened at once, so that the first signups do not
-    wait for a broker handshake each. With none idle, a publish opens a new one. A channel
-    whose publish failed is closed, not given back: its state is unknown. One that sat idle
-    is checked first: the broker may have restarted meanwhile, or dropped it for heartbeats
-    it missed (nobody calls pika while it sits here).
+    One connection and one channel (aiormq) serve every signup: a publish is written at once
+    and waits for its own confirm, which the broker may send for several together. A signup
+    waiting for the broker holds no thread, and no signup waits for another's confirm.
 
-    Each channel is prepared by `prepare(channel)`: by default, `declare` the queues and turn
-    publisher confirms on (unless `--no-confirm`).
+    `start()` opens it on the loop before the first request, so that no signup waits for a
+    handshake. A connection that failed a publish is dropped (its state is unknown); one that
+    closed while idle (a broker restart, missed heartbeats) is replaced by the next publish.
+    Each time one is opened, `prepare` (pika, on a thread of the loop's executor) declares
+    the queues first: by default `declare`.
     """
 
     def __init__(
         self,
         settings: AmqpSettings,
-        size: int,
         prepare: Callable[[BlockingChannel], None] | None = None,
     ) -> None:
         self.settings = settings
-        self._prepare = prepare or self._declare_and_confirm
-        self._idle: queue.SimpleQueue[BlockingChannel] = queue.SimpleQueue()
+        self._prepare = prepare or (lambda channel: declare(channel, settings))
         self.breaker = Breaker(self._probe, settings.url, settings.reconnect_max_s)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._channel: aiormq.abc.AbstractChannel | None = None
+        self._opening: asyncio.Lock | None = None
+
+    async def start(self) -> None:
+        """On the app's loop, before its first request: the connection, or a tripped breaker
+        (the app starts anyway: 503 until the broker is back)."""
+        self._loop = asyncio.get_running_loop()
+        self._opening = asyncio.Lock()
         try:
-            for _ in range(size):
-                self._idle.put(self._open(time.monotonic() + settings.publish_timeout_s))
-        except UNAVAILABLE as e:  # the app starts anyway: 503 until the broker is back
+            await self._take(time.monotonic() + self.settings.publish_timeout_s)
+        except LOST as e:
             self.breaker.trip(e)
 
-    def publish(
+    async def publish(
         self,
         exchange: str,
         routing_key: str,
         body: bytes,
-        properties: BasicProperties,
+        properties: Properties,
         mandatory: bool = True,
     ) -> None:
-        """Returns once the broker confirmed the message; else raises Unavailable, within
-        the publish timeout."""
+        """Returns once the broker confirmed the message (with `--no-confirm`: once it is
+        written); else raises Unavailable, within the publish timeout."""
         if not self.breaker.up:
             reason = f"the broker is unavailable ({self.breaker.reason})"
             raise Unavailable("not_taken", reason, self.breaker.retry_after_s())
         end = time.monotonic() + self.settings.publish_timeout_s
         try:
-            channel = self._take(end)
-        except UNAVAILABLE as e:
+            channel = await self._take(end)
+        except LOST as e:
             self.breaker.trip(e)
             raise Unavailable("not_taken", describe(e, self.settings.url)) from e
         try:
-            with deadline(channel.connection, end - time.monotonic()):
-                channel.basic_publish(exchange, routing_key, body, properties, mandatory)
-        except pika.exceptions.AMQPChannelError as e:
-            # Nacked, unroutable, refused with its channel, or a channel closed before the
-            # write: the broker does not hold it, and said so.
-            close_quietly(channel.connection)
+            await channel.basic_publish(
+                body,
+                exchange=exchange,
+                routing_key=routing_key,
+                properties=properties,
+                mandatory=mandatory,
+                timeout=max(end - time.monotonic(), 0.001),
+            )
+        except aiormq.exceptions.PublishError as e:  # returned: no queue took it, and it said so
+            raise Unavailable("not_taken", "unroutable: no queue is bound for it") from e
+        except aiormq.exceptions.DeliveryError as e:  # nacked: the broker refused it
+            raise Unavailable("not_taken", "the broker refused the job (nack)") from e
+        except aiormq.exceptions.ChannelClosed as e:
+            # Refused with its channel (say, its exchange is gone); a lost connection closes
+            # the channel too, and then nobody knows whether the broker took it.
+            self._drop(channel)
+            if channel.connection.is_closed:
+                self.breaker.trip(e)
+                raise Unavailable("unknown", describe(e, self.settings.url)) from e
             raise Unavailable("not_taken", describe(e, self.settings.url)) from e
-        except UNAVAILABLE as e:
-            close_quietly(channel.connection)
+        except asyncio.CancelledError as e:
+            if _cancelled_itself() or not channel.is_closed:
+                raise  # this signup was cancelled (the server's forced stop)
+            # its confirm was awaited on a connection dropped meanwhile (another's timed out)
+            raise Unavailable("unknown", "the connection closed before the confirm came") from e
+        except LOST as e:
+            # Sent, and no confirm in time (a hung or blocked broker may still take it once it
+            # resumes), or the connection went meanwhile.
+            self._drop(channel)
+            if isinstance(e, asyncio.TimeoutError):
+                e = DeadlinePassed(f"no confirm within {self.settings.publish_timeout_s:g} s")
             self.breaker.trip(e)
-            if isinstance(e, pika.exceptions.ConnectionWrongStateError):  # closed before it
-                raise Unavailable("not_taken", describe(e, self.settings.url)) from e
             raise Unavailable("unknown", describe(e, self.settings.url)) from e
-        self._idle.put(channel)
 
-    def close(self) -> None:
+    async def close(self) -> None:
+        """On the loop, after the last answer: nothing is in flight (every 202 was confirmed)."""
         self.breaker.close()
-        while True:
+        channel, self._channel = self._channel, None
+        if channel is not None:
+            await _close_quietly(channel.connection)
+
+    async def _take(self, end: float) -> aiormq.abc.AbstractChannel:
+        """The open channel, or a new one (and its connection) by `end`: one at a time."""
+        channel = self._channel
+        if channel is not None and not channel.is_closed:
+            return channel
+        return await asyncio.wait_for(self._reopen(end), max(end - time.monotonic(), 0.001))
+
+    async def _reopen(self, end: float) -> aiormq.abc.AbstractChannel:
+        assert self._opening is not None, "start() first"
+        async with self._opening:
+            channel = self._channel  # opened meanwhile by the publish that held the lock
+            if channel is None or channel.is_closed:
+                channel = self._channel = await self._open(end)
+            return channel
+
+    async def _open(self, end: float) -> aiormq.abc.AbstractChannel:
+        """The queues declared (pika, off the loop), then a connection to the first node that
+        answers, and a channel with confirms on; LOST after `end`."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self._declare, end)
+        error: BaseException = DeadlinePassed("no node to try")
+        for url in in_turn(self.settings):  # several URLs (a cluster): the first that answers
+            left = end - time.monotonic()
+            if left <= 0:
+                break
             try:
-                close_quietly(self._idle.get_nowait().connection)
-            except queue.Empty:
-                return
-
-    def _declare_and_confirm(self, channel: BlockingChannel) -> None:
-        declare(channel, self.settings)
-        if self.settings.confirm:
-            channel.confirm_delivery()  # every publish now waits for the broker's ack
-
-    def _take(self, end: float) -> BlockingChannel:
-        while True:
+                connection = await asyncio.wait_for(aiormq.connect(self._url(url)), left)
+            except LOST as e:
+                error = e
+                continue
             try:
-                channel = self._idle.get_nowait()
-            except queue.Empty:
-                return self._open(end)
-            if _alive(channel):
-                return channel
-            close_quietly(channel.connection)
+                return await asyncio.wait_for(
+                    connection.channel(publisher_confirms=self.settings.confirm),
+                    max(end - time.monotonic(), 0.001),
+                )
+            except BaseException:
+                await _close_quietly(connection)
+                raise
+        raise error
 
-    def _open(self, end: float) -> BlockingChannel:
-        """A new connection and a prepared channel on it, by `end` (a monotonic time)."""
-        # Several URLs (a cluster): the first node that answers; after a lost one, another.
+    def _declare(self, end: float) -> None:
         params = parameters(self.settings, timeout=max(end - time.monotonic(), 0.1))
         connection = pika.BlockingConnection(params)
         try:
             with deadline(connection, end - time.monotonic()):
-                channel = connection.channel()
-                self._prepare(channel)
-        except BaseException:
+                self._prepare(connection.channel())
+        finally:
             close_quietly(connection)
-            raise
-        # A memory or disk alarm: the broker stops reading from publishers and says so.
-        # Called on pika's loop, during the publish that met it: the others answer at once.
-        connection._impl.add_on_connection_blocked_callback(
-            lambda *_: self.breaker.trip(Blocked("a memory or disk alarm"))
-        )
-        return channel
+
+    def _url(self, url: str) -> str:
+        return str(URL(url).update_query(heartbeat=self.settings.heartbeat_s, name=CONNECTION_NAME))
+
+    def _drop(self, channel: aiormq.abc.AbstractChannel) -> None:
+        """Stop using a channel whose state is unknown; its connection closes in the background."""
+        if self._channel is channel:
+            self._channel = None
+        task = asyncio.ensure_future(_close_quietly(channel.connection))
+        _CLOSING.add(task)
+        task.add_done_callback(_CLOSING.discard)
 
     def _probe(self) -> None:
-        """The breaker's test: a new channel, and two confirmed publishes that no queue takes
-        (the default exchange drops them, and still confirms them, unless publishers are
-        blocked). Two, because under an alarm the broker may still confirm the publish that
-        makes it block the connection; the second then gets no confirm. The channel then
-        joins the idle ones."""
-        end = time.monotonic() + self.settings.publish_timeout_s
-        channel = self._open(end)
+        """The breaker's test, from its thread: a new connection, and two confirmed publishes
+        that no queue takes (the default exchange drops them, and still confirms them, unless
+        publishers are blocked). Two, because under an alarm the broker may still confirm the
+        publish that makes it block the connection; the second then gets no confirm."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            raise DeadlinePassed("the app's loop has stopped")
+        wait = self.settings.publish_timeout_s
+        future = asyncio.run_coroutine_threadsafe(self._try(time.monotonic() + wait), loop)
         try:
-            with deadline(channel.connection, end - time.monotonic()):
-                for _ in range(2):
-                    channel.basic_publish("", f"{self.settings.queue}.probe", b"")
+            future.result(wait + 1.0)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise DeadlinePassed(f"no answer within {wait:g} s") from None
+
+    async def _try(self, end: float) -> None:
+        channel = await self._open(end)
+        try:
+            for _ in range(2):  # a nack raises DeliveryError: still down
+                await channel.basic_publish(
+                    b"",
+                    routing_key=f"{self.settings.queue}.probe",
+                    timeout=max(end - time.monotonic(), 0.001),
+                )
         except BaseException:
-            close_quietly(channel.connection)
+            await _close_quietly(channel.connection)
             raise
-        self._idle.put(channel)
+        old, self._channel = self._channel, channel
+        if old is not None and old is not channel:
+            self._drop(old)
 
 
-def _alive(channel: BlockingChannel) -> bool:
-    """Still open after reading what the broker sent meanwhile (a close, a lost socket)?"""
-    if not channel.is_open:
-        return False
-    try:
-        channel.connection.process_data_events(time_limit=0)
-    except UNAVAILABLE:
-        return False
-    return bool(channel.is_open)
+def _cancelled_itself() -> bool:
+    """Whether the running task is being cancelled, rather than a future it awaited (Python
+    3.11+ tells; before, a cancelled future is taken for the task's own cancellation)."""
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)
+    return cancelling is None or cancelling() > 0
+
+
+_CLOSING: set[asyncio.Future[None]] = set()  # closes under way: a task needs a reference
+
+
+_CLOSE_ERRORS = (*LOST, aiormq.exceptions.AMQPError)
+
+
+async def _close_quietly(connection: aiormq.abc.AbstractConnection, timeout: float = 1.0) -> None:
+    """Close a connection that may already be half gone, or whose broker hangs: at most
+    `timeout` seconds, and there is nobody to tell."""
+    with contextlib.suppress(*_CLOSE_ERRORS):
+        await asyncio.wait_for(connection.close(), timeout)

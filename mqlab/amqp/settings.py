@@ -102,6 +102,13 @@ def urls(settings: AmqpSettings) -> list[str]:
     return [u.strip() for u in _NEXT_URL.split(settings.url) if u.strip()] or [settings.url]
 
 
+def in_turn(settings: AmqpSettings) -> list[str]:
+    """`urls(settings)`, starting at the next node each time (the order then wraps around)."""
+    every = urls(settings)
+    start = next(_turn) % len(every)
+    return every[start:] + every[:start]
+
+
 def parameters(
     settings: AmqpSettings, timeout: float | None = None, name: str | None = None
 ) -> list[pika.URLParameters]:
@@ -111,10 +118,8 @@ def parameters(
     bounds the socket and the handshake of each attempt (default `settings.timeout_s`);
     `name`: the connection's name in the broker's connection list."""
     wait = settings.timeout_s if timeout is None else timeout
-    every = urls(settings)
-    start = next(_turn) % len(every)
     out = []
-    for url in every[start:] + every[:start]:
+    for url in in_turn(settings):
         params = pika.URLParameters(url)
         params.heartbeat = settings.heartbeat_s
         params.blocked_connection_timeout = settings.timeout_s
@@ -272,8 +277,10 @@ def status_outage(
 
 def quiet_pika_logs() -> None:
     """For the app and worker processes: pika logs every failed connection attempt several
-    times over, with tracebacks. Our own one-line warnings say what failed (password masked)."""
+    times over, with tracebacks, and aiormq (the app's publisher) each late confirm and blocked
+    connection. Our own one-line warnings say what failed (password masked)."""
     logging.getLogger("pika").setLevel(logging.CRITICAL)
+    logging.getLogger("aiormq").setLevel(logging.CRITICAL)
 
 
 def private_settings(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
 from mqlab.job.signup import Job
 
@@ -16,7 +17,7 @@ class Answer:
 
 
 class Signup(Protocol):
-    """One way of handling a valid signup: `scenarios/sync.py`, `thread.py`, `broker.py`"""
+    """One way of handling a valid signup: `scenarios/sync.py`, `thread.py`, `broker_redis.py`"""
 
     mode: str
 
@@ -31,3 +32,27 @@ class Signup(Protocol):
     def close(self) -> None:
         """Graceful shutdown: finish or hand back what is in flight."""
         ...
+
+
+class LoopSignup(Protocol):
+    """A signup whose handler waits without blocking (`scenarios/broker.py`, for the broker's
+    confirm): its methods are coroutines on the HTTP server's event loop, so a signup that
+    waits holds no thread. `start` runs before the first request, `close` after the last
+    answer."""
+
+    mode: str
+
+    async def start(self) -> None: ...
+
+    async def handle(self, job: Job) -> Answer:
+        """Its Answer is what the user sees. It must never block the loop."""
+        ...
+
+    def backlog(self) -> int | None: ...
+
+    async def close(self) -> None: ...
+
+
+def on_loop(signup: Signup | LoopSignup) -> TypeGuard[LoopSignup]:
+    """Whether `signup` is handled on the event loop (its `handle` is a coroutine)."""
+    return inspect.iscoroutinefunction(signup.handle)

@@ -16,13 +16,15 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Awaitable
+from typing import cast
 
 from mqlab.amqp.settings import quiet_pika_logs
 from mqlab.errors import PortInUse
-from mqlab.job.answer import Answer, Signup
+from mqlab.job.answer import Answer, LoopSignup, Signup, on_loop
 from mqlab.job.mailjob import MailJob
 from mqlab.job.scan import Scanner
-from mqlab.job.signup import InvalidSignup, RecentIds, parse_signup
+from mqlab.job.signup import InvalidSignup, Job, RecentIds, parse_signup
 from mqlab.job.status import Board
 from mqlab.processes import brokers
 from mqlab.processes.config import Mode, ServeConfig
@@ -41,7 +43,9 @@ narrate = logging.getLogger("narrate")  # a line per signup; `mqlab serve --quie
 FAST_PATHS = ("/health", "/stats")
 
 
-def build_signup(config: ServeConfig) -> tuple[Signup, StatusRoutes, brokers.Follower | None]:
+def build_signup(
+    config: ServeConfig,
+) -> tuple[Signup | LoopSignup, StatusRoutes, brokers.Follower | None]:
     """The scenario for this mode (imported here so the lesson files stay free of plumbing),
     where its jobs' states are kept, and (broker) what follows them on the broker."""
     routes = functools.partial(
@@ -64,19 +68,43 @@ def build_signup(config: ServeConfig) -> tuple[Signup, StatusRoutes, brokers.Fol
 
 
 class SignupApp:
-    """Routes a request and turns the scenario's Answer into JSON."""
+    """Routes a request and turns the scenario's Answer into JSON. A scenario whose handler is
+    a coroutine (`LoopSignup`) is awaited on the server's loop (`awaited`), never on a thread."""
 
-    def __init__(self, signup: Signup, status: StatusRoutes | None = None) -> None:
+    def __init__(self, signup: Signup | LoopSignup, status: StatusRoutes | None = None) -> None:
         self.signup = signup
         self.status = status  # for /stats: open status streams
         self.recent_ids = RecentIds()  # client-chosen job ids, each bound to its payload
 
     def __call__(self, request: Request) -> Response:
-        answer = self.route(request)
+        return self.respond(request, self.route(request))
+
+    def respond(self, request: Request, answer: Answer) -> Response:
         headers = answer.headers
         if answer.status == 405:
             headers = (("Allow", "POST" if request.path == "/signup" else "GET"),)
         return Response(answer.status, json.dumps(answer.body).encode("utf-8"), headers)
+
+    def awaited(self, request: Request) -> Awaitable[Response] | None:
+        """A signup for a scenario handled on the loop: its answer, awaited there."""
+        signup = self.signup
+        if request.path != "/signup" or request.method != "POST" or not on_loop(signup):
+            return None
+
+        async def answer() -> Response:
+            job = self.job(request)
+            if isinstance(job, Answer):
+                return self.respond(request, job)
+            started = time.perf_counter()
+            try:
+                answer = await signup.handle(job)
+            except Exception:
+                log.exception("signup %s failed", job.id)
+                return self.respond(request, _error(500, "internal error"))
+            _narrate(job, answer, started)
+            return self.respond(request, answer)
+
+        return answer()
 
     def route(self, request: Request) -> Answer:
         path, method = request.path, request.method
@@ -92,7 +120,8 @@ class SignupApp:
             )
         return _error(404, f"no such path: {path}")
 
-    def post_signup(self, request: Request) -> Answer:
+    def job(self, request: Request) -> Job | Answer:
+        """The signup's job, or the answer to a request that is none."""
         # The server refused a body over the limit already (413), before reading it.
         try:
             job = parse_signup(request.body, request.headers.get("x-job-id"))
@@ -101,19 +130,30 @@ class SignupApp:
         if "x-job-id" in request.headers and not self.recent_ids.claim(job):
             # Another signup's id: an idempotent worker would skip this one as "sent already".
             return _error(409, f"X-Job-Id {job.id} was used for a different signup; use a new id")
+        return job
+
+    def post_signup(self, request: Request) -> Answer:
+        job = self.job(request)
+        if isinstance(job, Answer):
+            return job
+        if on_loop(self.signup):  # only ever awaited (`awaited`): never from a thread
+            return _error(500, "internal error")
+        signup = cast(Signup, self.signup)
         started = time.perf_counter()
         try:
-            answer = self.signup.handle(job)
+            answer = signup.handle(job)
         except Exception:
             log.exception("signup %s failed", job.id)
             return _error(500, "internal error")
-        if narrate.isEnabledFor(logging.INFO):
-            said = (
-                answer.body.get("status") or answer.body.get("outcome") or answer.body.get("error")
-            )
-            took = (time.perf_counter() - started) * 1000
-            narrate.info("signup %s: %d %s in %.1f ms", job.id, answer.status, said, took)
+        _narrate(job, answer, started)
         return answer
+
+
+def _narrate(job: Job, answer: Answer, started: float) -> None:
+    if narrate.isEnabledFor(logging.INFO):
+        said = answer.body.get("status") or answer.body.get("outcome") or answer.body.get("error")
+        took = (time.perf_counter() - started) * 1000
+        narrate.info("signup %s: %d %s in %.1f ms", job.id, answer.status, said, took)
 
 
 def _error(status: int, message: str) -> Answer:
@@ -121,14 +161,16 @@ def _error(status: int, message: str) -> Answer:
 
 
 def create_server(
-    config: ServeConfig, signup: Signup, status: StatusRoutes | None = None
+    config: ServeConfig, signup: Signup | LoopSignup, status: StatusRoutes | None = None
 ) -> Server:
     check_port_free(config.host, config.port)
+    app = SignupApp(signup, status)
+    loop_signup = signup if on_loop(signup) else None
     try:
         return Server(
             config.host,
             config.port,
-            SignupApp(signup, status),
+            app,
             handler_threads=config.server_threads,
             max_body=config.max_body,
             read_timeout=config.read_timeout_s,
@@ -136,6 +178,9 @@ def create_server(
             max_connections=config.max_connections,
             fast_paths=FAST_PATHS,
             on_loop=Page(signup.mode, status),  # the page at /, then the job status
+            awaited=app.awaited,
+            on_start=loop_signup.start if loop_signup else None,
+            on_stop=loop_signup.close if loop_signup else None,
         )
     except OSError as e:
         raise PortInUse(f"cannot listen on {config.host}:{config.port}: {e.strerror}") from None
@@ -182,7 +227,8 @@ def serve(config: ServeConfig, scenario: Signup | None = None) -> None:
             http.join(0.5)  # a timeout, so that signal handlers run promptly
     finally:
         server.close()
-        signup.close()
+        if not on_loop(signup):  # else closed on the loop, after the last answer
+            signup.close()
         if follower is not None:
             follower.close()
         log.info("app stopped")

@@ -23,7 +23,7 @@ from mqlab.errors import BadInput
 
 if TYPE_CHECKING:
     from mqlab.amqp.consumer import Shutdown
-    from mqlab.job.answer import Signup
+    from mqlab.job.answer import LoopSignup, Signup
     from mqlab.job.ledger import ProcessedJobs
     from mqlab.job.mailjob import MailJob
     from mqlab.job.status import Board, Event
@@ -87,7 +87,9 @@ class Follower(Protocol):
     def close(self) -> None: ...
 
 
-def signup_for(settings: AmqpSettings, handlers: int, status: Callable[[Event], None]) -> Signup:
+def signup_for(
+    settings: AmqpSettings, handlers: int, status: Callable[[Event], None]
+) -> Signup | LoopSignup:
     """The broker's lesson file for the app: publish the job, 202 once the broker holds it."""
     if settings.broker == "redis":
         from scenarios.broker_redis import RedisSignup
@@ -99,7 +101,7 @@ def signup_for(settings: AmqpSettings, handlers: int, status: Callable[[Event], 
         return NatsSignup(settings, handlers, status=status)
     from scenarios.broker import BrokerSignup
 
-    return BrokerSignup(settings, handlers, status=status)
+    return BrokerSignup(settings, status=status)
 
 
 def follower_for(settings: AmqpSettings) -> Follower:

@@ -62,6 +62,10 @@ class Response:
 
 
 Handler = Callable[[Request], Response]
+# a request -> its answer as a coroutine, to await on the loop instead of a handler thread, or
+# None: the thread's (a handler that waits without blocking: the broker's confirm)
+Awaited = Callable[[Request], Awaitable[Response] | None]
+Hook = Callable[[], Awaitable[None]]
 # (method, path) -> a coroutine (receive, send) that answers on the loop, or None: not its own
 OnLoop = Callable[[str, str], Callable[[Any, Any], Awaitable[None]] | None]
 
@@ -95,6 +99,9 @@ class Server:
         max_connections: int = 1000,
         fast_paths: Iterable[str] = (),
         on_loop: OnLoop | None = None,
+        awaited: Awaited | None = None,
+        on_start: Hook | None = None,
+        on_stop: Hook | None = None,
     ) -> None:
         self.listener = socket.create_server((host, port), backlog=2048)
         cap = connection_cap(max_connections)
@@ -105,11 +112,13 @@ class Server:
         limits = Limits(max_body, read_timeout, cap)
         protocol = type("Protocol", (LimitedProtocol,), {"limits": limits})
         config = uvicorn.Config(
-            _App(self.pool, frozenset(fast_paths), on_loop),
+            _App(self.pool, frozenset(fast_paths), on_loop, awaited, on_start, on_stop),
             http=protocol,
             loop="auto",  # uvloop where it is installed
             interface="asgi3",
-            lifespan="off",
+            # on_start before the first request, on_stop after the last answer (not after a
+            # forced stop), both on the loop
+            lifespan="on" if on_start or on_stop else "off",
             ws="none",
             log_config=None,  # mqlab's logging stays as it is
             log_level="warning",
@@ -199,12 +208,26 @@ class _App:
     """The ASGI side: the whole body, then the handler (on the pool, or at once for
     `fast_paths`), then the answer with a length."""
 
-    def __init__(self, pool: _Pool, fast_paths: frozenset[str], on_loop: OnLoop | None) -> None:
+    def __init__(
+        self,
+        pool: _Pool,
+        fast_paths: frozenset[str],
+        on_loop: OnLoop | None,
+        awaited: Awaited | None,
+        on_start: Hook | None,
+        on_stop: Hook | None,
+    ) -> None:
         self.pool = pool
         self.fast_paths = fast_paths
         self.on_loop = on_loop
+        self.awaited = awaited
+        self.on_start = on_start
+        self.on_stop = on_stop
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self.lifespan(receive, send)
+            return
         body = bytearray()
         while True:
             message = await receive()
@@ -227,7 +250,13 @@ class _App:
         if own is not None:
             await own(receive, send)
             return
-        if request.path in self.fast_paths:
+        answer = self.awaited(request) if self.awaited is not None else None
+        if answer is not None:
+            try:
+                response = await answer
+            except asyncio.CancelledError:  # a forced stop: the broker may still confirm it
+                response = json_error(503, "the server stopped first: outcome unknown")
+        elif request.path in self.fast_paths:
             response = self.pool.call(request)
         else:
             try:
@@ -241,3 +270,20 @@ class _App:
         ]
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": response.body})
+
+    async def lifespan(self, receive: Any, send: Any) -> None:
+        """ASGI's start-up and shutdown: the hooks, on the loop."""
+        while True:
+            message = await receive()
+            phase = message["type"].removeprefix("lifespan.")  # startup, shutdown
+            hook = self.on_start if phase == "startup" else self.on_stop
+            try:
+                if hook is not None:
+                    await hook()
+            except Exception as e:
+                log.exception("the app's %s failed", phase)
+                await send({"type": f"lifespan.{phase}.failed", "message": str(e)})
+                return
+            await send({"type": f"lifespan.{phase}.complete"})
+            if phase == "shutdown":
+                return
