@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import http.client
 import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -84,14 +85,74 @@ def test_at_most_handler_threads_handlers_run_at_once(slow: Recorder) -> None:
 
 
 def test_handler_threads_are_a_fixed_pool_shared_by_every_connection() -> None:
-    # The broker scenario keeps a channel per handler thread: a new thread for every
-    # connection (curl, a browser) would open a new broker connection for every request.
+    # A handler may keep what it reuses per thread (sync mode's SMTP connection): a new thread
+    # for every connection (curl, a browser) would open a new one for every request.
     quick = Recorder()
     with serving(quick, handler_threads=3) as server:
         # one after the other, each on its own connection, each closed before the next
         codes = [get(server.port, until_closed=True) for _ in range(12)]
     assert codes == [200] * 12
     assert len(set(quick.threads)) <= 3
+
+
+def test_awaited_requests_wait_together_on_the_loop_between_the_start_and_stop_hooks() -> None:
+    """The RabbitMQ app awaits each confirm on the loop: here six requests must all be waiting
+    at once before any is answered, with one handler thread, which could hold only one."""
+    seen: list[str] = []
+    waiting = 0
+    all_in: asyncio.Event | None = None
+
+    async def start() -> None:
+        nonlocal all_in
+        all_in = asyncio.Event()  # on the server's loop
+        seen.append("start")
+
+    async def stop() -> None:
+        seen.append("stop")
+
+    def awaited(request: Request) -> Awaitable[Response] | None:
+        if request.path != "/wait":
+            return None
+
+        async def answer() -> Response:
+            nonlocal waiting
+            assert all_in is not None
+            waiting += 1
+            if waiting == 6:
+                all_in.set()
+            try:
+                await asyncio.wait_for(all_in.wait(), 5)
+            except asyncio.TimeoutError:
+                return Response(504, b'{"together": false}')
+            return Response(200, b'{"together": true}')
+
+        return answer()
+
+    server = Server(
+        "127.0.0.1", 0, Recorder(), handler_threads=1, max_body=1024,
+        awaited=awaited, on_start=start, on_stop=stop,
+    )  # fmt: skip
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+
+    def wait(_: int) -> int:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        try:
+            conn.request("GET", "/wait")
+            return conn.getresponse().status
+        finally:
+            conn.close()
+
+    try:
+        with ThreadPoolExecutor(6) as clients:
+            assert list(clients.map(wait, range(6))) == [200] * 6
+        assert get(server.port) == 200  # any other path: the handler thread, as before
+        assert seen == ["start"]
+    finally:
+        server.stop_accepting()  # a graceful stop: the stop hook runs after the last answer
+        thread.join(timeout=10)
+        server.close()
+    assert not thread.is_alive() and seen == ["start", "stop"]
 
 
 def test_keep_alive_serves_many_requests_on_one_connection() -> None:

@@ -211,7 +211,6 @@ class Publisher:
             # the channel too, and then nobody knows whether the broker took it.
             self._drop(channel)
             if channel.connection.is_closed:
-                self.breaker.trip(e)
                 raise Unavailable("unknown", describe(e, self.settings.url)) from e
             raise Unavailable("not_taken", describe(e, self.settings.url)) from e
         except asyncio.CancelledError as e:
@@ -221,11 +220,12 @@ class Publisher:
             raise Unavailable("unknown", "the connection closed before the confirm came") from e
         except LOST as e:
             # Sent, and no confirm in time (a hung or blocked broker may still take it once it
-            # resumes), or the connection went meanwhile.
+            # resumes), or the connection went meanwhile. Only the first trips the breaker: a
+            # lost node's connection is replaced by the next publish, on another node.
             self._drop(channel)
             if isinstance(e, asyncio.TimeoutError):
                 e = DeadlinePassed(f"no confirm within {self.settings.publish_timeout_s:g} s")
-            self.breaker.trip(e)
+                self.breaker.trip(e)
             raise Unavailable("unknown", describe(e, self.settings.url)) from e
 
     async def close(self) -> None:
@@ -254,7 +254,12 @@ class Publisher:
         """The queues declared (pika, off the loop), then a connection to the first node that
         answers, and a channel with confirms on; LOST after `end`."""
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, self._declare, end)
+        try:
+            await loop.run_in_executor(None, self._declare, end)
+        except pika.exceptions.AMQPChannelError as e:
+            # Refused, not unreachable: a quorum queue whose leader just died, say. It was
+            # declared before; a publish that no queue takes comes back as unroutable.
+            log.debug("declaring the queues failed (%s); publishing anyway", e)
         error: BaseException = DeadlinePassed("no node to try")
         for url in in_turn(self.settings):  # several URLs (a cluster): the first that answers
             left = end - time.monotonic()

@@ -118,7 +118,8 @@ ServerThreads = Annotated[
         flag.SERVER_THREADS,
         min=1,
         max=1024,
-        help="HTTP handler threads of the app server (a run's sync app has --workers of them).",
+        help="HTTP handler threads of the app server (a run's sync app has --workers of them; "
+        "the RabbitMQ broker app awaits its confirms on the server's loop instead).",
     ),
 ]
 Infected = Annotated[

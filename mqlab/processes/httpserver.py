@@ -1,5 +1,6 @@
 """The app's HTTP server: uvicorn reads and writes on an event loop, blocking handlers run on
-a fixed pool of `handler_threads` threads.
+a fixed pool of `handler_threads` threads, or, for a handler that waits without blocking, as a
+coroutine on the loop.
 
 uvicorn (with uvloop, and llhttp through httptools) holds every connection on one loop, so
 a slow, idle or streaming client costs a socket, never a thread; only a request whose body
@@ -158,8 +159,8 @@ class Server:
 class _Pool:
     """`handler_threads` daemon threads (a handler still running never holds up the exit)
     that run the handler and hand the answer back to the loop. The same threads serve
-    every connection: what a handler keeps in thread-local storage (the broker scenario's
-    channel) is reused."""
+    every connection: what a handler keeps in thread-local storage (sync mode's SMTP
+    connection) is reused."""
 
     def __init__(self, handler: Handler, size: int) -> None:
         self.handler = handler
