@@ -5,8 +5,10 @@ coroutine on the loop.
 uvicorn (with uvloop, and llhttp through httptools) holds every connection on one loop, so
 a slow, idle or streaming client costs a socket, never a thread; only a request whose body
 has arrived whole takes a handler thread. The handlers block (a scan, an SMTP send, a
-broker's confirm), so at most `handler_threads` run at once: in sync mode, the number of
-users served at a time. Why uvicorn and not waitress, cheroot, gunicorn or the
+Redis or NATS publish), so at most `handler_threads` run at once: in sync mode, the number
+of users served at a time. What `awaited` claims (the RabbitMQ app's signups, which wait for
+the broker's confirm) is awaited on the loop instead, with `on_start` and `on_stop` around
+the requests. Why uvicorn and not waitress, cheroot, gunicorn or the
 thread-per-connection server mqlab had before: bench/README.md, "The HTTP server".
 
 What mqlab adds to uvicorn (deadlines, a connection cap, the app's own JSON refusals) is in
