@@ -17,7 +17,8 @@ class Answer:
 
 
 class Signup(Protocol):
-    """One way of handling a valid signup: `scenarios/sync.py`, `thread.py`, `broker_redis.py`"""
+    """One way of handling a valid signup on a handler thread: `scenarios/sync.py`, `thread.py`,
+    `broker_redis.py`, `broker_nats.py` (RabbitMQ's `broker.py` is a `LoopSignup`)"""
 
     mode: str
 

@@ -91,7 +91,7 @@ class SignupApp:
         if request.path != "/signup" or request.method != "POST" or not on_loop(signup):
             return None
 
-        async def answer() -> Response:
+        async def signing_up() -> Response:
             job = self.job(request)
             if isinstance(job, Answer):
                 return self.respond(request, job)
@@ -104,7 +104,7 @@ class SignupApp:
             _narrate(job, answer, started)
             return self.respond(request, answer)
 
-        return answer()
+        return signing_up()
 
     def route(self, request: Request) -> Answer:
         path, method = request.path, request.method
