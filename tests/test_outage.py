@@ -130,8 +130,12 @@ def test_app_and_worker_ride_through_broker_outages(
                 what=f"the worker to deliver after restart {outage + 1}",
             )
             node.kill()
-            answers = [app.post(SIGNUP) for _ in range(3)]
-            assert [(code, body["outcome"]) for code, body in answers] == [(503, "not_taken")] * 3
+            answers = [(code, body["outcome"]) for code, body in (app.post(SIGNUP) for _ in "abc")]
+            # On busy cores the first may be written before the app's loop has read that the
+            # broker closed the connection: sent, and no confirm, so "unknown" (and never
+            # mailed: checked below). Once the close is read, the app surely does not hold them.
+            assert answers[0] in [(503, "not_taken"), (503, "unknown")], answers
+            assert answers[1:] == [(503, "not_taken")] * 2, answers
         assert worker.alive
 
         def losses() -> int:
