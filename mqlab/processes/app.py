@@ -73,6 +73,8 @@ class SignupApp:
 
     def __init__(self, signup: Signup | LoopSignup, status: StatusRoutes | None = None) -> None:
         self.signup = signup
+        # decided once, not for each request: the scenario's handler is a coroutine
+        self.loop_signup: LoopSignup | None = signup if on_loop(signup) else None
         self.status = status  # for /stats: open status streams
         self.recent_ids = RecentIds()  # client-chosen job ids, each bound to its payload
 
@@ -87,8 +89,8 @@ class SignupApp:
 
     def awaited(self, request: Request) -> Awaitable[Response] | None:
         """A signup for a scenario handled on the loop: its answer, awaited there."""
-        signup = self.signup
-        if request.path != "/signup" or request.method != "POST" or not on_loop(signup):
+        signup = self.loop_signup
+        if signup is None or request.path != "/signup" or request.method != "POST":
             return None
 
         async def signing_up() -> Response:
@@ -136,7 +138,7 @@ class SignupApp:
         job = self.job(request)
         if isinstance(job, Answer):
             return job
-        if on_loop(self.signup):  # only ever awaited (`awaited`): never from a thread
+        if self.loop_signup is not None:  # only ever awaited (`awaited`): never from a thread
             return _error(500, "internal error")
         signup = cast(Signup, self.signup)
         started = time.perf_counter()
@@ -165,7 +167,7 @@ def create_server(
 ) -> Server:
     check_port_free(config.host, config.port)
     app = SignupApp(signup, status)
-    loop_signup = signup if on_loop(signup) else None
+    loop_signup = app.loop_signup
     try:
         return Server(
             config.host,
