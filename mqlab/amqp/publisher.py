@@ -317,19 +317,21 @@ class Publisher:
             raise DeadlinePassed(f"no answer within {wait:g} s") from None
 
     async def _try(self, end: float) -> None:
-        channel = await self._open(end)
-        try:
-            for _ in range(2):  # a nack raises DeliveryError: still down
-                await channel.basic_publish(
-                    b"",
-                    routing_key=f"{self.settings.queue}.probe",
-                    timeout=max(end - time.monotonic(), 0.001),
-                )
-        except BaseException:
-            await _close_quietly(channel.connection)
-            raise
-        old, self._channel = self._channel, channel
-        if old is not None and old is not channel:
+        assert self._opening is not None, "start() first"
+        async with self._opening:  # not beside a publish's reopening: one would be left open
+            channel = await self._open(end)
+            try:
+                for _ in range(2):  # a nack raises DeliveryError: still down
+                    await channel.basic_publish(
+                        b"",
+                        routing_key=f"{self.settings.queue}.probe",
+                        timeout=max(end - time.monotonic(), 0.001),
+                    )
+            except BaseException:
+                await _close_quietly(channel.connection)
+                raise
+            old, self._channel = self._channel, channel
+        if old is not None:
             self._drop(old)
 
 
